@@ -88,11 +88,9 @@ export const inventorySchema = z.strictObject({
   }),
   etcd_s3: z
     .strictObject({
-      endpoint: z
-        .string()
-        .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, {
-          error: 'must be a host[:port] with no scheme (RKE2 etcd-s3-endpoint)',
-        }),
+      endpoint: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, {
+        error: 'must be a host[:port] with no scheme (RKE2 etcd-s3-endpoint)',
+      }),
       bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' }),
       folder: z
         .string()

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Bundles every action (src/actions/<name>/index.ts -> actions/<name>/dist) and the CLI
+// (src/cli/index.ts -> cli/dist) with ncc, strips native add-ons, then runs each bundle once:
+// ncc can exit 0 and still emit a bundle that throws "Cannot find module" at run time
+// (toolchain-notes.md), so a bundle that does not load fails the build here.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2);
+
+function bundles() {
+  const list = [];
+  for (const name of readdirSync(join(root, 'src/actions'))) {
+    if (name === 'common') continue;
+    const entry = join(root, 'src/actions', name, 'index.ts');
+    if (!existsSync(entry)) continue;
+    if (!existsSync(join(root, 'actions', name, 'action.yml')))
+      throw new Error(`src/actions/${name} has no actions/${name}/action.yml`);
+    list.push({ name, entry, out: join(root, 'actions', name, 'dist') });
+  }
+  for (const dir of readdirSync(join(root, 'actions'))) {
+    if (!list.some((b) => b.name === dir))
+      throw new Error(`actions/${dir} has no source in src/actions/${dir}/index.ts`);
+  }
+  if (existsSync(join(root, 'src/cli/index.ts')))
+    list.push({ name: 'cli', entry: join(root, 'src/cli/index.ts'), out: join(root, 'cli/dist') });
+  return only.length ? list.filter((b) => only.includes(b.name)) : list;
+}
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+function smokeRun(bundle) {
+  const tmp = mkdtempSync(join(tmpdir(), 'rke2ops-bundle-'));
+  const env = {
+    ...process.env,
+    RKE2OPS_BUNDLE_CHECK: '1',
+    GITHUB_OUTPUT: join(tmp, 'out'),
+    GITHUB_STEP_SUMMARY: join(tmp, 'sum'),
+  };
+  writeFileSync(env.GITHUB_OUTPUT, '');
+  writeFileSync(env.GITHUB_STEP_SUMMARY, '');
+  const res = spawnSync(process.execPath, [join(bundle.out, 'index.js')], {
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  rmSync(tmp, { recursive: true, force: true });
+  if (res.status !== 0 || !res.stdout.includes(`bundle-ok ${bundle.name}`)) {
+    throw new Error(
+      `bundle ${bundle.name} does not load (exit ${res.status}):\n${res.stdout}\n${res.stderr}`,
+    );
+  }
+}
+
+for (const bundle of bundles()) {
+  const started = Date.now();
+  rmSync(bundle.out, { recursive: true, force: true });
+  execFileSync(
+    join(root, 'node_modules/.bin/ncc'),
+    [
+      'build',
+      relative(root, bundle.entry),
+      '-o',
+      relative(root, bundle.out),
+      '--source-map',
+      '--license',
+      'licenses.txt',
+      '--quiet',
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  // ssh2 falls back to pure JS; add-ons built for this machine's node must not ship.
+  for (const file of walk(bundle.out)) if (file.endsWith('.node')) rmSync(file);
+  for (const file of walk(bundle.out).filter((f) => f.endsWith('.js'))) {
+    if (readFileSync(file, 'utf8').includes('webpackMissingModule'))
+      throw new Error(`${relative(root, file)}: ncc left a missing module`);
+  }
+  smokeRun(bundle);
+  const size = walk(bundle.out).reduce((sum, f) => sum + statSync(f).size, 0);
+  const js = statSync(join(bundle.out, 'index.js')).size;
+  console.log(
+    `built ${bundle.name}: index.js ${(js / 1e6).toFixed(2)} MB, dist ${(size / 1e6).toFixed(2)} MB, ${Date.now() - started} ms`,
+  );
+}

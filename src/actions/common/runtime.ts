@@ -1,0 +1,41 @@
+import * as core from '@actions/core';
+import type { Logger } from '../../lib/logger.js';
+import { SecretRegistry } from '../../lib/secrets.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { InputSource } from '../../lib/inputs.js';
+
+/** What every action's main receives: the runner's I/O behind the core's interfaces. */
+export interface ActionContext {
+  logger: Logger;
+  secrets: SecretRegistry;
+  getInput: InputSource;
+}
+
+export const actionLogger: Logger = {
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+  error: (m) => core.error(m),
+  debug: (m) => core.debug(m),
+  group: (title, fn) => core.group(title, fn),
+};
+
+/**
+ * Runs an action's main with one error boundary. Set `RKE2OPS_BUNDLE_CHECK=1` to only prove
+ * the bundle loads (every import evaluated) - the build runs each bundle that way once.
+ */
+export async function runAction(name: string, main: (ctx: ActionContext) => Promise<void>): Promise<void> {
+  if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
+    process.stdout.write(`bundle-ok ${name}\n`);
+    return;
+  }
+  const secrets = new SecretRegistry((value) => core.setSecret(value));
+  try {
+    await main({ logger: actionLogger, secrets, getInput: (n) => core.getInput(n) });
+  } catch (error) {
+    core.setFailed(secrets.redact(errorMessage(error)));
+  } finally {
+    // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
+    // unref'd timer only fires if something else still keeps the event loop alive.
+    setTimeout(() => process.exit(), 2000).unref();
+  }
+}
