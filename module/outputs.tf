@@ -1,0 +1,135 @@
+output "ops_inventory" {
+  description = "Cluster inventory for the ops actions and CLI (schema version 1, snake_case). masters[0] is the initial server. Contains no secret."
+  value = {
+    version = 1
+    cluster = var.cluster_name
+    ssh = {
+      user    = "root"
+      port    = 22
+      bastion = null
+    }
+    masters = [
+      for i, s in hcloud_server.master : {
+        name      = local.masters[i].name
+        address   = s.ipv4_address
+        host_keys = [local.master_host_public_keys[i]]
+      }
+    ]
+    workers = [
+      for i, s in hcloud_server.worker : {
+        name      = local.workers[i].name
+        address   = s.ipv4_address
+        host_keys = [local.worker_host_public_keys[i]]
+      }
+    ]
+    rke2 = {
+      version         = var.rke2_version
+      data_dir        = local.data_dir
+      kube_proxy      = local.kube_proxy_enabled
+      install_command = null
+    }
+    # Filled by the operational-readiness issue (etcd S3 snapshots, Velero).
+    etcd_s3 = null
+    velero  = null
+    health = {
+      urls = var.health_check_urls
+    }
+  }
+}
+
+output "masters" {
+  description = "Masters in order (masters[0] is the initial server): name, public IPv4/IPv6, private IP, location, server ID."
+  value = [
+    for i, s in hcloud_server.master : {
+      name         = local.masters[i].name
+      id           = s.id
+      ipv4_address = s.ipv4_address
+      ipv6_address = s.ipv6_address
+      private_ip   = local.masters[i].private_ip
+      location     = local.masters[i].location
+    }
+  ]
+}
+
+output "workers" {
+  description = "Workers: name, public IPv4/IPv6, private IP, location, server ID."
+  value = [
+    for i, s in hcloud_server.worker : {
+      name         = local.workers[i].name
+      id           = s.id
+      ipv4_address = s.ipv4_address
+      ipv6_address = s.ipv6_address
+      private_ip   = local.workers[i].private_ip
+      location     = local.workers[i].location
+    }
+  ]
+}
+
+output "control_plane_lb" {
+  description = "Control-plane load balancer (null when disabled): public IPv4/IPv6 and private IP."
+  value = local.cp_lb_enabled ? {
+    id         = hcloud_load_balancer.control_plane[0].id
+    ipv4       = hcloud_load_balancer.control_plane[0].ipv4
+    ipv6       = hcloud_load_balancer.control_plane[0].ipv6
+    private_ip = local.cp_lb_private_ip
+  } : null
+}
+
+output "ingress_lb" {
+  description = "Ingress load balancer (null when disabled): public IPv4/IPv6 and private IP."
+  value = local.ingress_lb_enabled ? {
+    id         = hcloud_load_balancer.ingress[0].id
+    ipv4       = hcloud_load_balancer.ingress[0].ipv4
+    ipv6       = hcloud_load_balancer.ingress[0].ipv6
+    private_ip = local.ingress_private_ip
+  } : null
+}
+
+output "kube_api_endpoint" {
+  description = "https URL of the Kubernetes API: the control-plane LB's public IPv4, else master-0's public IPv4."
+  value       = "https://${local.cp_lb_enabled && var.control_plane_load_balancer.public ? hcloud_load_balancer.control_plane[0].ipv4 : hcloud_server.master[0].ipv4_address}:6443"
+}
+
+output "network_id" {
+  description = "ID of the Hetzner private network."
+  value       = hcloud_network.this.id
+}
+
+output "join_url" {
+  description = "Supervisor URL joining masters and agents use (server: in config.yaml)."
+  value       = module.rke2_config.join_url
+}
+
+output "node_roles" {
+  description = "Role per node name: server-init (master-0), server-join or agent."
+  value       = module.rke2_config.roles
+}
+
+output "ssh_private_key" {
+  description = "OpenSSH private key (ED25519) for root on every node."
+  value       = tls_private_key.ssh.private_key_openssh
+  sensitive   = true
+}
+
+output "ssh_public_key" {
+  description = "OpenSSH public key matching ssh_private_key."
+  value       = trimspace(tls_private_key.ssh.public_key_openssh)
+}
+
+output "rke2_token" {
+  description = "RKE2 cluster token. Keep it: restoring an etcd snapshot onto new hosts needs the original token."
+  value       = local.rke2_token
+  sensitive   = true
+}
+
+output "rke2_configs" {
+  description = "Rendered /etc/rancher/rke2/config.yaml per node name (contains the token)."
+  value       = module.rke2_config.configs
+  sensitive   = true
+}
+
+output "cloud_init" {
+  description = "Rendered cloud-config (user_data) per node name, as sent at creation (contains keys and tokens)."
+  value       = local.node_cloud_init
+  sensitive   = true
+}

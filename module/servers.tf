@@ -1,0 +1,86 @@
+resource "hcloud_placement_group" "masters" {
+  name   = "${var.cluster_name}-masters"
+  type   = "spread"
+  labels = merge(local.common_labels, { "role" = "master" })
+}
+
+resource "hcloud_placement_group" "workers" {
+  count  = local.worker_placement_group_count
+  name   = "${var.cluster_name}-workers-${count.index}"
+  type   = "spread"
+  labels = merge(local.common_labels, { "role" = "worker" })
+}
+
+resource "hcloud_server" "master" {
+  count = var.master_count
+
+  name               = local.masters[count.index].name
+  server_type        = var.master_server_type
+  image              = var.image
+  location           = local.masters[count.index].location
+  placement_group_id = hcloud_placement_group.masters.id
+  firewall_ids       = [hcloud_firewall.masters.id]
+  ssh_keys           = [hcloud_ssh_key.this.id]
+  user_data          = local.node_cloud_init[local.masters[count.index].name]
+  delete_protection  = var.delete_protection
+  rebuild_protection = var.delete_protection
+  labels = merge(local.common_labels, {
+    "role" = "master"
+    # master-0 is the initial server (no server: line); the ops actions rely on it.
+    "rke2-initial-server" = count.index == 0 ? "true" : "false"
+  })
+
+  public_net {
+    ipv4_enabled = true
+    ipv6_enabled = var.enable_ipv6
+  }
+
+  network {
+    network_id = hcloud_network.this.id
+    ip         = local.masters[count.index].private_ip
+    alias_ips  = []
+  }
+
+  # The server must not be created before its subnet exists (provider docs).
+  depends_on = [hcloud_network_subnet.nodes]
+
+  lifecycle {
+    # rke2_version, cloud-init and the image only matter at creation. Changing
+    # them must never replace a server (that would destroy etcd members and
+    # data); upgrades happen in place. ssh_keys is ForceNew in the provider.
+    ignore_changes = [user_data, image, ssh_keys]
+  }
+}
+
+resource "hcloud_server" "worker" {
+  count = var.worker_count
+
+  name               = local.workers[count.index].name
+  server_type        = var.worker_server_type
+  image              = var.image
+  location           = local.workers[count.index].location
+  placement_group_id = hcloud_placement_group.workers[floor(count.index / 10)].id
+  firewall_ids       = [hcloud_firewall.workers.id]
+  ssh_keys           = [hcloud_ssh_key.this.id]
+  user_data          = local.node_cloud_init[local.workers[count.index].name]
+  delete_protection  = var.delete_protection
+  rebuild_protection = var.delete_protection
+  labels             = merge(local.common_labels, { "role" = "worker" })
+
+  public_net {
+    ipv4_enabled = true
+    ipv6_enabled = var.enable_ipv6
+  }
+
+  network {
+    network_id = hcloud_network.this.id
+    ip         = local.workers[count.index].private_ip
+    alias_ips  = []
+  }
+
+  depends_on = [hcloud_network_subnet.nodes]
+
+  lifecycle {
+    ignore_changes = [user_data, image, ssh_keys]
+  }
+}

@@ -1,0 +1,395 @@
+################################################################################
+# Cluster identity and credentials
+################################################################################
+
+variable "cluster_name" {
+  description = "Name of the cluster. Prefix of every Hetzner resource and node name (<cluster_name>-master-0, ...). Lower-case letters, digits and '-', at most 32 characters."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$", var.cluster_name))
+    error_message = "cluster_name must match ^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$ (lower-case letters, digits and '-', 1-32 characters, starting and ending with a letter or digit)."
+  }
+}
+
+variable "hcloud_token" {
+  description = "Hetzner Cloud API token for the in-cluster hcloud CCM and CSI driver (written as the kube-system/hcloud Secret). Configure the hcloud provider separately in the root module."
+  type        = string
+  sensitive   = true
+  nullable    = false
+
+  validation {
+    condition     = length(var.hcloud_token) == 64
+    error_message = "hcloud_token must be a 64-character Hetzner Cloud API token."
+  }
+}
+
+variable "rke2_token" {
+  description = "RKE2 cluster token. null generates one. Set it to the original token when rebuilding a cluster from an etcd snapshot (the snapshot is encrypted with it)."
+  type        = string
+  sensitive   = true
+  default     = null
+
+  validation {
+    condition     = var.rke2_token == null || can(regex("^[A-Za-z0-9]{32,}$", var.rke2_token))
+    error_message = "rke2_token must be null or at least 32 letters and digits."
+  }
+}
+
+variable "rke2_version" {
+  description = "Pinned RKE2 release installed by cloud-init (INSTALL_RKE2_VERSION). Changing it never replaces a server: upgrades happen in place (see docs/ARCHITECTURE.md)."
+  type        = string
+  default     = "v1.34.4+rke2r1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^v1\\.[0-9]+\\.[0-9]+\\+rke2r[0-9]+$", var.rke2_version))
+    error_message = "rke2_version must be an RKE2 release tag such as v1.34.4+rke2r1 (v1.<minor>.<patch>+rke2r<n>)."
+  }
+}
+
+variable "rke2_install_script_url" {
+  description = "URL of the RKE2 install script that cloud-init pipes to sh."
+  type        = string
+  default     = "https://get.rke2.io"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^https://", var.rke2_install_script_url))
+    error_message = "rke2_install_script_url must be an https:// URL."
+  }
+}
+
+################################################################################
+# Nodes
+################################################################################
+
+variable "master_count" {
+  description = "Number of server (control-plane + etcd) nodes: 1, or an odd number from 3 to 9 for etcd quorum."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = floor(var.master_count) == var.master_count && (var.master_count == 1 || (var.master_count >= 3 && var.master_count <= 9 && var.master_count % 2 == 1))
+    error_message = "master_count must be one of: 1, 3, 5, 7, 9."
+  }
+}
+
+variable "worker_count" {
+  description = "Number of agent (worker) nodes, 0 to 100."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = floor(var.worker_count) == var.worker_count && var.worker_count >= 0 && var.worker_count <= 100
+    error_message = "worker_count must be a whole number from 0 to 100."
+  }
+}
+
+variable "master_server_type" {
+  description = "Hetzner server type for masters (RKE2 servers need at least 2 vCPU / 4 GB)."
+  type        = string
+  default     = "cx23"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*$", var.master_server_type))
+    error_message = "master_server_type must be a Hetzner server type name such as cx23, cpx31 or ccx23."
+  }
+}
+
+variable "worker_server_type" {
+  description = "Hetzner server type for workers."
+  type        = string
+  default     = "cx33"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*$", var.worker_server_type))
+    error_message = "worker_server_type must be a Hetzner server type name such as cx33, cpx41 or ccx33."
+  }
+}
+
+variable "image" {
+  description = "Hetzner image for all nodes (must run cloud-init and systemd)."
+  type        = string
+  default     = "ubuntu-24.04"
+  nullable    = false
+
+  validation {
+    condition     = length(trimspace(var.image)) > 0
+    error_message = "image must be a non-empty Hetzner image name or ID, e.g. ubuntu-24.04."
+  }
+}
+
+variable "locations" {
+  description = "Hetzner locations; masters and workers are spread round-robin over them. All must be in one network zone (eu-central: fsn1, nbg1, hel1; us-east: ash; us-west: hil; ap-southeast: sin)."
+  type        = list(string)
+  default     = ["fsn1", "nbg1", "hel1"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.locations) > 0 && alltrue([for l in var.locations : contains(["fsn1", "nbg1", "hel1", "ash", "hil", "sin"], l)])
+    error_message = "locations must be a non-empty list of: fsn1, nbg1, hel1, ash, hil, sin."
+  }
+}
+
+variable "enable_ipv6" {
+  description = "Give every node a public IPv6 address in addition to IPv4."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "labels" {
+  description = "Extra Hetzner labels for every resource."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "delete_protection" {
+  description = "Enable Hetzner delete and rebuild protection on servers and load balancers."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "extra_ssh_public_keys" {
+  description = "Additional OpenSSH public keys (admins) authorised for root on every node, next to the generated key."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in var.extra_ssh_public_keys : can(regex("^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+", k))])
+    error_message = "extra_ssh_public_keys entries must be OpenSSH public keys of type ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256/384/521."
+  }
+}
+
+################################################################################
+# Network and firewall
+################################################################################
+
+variable "network_ip_range" {
+  description = "IPv4 range of the Hetzner private network. It should contain the pod CIDR when hcloud CCM routes are enabled."
+  type        = string
+  default     = "10.0.0.0/8"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrnetmask(var.network_ip_range))
+    error_message = "network_ip_range must be an IPv4 CIDR such as 10.0.0.0/8."
+  }
+}
+
+variable "subnet_ip_range" {
+  description = "IPv4 range of the node subnet inside network_ip_range. Fixed addresses: .2 control-plane LB, .3 ingress LB, .11+ masters, .101+ workers."
+  type        = string
+  default     = "10.0.1.0/24"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrnetmask(var.subnet_ip_range)) && tonumber(split("/", var.subnet_ip_range)[1]) <= 24
+    error_message = "subnet_ip_range must be an IPv4 CIDR of size /24 or larger, such as 10.0.1.0/24."
+  }
+}
+
+variable "ssh_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach SSH (22/tcp) on every node's public interface. The machine running tofu (wait_for_cluster_ready) and the ops actions need it. Empty closes SSH on the public interface."
+  type        = list(string)
+  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.ssh_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "ssh_allowed_cidrs must contain only IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or ::/0."
+  }
+}
+
+variable "api_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) on the masters' public interfaces. The control-plane load balancer reaches masters over the private network and is not filtered by Hetzner firewalls. Empty closes 6443 on the masters' public interfaces."
+  type        = list(string)
+  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.api_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "api_allowed_cidrs must contain only IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or ::/0."
+  }
+}
+
+variable "allow_icmp" {
+  description = "Allow inbound ICMP (ping) on the public interfaces."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+################################################################################
+# Load balancers
+################################################################################
+
+variable "control_plane_load_balancer" {
+  description = <<-EOT
+    Control-plane load balancer for 6443 (Kubernetes API) and 9345 (RKE2 supervisor), targets = masters via private IPs.
+    health_check: "readyz" = HTTPS GET /readyz expecting 200 (needs anonymous access to /readyz, configured by this module; RKE2 >= v1.32.6 / v1.33.1 / v1.34),
+    "tcp" = TCP connect only (fallback for older RKE2). When disabled, joining nodes use master-0's private IP.
+  EOT
+  type = object({
+    enabled      = optional(bool, true)
+    type         = optional(string, "lb11")
+    location     = optional(string)
+    public       = optional(bool, true)
+    health_check = optional(string, "readyz")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["lb11", "lb21", "lb31"], var.control_plane_load_balancer.type)
+    error_message = "control_plane_load_balancer.type must be one of: lb11, lb21, lb31."
+  }
+
+  validation {
+    condition     = contains(["readyz", "tcp"], var.control_plane_load_balancer.health_check)
+    error_message = "control_plane_load_balancer.health_check must be one of: readyz, tcp."
+  }
+
+  validation {
+    condition     = var.control_plane_load_balancer.location == null || contains(["fsn1", "nbg1", "hel1", "ash", "hil", "sin"], coalesce(var.control_plane_load_balancer.location, "fsn1"))
+    error_message = "control_plane_load_balancer.location must be null (first of locations) or one of: fsn1, nbg1, hel1, ash, hil, sin."
+  }
+}
+
+variable "ingress_load_balancer" {
+  description = "Optional ingress load balancer forwarding 80/443 (TCP passthrough) to the workers' private IPs (to the masters when worker_count = 0), where RKE2's ingress controller listens."
+  type = object({
+    enabled  = optional(bool, false)
+    type     = optional(string, "lb11")
+    location = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["lb11", "lb21", "lb31"], var.ingress_load_balancer.type)
+    error_message = "ingress_load_balancer.type must be one of: lb11, lb21, lb31."
+  }
+
+  validation {
+    condition     = var.ingress_load_balancer.location == null || contains(["fsn1", "nbg1", "hel1", "ash", "hil", "sin"], coalesce(var.ingress_load_balancer.location, "fsn1"))
+    error_message = "ingress_load_balancer.location must be null (first of locations) or one of: fsn1, nbg1, hel1, ash, hil, sin."
+  }
+}
+
+variable "api_extra_sans" {
+  description = "Extra DNS names or IPs for the apiserver certificate (tls-san), e.g. api.example.com. The control-plane LB's private and public IPs are always included."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+################################################################################
+# Kubernetes / RKE2 configuration
+################################################################################
+
+variable "cluster_configuration" {
+  description = <<-EOT
+    In-cluster configuration. cni: canal | calico | cilium. hcloud_ccm and hcloud_csi are installed as RKE2 HelmChart
+    manifests from charts.hetzner.cloud (see docs/ARCHITECTURE.md). etcd_backup is added by the operational-readiness issue.
+  EOT
+  type = object({
+    cni          = optional(string, "canal")
+    cluster_cidr = optional(string, "10.42.0.0/16")
+    service_cidr = optional(string, "10.43.0.0/16")
+    hcloud_ccm = optional(object({
+      enabled       = optional(bool, true)
+      chart_version = optional(string, "1.25.1")
+      networking    = optional(bool, true)
+    }), {})
+    hcloud_csi = optional(object({
+      preinstall    = optional(bool, true)
+      chart_version = optional(string, "2.19.0")
+    }), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["canal", "calico", "cilium"], var.cluster_configuration.cni)
+    error_message = "cluster_configuration.cni must be one of: canal, calico, cilium."
+  }
+
+  validation {
+    condition     = can(cidrnetmask(var.cluster_configuration.cluster_cidr)) && can(cidrnetmask(var.cluster_configuration.service_cidr))
+    error_message = "cluster_configuration.cluster_cidr and service_cidr must be IPv4 CIDRs such as 10.42.0.0/16."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_configuration.hcloud_ccm.chart_version)) && can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_configuration.hcloud_csi.chart_version))
+    error_message = "cluster_configuration.hcloud_ccm.chart_version and hcloud_csi.chart_version must be exact chart versions such as 1.25.1."
+  }
+}
+
+variable "rke2_extra_server_config" {
+  description = "Extra keys for every master's /etc/rancher/rke2/config.yaml (e.g. {\"etcd-expose-metrics\" = true}). Keys the module owns are refused."
+  type        = any
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = length(setintersection(keys(var.rke2_extra_server_config), ["token", "server", "node-name", "node-ip", "cloud-provider-name", "tls-san", "cni", "cluster-cidr", "service-cidr"])) == 0
+    error_message = "rke2_extra_server_config must not set keys owned by the module: token, server, node-name, node-ip, cloud-provider-name, tls-san, cni, cluster-cidr, service-cidr."
+  }
+}
+
+variable "rke2_extra_agent_config" {
+  description = "Extra keys for every worker's /etc/rancher/rke2/config.yaml. Keys the module owns are refused."
+  type        = any
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = length(setintersection(keys(var.rke2_extra_agent_config), ["token", "server", "node-name", "node-ip", "cloud-provider-name"])) == 0
+    error_message = "rke2_extra_agent_config must not set keys owned by the module: token, server, node-name, node-ip, cloud-provider-name."
+  }
+}
+
+################################################################################
+# Readiness and operations
+################################################################################
+
+variable "wait_for_cluster_ready" {
+  description = "After creating the servers, SSH to master-0 (generated key, pinned host key) and wait until /readyz is ok and every node is Ready."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "cluster_ready_timeout" {
+  description = "Seconds wait_for_cluster_ready may take (SSH connect retries and the readiness loop each get this bound)."
+  type        = number
+  default     = 900
+  nullable    = false
+
+  validation {
+    condition     = var.cluster_ready_timeout >= 60 && var.cluster_ready_timeout <= 7200
+    error_message = "cluster_ready_timeout must be between 60 and 7200 seconds."
+  }
+}
+
+variable "health_check_urls" {
+  description = "HTTP(S) URLs the health check probes from the runner (e.g. https://lms.example.com/heartbeat). Exported in ops_inventory.health.urls."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for u in var.health_check_urls : can(regex("^https?://[^\\s]+$", u))])
+    error_message = "health_check_urls must contain only http:// or https:// URLs without spaces."
+  }
+}
