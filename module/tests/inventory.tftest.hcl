@@ -1,0 +1,157 @@
+# ops_inventory: exact shape for the TypeScript schema, and no secret in it.
+# Real tls and random providers (offline) so host keys are genuine OpenSSH lines.
+
+mock_provider "hcloud" {
+  mock_resource "hcloud_network" {
+    defaults = { id = "1001" }
+  }
+  mock_resource "hcloud_network_subnet" {
+    defaults = { id = "1001-10.0.1.0/24" }
+  }
+  mock_resource "hcloud_firewall" {
+    defaults = { id = "2001" }
+  }
+  mock_resource "hcloud_placement_group" {
+    defaults = { id = "3001" }
+  }
+  mock_resource "hcloud_ssh_key" {
+    defaults = { id = "4001" }
+  }
+  mock_resource "hcloud_server" {
+    defaults = { id = "5001", ipv4_address = "203.0.113.10", ipv6_address = "2001:db8::10" }
+  }
+  mock_resource "hcloud_load_balancer" {
+    defaults = { id = "6001", ipv4 = "203.0.113.100", ipv6 = "2001:db8::100" }
+  }
+}
+
+variables {
+  cluster_name           = "prod-eu"
+  hcloud_token           = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  master_count           = 3
+  worker_count           = 2
+  wait_for_cluster_ready = false
+  health_check_urls      = ["https://lms.example.com/heartbeat"]
+}
+
+run "inventory" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(output.ops_inventory)) == toset(["version", "cluster", "ssh", "masters", "workers", "rke2", "etcd_s3", "velero", "health"])
+    error_message = "ops_inventory must have exactly the contract's top-level keys."
+  }
+
+  assert {
+    condition     = output.ops_inventory.version == 1 && output.ops_inventory.cluster == "prod-eu"
+    error_message = "version must be 1 and cluster the cluster name."
+  }
+
+  assert {
+    condition     = output.ops_inventory.ssh.user == "root" && output.ops_inventory.ssh.port == 22 && output.ops_inventory.ssh.bastion == null
+    error_message = "ssh must be {user = root, port = 22, bastion = null}."
+  }
+
+  assert {
+    condition     = [for m in output.ops_inventory.masters : m.name] == ["prod-eu-master-0", "prod-eu-master-1", "prod-eu-master-2"] && [for w in output.ops_inventory.workers : w.name] == ["prod-eu-worker-0", "prod-eu-worker-1"]
+    error_message = "masters[0] must be the initial server; names in order."
+  }
+
+  assert {
+    condition     = alltrue([for n in concat(output.ops_inventory.masters, output.ops_inventory.workers) : toset(keys(n)) == toset(["name", "address", "host_keys"])])
+    error_message = "Nodes must have exactly name, address and host_keys."
+  }
+
+  assert {
+    condition     = alltrue([for n in concat(output.ops_inventory.masters, output.ops_inventory.workers) : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n.name))])
+    error_message = "Node names must match ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$."
+  }
+
+  assert {
+    condition     = output.ops_inventory.masters[0].address == "203.0.113.10"
+    error_message = "address must be the public IPv4."
+  }
+
+  assert {
+    condition = alltrue([
+      for n in concat(output.ops_inventory.masters, output.ops_inventory.workers) :
+      length(n.host_keys) == 1 && can(regex("^ssh-ed25519 [A-Za-z0-9+/]+=*$", n.host_keys[0]))
+    ])
+    error_message = "host_keys must be one OpenSSH ed25519 line per node without comment or trailing newline."
+  }
+
+  assert {
+    condition     = output.ops_inventory.masters[1].host_keys[0] == trimspace(tls_private_key.master_host[1].public_key_openssh) && output.ops_inventory.workers[0].host_keys[0] == trimspace(tls_private_key.worker_host[0].public_key_openssh)
+    error_message = "host_keys must be the keys cloud-init installs on that node."
+  }
+
+  assert {
+    condition     = length(distinct([for n in concat(output.ops_inventory.masters, output.ops_inventory.workers) : n.host_keys[0]])) == 5
+    error_message = "Every node must have its own host key."
+  }
+
+  assert {
+    condition     = output.ops_inventory.rke2 == { version = "v1.34.4+rke2r1", data_dir = "/var/lib/rancher/rke2", kube_proxy = true, install_command = null }
+    error_message = "rke2 block must be {version, data_dir, kube_proxy = true, install_command = null}."
+  }
+
+  assert {
+    condition     = output.ops_inventory.etcd_s3 == null && output.ops_inventory.velero == null
+    error_message = "etcd_s3 and velero are null until the operational-readiness issue."
+  }
+
+  assert {
+    condition     = output.ops_inventory.health.urls == tolist(["https://lms.example.com/heartbeat"])
+    error_message = "health.urls must be health_check_urls."
+  }
+
+  assert {
+    condition     = !issensitive(output.ops_inventory)
+    error_message = "ops_inventory must not be sensitive (it must hold no secret)."
+  }
+
+  assert {
+    condition = (
+      !strcontains(jsonencode(output.ops_inventory), nonsensitive(random_password.rke2_token.result)) &&
+      !strcontains(jsonencode(output.ops_inventory), "PRIVATE KEY") &&
+      !strcontains(jsonencode(output.ops_inventory), nonsensitive(var.hcloud_token))
+    )
+    error_message = "ops_inventory must contain no secret (RKE2 token, private keys, hcloud token)."
+  }
+
+  assert {
+    condition     = issensitive(output.ssh_private_key) && issensitive(output.rke2_token) && issensitive(output.rke2_configs)
+    error_message = "Secrets must be sensitive outputs."
+  }
+
+  assert {
+    condition     = startswith(nonsensitive(output.ssh_private_key), "-----BEGIN OPENSSH PRIVATE KEY-----") && length(nonsensitive(output.rke2_token)) == 48
+    error_message = "ssh_private_key must be an OpenSSH key and rke2_token a 48-character token."
+  }
+}
+
+run "inventory_with_fixed_token" {
+  command = apply
+
+  variables {
+    rke2_token = "OriginalTokenFromTheOldCluster0123456789"
+  }
+
+  assert {
+    condition     = nonsensitive(output.rke2_token) == "OriginalTokenFromTheOldCluster0123456789" && strcontains(nonsensitive(output.rke2_configs["prod-eu-worker-1"]), "OriginalTokenFromTheOldCluster0123456789")
+    error_message = "rke2_token must override the generated token everywhere."
+  }
+}
+
+run "inventory_kube_proxy_disabled" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "disable-kube-proxy" = true }
+  }
+
+  assert {
+    condition     = output.ops_inventory.rke2.kube_proxy == false
+    error_message = "kube_proxy must be false when disable-kube-proxy is set."
+  }
+}
