@@ -1,0 +1,64 @@
+# Plans the example offline: the hcloud provider is mocked (no token, no network).
+
+mock_provider "hcloud" {
+  mock_resource "hcloud_network" {
+    defaults = { id = "1001" }
+  }
+  mock_resource "hcloud_network_subnet" {
+    defaults = { id = "1001-10.0.1.0/24" }
+  }
+  mock_resource "hcloud_firewall" {
+    defaults = { id = "2001" }
+  }
+  mock_resource "hcloud_placement_group" {
+    defaults = { id = "3001" }
+  }
+  mock_resource "hcloud_ssh_key" {
+    defaults = { id = "4001" }
+  }
+  mock_resource "hcloud_server" {
+    defaults = { id = "5001", ipv4_address = "203.0.113.10", ipv6_address = "2001:db8::10" }
+  }
+  mock_resource "hcloud_load_balancer" {
+    defaults = { id = "6001", ipv4 = "203.0.113.100", ipv6 = "2001:db8::100" }
+  }
+}
+
+# Keys and the token are mocked so that plan-time values are known.
+mock_provider "tls" {
+  mock_resource "tls_private_key" {
+    defaults = {
+      public_key_openssh  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyMockForTestsOnly000000000000000000\n"
+      private_key_openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n"
+    }
+  }
+}
+
+mock_provider "random" {
+  mock_resource "random_password" {
+    defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
+  }
+}
+
+variables {
+  hcloud_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition     = length(output.ops_inventory.masters) == 1 && length(output.ops_inventory.workers) == 1
+    error_message = "The minimal example builds 1 master and 1 worker."
+  }
+
+  assert {
+    condition     = output.ops_inventory.masters[0].name == "minimal-master-0" && output.ops_inventory.etcd_s3 == null
+    error_message = "Unexpected inventory for the minimal example."
+  }
+
+  assert {
+    condition     = output.kube_api_endpoint == "https://203.0.113.100:6443"
+    error_message = "The API endpoint is the control-plane load balancer."
+  }
+}

@@ -1,0 +1,26 @@
+output "ops_inventory" {
+  description = "Inventory for the ops actions: tofu output -json ops_inventory > inventory.json"
+  value       = module.cluster.ops_inventory
+}
+
+output "kube_api_endpoint" {
+  description = "Kubernetes API URL (control-plane load balancer)."
+  value       = module.cluster.kube_api_endpoint
+}
+
+output "ingress_ipv4" {
+  description = "Point the LMS/CMS DNS records (A) here."
+  value       = module.cluster.ingress_lb.ipv4
+}
+
+output "ssh_private_key" {
+  description = "Root SSH key for every node."
+  value       = module.cluster.ssh_private_key
+  sensitive   = true
+}
+
+output "rke2_token" {
+  description = "RKE2 token: store it with the etcd snapshots (restores onto new hosts need it)."
+  value       = module.cluster.rke2_token
+  sensitive   = true
+}
