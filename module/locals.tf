@@ -43,7 +43,7 @@ locals {
   ]
 
   # Spread placement groups hold at most 10 servers each.
-  worker_placement_group_count = ceil(var.worker_count / 10)
+  worker_placement_group_count = var.placement_groups ? ceil(var.worker_count / 10) : 0
 
   kube_proxy_enabled = try(var.rke2_extra_server_config["disable-kube-proxy"], false) != true
 

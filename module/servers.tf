@@ -1,4 +1,6 @@
 resource "hcloud_placement_group" "masters" {
+  count = var.placement_groups ? 1 : 0
+
   name   = "${var.cluster_name}-masters"
   type   = "spread"
   labels = merge(local.common_labels, { "role" = "master" })
@@ -18,7 +20,7 @@ resource "hcloud_server" "master" {
   server_type        = var.master_server_type
   image              = var.image
   location           = local.masters[count.index].location
-  placement_group_id = hcloud_placement_group.masters.id
+  placement_group_id = var.placement_groups ? hcloud_placement_group.masters[0].id : null
   firewall_ids       = [hcloud_firewall.masters.id]
   ssh_keys           = [hcloud_ssh_key.this.id]
   user_data          = local.node_cloud_init[local.masters[count.index].name]
@@ -59,7 +61,7 @@ resource "hcloud_server" "worker" {
   server_type        = var.worker_server_type
   image              = var.image
   location           = local.workers[count.index].location
-  placement_group_id = hcloud_placement_group.workers[floor(count.index / 10)].id
+  placement_group_id = var.placement_groups ? hcloud_placement_group.workers[floor(count.index / 10)].id : null
   firewall_ids       = [hcloud_firewall.workers.id]
   ssh_keys           = [hcloud_ssh_key.this.id]
   user_data          = local.node_cloud_init[local.workers[count.index].name]

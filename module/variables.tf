@@ -137,6 +137,13 @@ variable "locations" {
   }
 }
 
+variable "placement_groups" {
+  description = "Put masters and workers into Hetzner spread placement groups (different physical hosts; at most 10 servers per group). Disable only if the API refuses them for a server type or location."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "enable_ipv6" {
   description = "Give every node a public IPv6 address in addition to IPv4."
   type        = bool

@@ -197,3 +197,17 @@ run "delete_protection" {
     error_message = "delete_protection must protect servers and load balancers."
   }
 }
+
+run "placement_groups_off" {
+  command = plan
+
+  variables {
+    placement_groups = false
+    worker_count     = 3
+  }
+
+  assert {
+    condition     = length(hcloud_placement_group.masters) == 0 && length(hcloud_placement_group.workers) == 0 && hcloud_server.master[0].placement_group_id == null
+    error_message = "placement_groups = false must create no placement groups and attach none."
+  }
+}

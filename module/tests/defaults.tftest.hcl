@@ -79,7 +79,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = hcloud_placement_group.masters.type == "spread" && length(hcloud_placement_group.workers) == 1 && hcloud_placement_group.workers[0].type == "spread"
+    condition     = hcloud_placement_group.masters[0].type == "spread" && hcloud_server.master[0].placement_group_id == 3001 && length(hcloud_placement_group.workers) == 1 && hcloud_placement_group.workers[0].type == "spread"
     error_message = "Masters and workers must be in spread placement groups."
   }
 
