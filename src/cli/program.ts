@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { registerInventory } from './commands/inventory.js';
+import { registerHealth } from './commands/health.js';
 
 /**
  * `rke2-ops`: the same core as the actions, from a laptop - so recovering a cluster never
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInventory(program);
+  registerHealth(program);
   return program;
 }
 

@@ -1,0 +1,263 @@
+import { InputError } from '../../lib/errors.js';
+import { assertAbsolutePath, assertIdentifier } from '../../lib/identifiers.js';
+import {
+  inputBoolean,
+  inputDuration,
+  inputInteger,
+  inputList,
+  inputOptional,
+  inputString,
+  type InputSource,
+} from '../../lib/inputs.js';
+import type { SecretRegistry } from '../../lib/secrets.js';
+import { loadInventoryFile, parseInventory, type LoadedInventory } from '../../inventory/load.js';
+import { targetsFromInventory } from '../../inventory/targets.js';
+import { knownHostsKeys } from '../../ssh/hostkeys.js';
+import type { SshCredentials, SshTarget } from '../../ssh/types.js';
+import { DEFAULTS, defaultPodRequirements } from '../../kube/defaults.js';
+import { parseSelector } from '../../kube/selector.js';
+import type { HealthConfig } from '../../kube/health.js';
+import type { PodCount, PodRequirement, UrlExpectation } from '../../kube/types.js';
+
+/** Input names, shared by action.yml, the CLI flags and the tests. */
+export const Inputs = {
+  inventory: 'inventory',
+  inventoryFile: 'inventory-file',
+  host: 'host',
+  sshUser: 'ssh-user',
+  sshPort: 'ssh-port',
+  dataDir: 'data-dir',
+  kubeProxy: 'kube-proxy',
+  sshKey: 'ssh-key',
+  knownHosts: 'known-hosts',
+  insecureSkip: 'insecure-skip-host-key-verification',
+  expectedNodes: 'expected-nodes',
+  expectedVersion: 'expected-version',
+  systemPods: 'system-pods',
+  urls: 'urls',
+  urlTimeout: 'url-timeout',
+  timeout: 'timeout',
+  pollInterval: 'poll-interval',
+  connectTimeout: 'connect-timeout',
+  failOnUnhealthy: 'fail-on-unhealthy',
+} as const;
+
+export interface HealthActionConfig {
+  health: HealthConfig;
+  credentials: SshCredentials;
+  failOnUnhealthy: boolean;
+  insecureSkipHostKeyVerification: boolean;
+  warnings: string[];
+}
+
+/**
+ * Reads and validates every input before anything touches a node: a malformed inventory, a bad
+ * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
+ * named. The SSH key is registered as a secret the moment it is read.
+ */
+export async function getInputs(get: InputSource, secrets: SecretRegistry): Promise<HealthActionConfig> {
+  const privateKey = inputString(get, Inputs.sshKey);
+  secrets.add(privateKey);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
+    throw new InputError(
+      Inputs.sshKey,
+      'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)',
+    );
+
+  const insecure = inputBoolean(get, Inputs.insecureSkip, false);
+  const knownHosts = inputOptional(get, Inputs.knownHosts);
+  const loaded = await loadInventory(get);
+  const warnings = [...(loaded?.warnings ?? [])];
+  if (insecure) warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
+
+  const cluster = loaded?.inventory.cluster ?? 'cluster';
+  const masters: SshTarget[] = loaded
+    ? targetsFromInventory(loaded.inventory, {
+        knownHosts,
+        insecureSkipHostKeyVerification: insecure,
+      }).filter((t) => t.role === 'master')
+    : hostTargets(get, knownHosts, insecure);
+
+  if (masters.length === 0) throw new InputError(Inputs.host, 'names no master to probe');
+  const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
+  if (unpinned.length)
+    throw new InputError(
+      Inputs.knownHosts,
+      `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
+        '(or, knowingly, insecure-skip-host-key-verification)',
+    );
+  const inv = loaded?.inventory;
+  const dataDir = assertAbsolutePath(
+    Inputs.dataDir,
+    inputString(get, Inputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'),
+  );
+  const kubeProxy = inputBoolean(get, Inputs.kubeProxy, inv?.rke2.kube_proxy ?? true);
+  const inventoryNodes = inv ? inv.masters.length + inv.workers.length : undefined;
+  const nodeCount = inputOptional(get, Inputs.expectedNodes)
+    ? inputInteger(get, Inputs.expectedNodes, 0, { min: 1, max: 10_000 })
+    : inventoryNodes;
+  const version = inputOptional(get, Inputs.expectedVersion);
+  if (version) assertIdentifier('rke2Version', Inputs.expectedVersion, version);
+
+  const timeoutSeconds = inputDuration(get, Inputs.timeout, DEFAULTS.timeoutSeconds);
+  const pollIntervalSeconds = inputDuration(get, Inputs.pollInterval, DEFAULTS.pollIntervalSeconds);
+  const urlTimeoutSeconds = inputDuration(get, Inputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
+  const connectTimeoutSeconds = inputDuration(get, Inputs.connectTimeout, 8);
+
+  const urls = [
+    ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
+    ...lines(get(Inputs.urls)).map((l) => parseUrlLine(l, Inputs.urls)),
+  ];
+
+  return {
+    health: {
+      cluster,
+      masters,
+      dataDir,
+      expectations: {
+        nodeCount,
+        nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
+        masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
+        rke2Version: version,
+        pods: parseSystemPods(get(Inputs.systemPods), kubeProxy),
+      },
+      urls,
+      timeoutSeconds,
+      pollIntervalSeconds,
+      urlTimeoutSeconds,
+      requestTimeoutSeconds: Math.min(DEFAULTS.requestTimeoutSeconds, Math.max(1, Math.ceil(timeoutSeconds))),
+      connectTimeoutSeconds,
+    },
+    credentials: { privateKey },
+    failOnUnhealthy: inputBoolean(get, Inputs.failOnUnhealthy, true),
+    insecureSkipHostKeyVerification: insecure,
+    warnings,
+  };
+}
+
+async function loadInventory(get: InputSource): Promise<LoadedInventory | undefined> {
+  const text = inputOptional(get, Inputs.inventory);
+  const file = inputOptional(get, Inputs.inventoryFile);
+  const host = inputOptional(get, Inputs.host);
+  const given = [text, file, host].filter(Boolean).length;
+  if (given === 0)
+    throw new InputError(Inputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
+  if (given > 1)
+    throw new InputError(Inputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+  if (text) return parseInventory(text, Inputs.inventory);
+  if (file) return loadInventoryFile(file);
+  return undefined;
+}
+
+/** Explicit masters without an inventory: addresses, with keys from known-hosts. */
+function hostTargets(get: InputSource, knownHosts: string | undefined, insecure: boolean): SshTarget[] {
+  const user = inputString(get, Inputs.sshUser, 'root');
+  assertIdentifier('userName', Inputs.sshUser, user);
+  const port = inputInteger(get, Inputs.sshPort, 22, { min: 1, max: 65535 });
+  return inputList(get, Inputs.host).map((address) => {
+    if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
+      throw new InputError(Inputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
+    const hostKeys = knownHosts
+      ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
+      : [];
+    return {
+      name: address,
+      address,
+      port,
+      user,
+      hostKeys,
+      insecureSkipHostKeyVerification: insecure,
+      bastion: null,
+    };
+  });
+}
+
+function lines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * `system-pods`: one requirement per line, `<namespace> <selector> [per-node|per-master|<min>]`
+ * (default min 1, all matching pods Ready). The word `defaults` adds RKE2's defaults; an empty
+ * input means the defaults alone.
+ */
+export function parseSystemPods(text: string, kubeProxy: boolean): PodRequirement[] {
+  const entries = lines(text);
+  if (entries.length === 0) return defaultPodRequirements({ kubeProxy });
+  const out: PodRequirement[] = [];
+  for (const line of entries) {
+    if (line === 'defaults') {
+      out.push(...defaultPodRequirements({ kubeProxy }));
+      continue;
+    }
+    const [namespace, selector, countText, ...rest] = line.split(/\s+/);
+    if (!namespace || !selector || rest.length)
+      throw new InputError(
+        Inputs.systemPods,
+        `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`,
+      );
+    assertIdentifier('namespace', Inputs.systemPods, namespace);
+    parseSelector(selector, Inputs.systemPods);
+    out.push({
+      name: `pods/${namespace}/${selector}`,
+      namespace,
+      selector,
+      count: parseCount(countText, line),
+    });
+  }
+  return out;
+}
+
+function parseCount(text: string | undefined, line: string): PodCount {
+  if (text === undefined) return { kind: 'min', min: 1 };
+  if (text === 'per-node' || text === 'per-master') return { kind: text };
+  if (/^\d+$/.test(text) && Number(text) >= 1) return { kind: 'min', min: Number(text) };
+  throw new InputError(
+    Inputs.systemPods,
+    `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`,
+  );
+}
+
+/** `urls`: one per line, `<url> [status=200|200-299|200,204] [body=<text or /regex/>]`. */
+export function parseUrlLine(line: string, field: string): UrlExpectation {
+  const bodyAt = line.search(/\sbody=/);
+  const head = bodyAt >= 0 ? line.slice(0, bodyAt) : line;
+  const body = bodyAt >= 0 ? line.slice(bodyAt).trim().slice('body='.length) : undefined;
+  const [url, ...opts] = head.trim().split(/\s+/);
+  let parsed: URL;
+  try {
+    parsed = new URL(url ?? '');
+  } catch {
+    throw new InputError(field, `${JSON.stringify(url)} is not a valid URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new InputError(field, `${JSON.stringify(url)}: only http and https URLs can be checked`);
+  let status: UrlExpectation['status'] = [{ min: 200, max: 399 }];
+  for (const opt of opts) {
+    const m = /^status=(.+)$/.exec(opt);
+    if (!m) throw new InputError(field, `${JSON.stringify(opt)}: expected status=<codes> or body=<text>`);
+    status = m[1]!.split(',').map((part) => {
+      const r = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part);
+      if (!r)
+        throw new InputError(field, `${JSON.stringify(part)} is not an HTTP status or range like 200-299`);
+      return { min: Number(r[1]), max: Number(r[2] ?? r[1]) };
+    });
+  }
+  if (body !== undefined && body === '')
+    throw new InputError(field, 'body= needs a text or /regex/ to match');
+  if (body && /^\/.*\/[a-z]*$/s.test(body)) {
+    try {
+      const m = /^\/(.*)\/([a-z]*)$/s.exec(body)!;
+      new RegExp(m[1]!, m[2]);
+    } catch (error) {
+      throw new InputError(
+        field,
+        `body=${body} is not a valid regular expression (${(error as Error).message})`,
+      );
+    }
+  }
+  return { url: parsed.toString(), status, ...(body ? { body } : {}) };
+}

@@ -1,0 +1,52 @@
+import * as core from '@actions/core';
+import type { ActionContext } from '../common/runtime.js';
+import { getInputs } from './inputs.js';
+import { errorMessage } from '../../lib/errors.js';
+import { runHealthCheck } from '../../kube/health.js';
+import { writeReportFile } from '../../kube/report-file.js';
+import { defaultDeps, type HealthMainDeps } from './deps.js';
+import { failureMessage, summaryMarkdown } from '../../kube/report.js';
+
+export const Outputs = {
+  healthy: 'healthy',
+  timeToHealthy: 'time-to-healthy-seconds',
+  duration: 'duration-seconds',
+  report: 'report',
+  reportFile: 'report-file',
+  failedChecks: 'failed-checks',
+  polls: 'polls',
+} as const;
+
+/** Inputs -> health check -> outputs, summary, verdict. Outputs are set before the step fails. */
+export async function main(ctx: ActionContext, deps: HealthMainDeps = defaultDeps): Promise<void> {
+  const config = await getInputs(ctx.getInput, ctx.secrets);
+  config.warnings.forEach((w) => ctx.logger.warning(w));
+  const report = await runHealthCheck(config.health, {
+    ...deps,
+    credentials: config.credentials,
+    logger: ctx.logger,
+    secrets: ctx.secrets,
+  });
+  const reportFile = await writeReportFile(report);
+  core.setOutput(Outputs.healthy, String(report.healthy));
+  core.setOutput(
+    Outputs.timeToHealthy,
+    report.timeToHealthySeconds === null ? '' : String(report.timeToHealthySeconds),
+  );
+  core.setOutput(Outputs.duration, String(report.durationSeconds));
+  core.setOutput(Outputs.report, JSON.stringify(report));
+  core.setOutput(Outputs.reportFile, reportFile);
+  core.setOutput(Outputs.failedChecks, JSON.stringify(report.failedChecks));
+  core.setOutput(Outputs.polls, String(report.polls));
+  try {
+    await core.summary.addRaw(ctx.secrets.redact(summaryMarkdown(report))).write();
+  } catch (error) {
+    ctx.logger.warning(`could not write the job summary: ${errorMessage(error)}`);
+  }
+  ctx.logger.info(`${report.cluster}: ${report.verdict}`);
+  if (!report.healthy) {
+    const message = failureMessage(report);
+    if (config.failOnUnhealthy) throw new Error(message);
+    ctx.logger.warning(`${message}\n(fail-on-unhealthy is false: the step passes)`);
+  }
+}

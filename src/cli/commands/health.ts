@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { InputError } from '../../lib/errors.js';
+import { consoleLogger } from '../../lib/logger.js';
+import { SecretRegistry } from '../../lib/secrets.js';
+import { runHealthCheck } from '../../kube/health.js';
+import { failureMessage } from '../../kube/report.js';
+import { getInputs, Inputs } from '../../actions/health-check/inputs.js';
+import { defaultDeps, type HealthMainDeps } from '../../actions/health-check/deps.js';
+import { writeReportFile } from '../../kube/report-file.js';
+
+interface HealthFlags {
+  inventory?: string;
+  host?: string[];
+  user?: string;
+  port?: string;
+  sshKey?: string;
+  knownHosts?: string;
+  insecureSkipHostKeyVerification?: boolean;
+  expectedNodes?: string;
+  expectedVersion?: string;
+  systemPods?: string[];
+  url?: string[];
+  timeout?: string;
+  pollInterval?: string;
+  fail: boolean;
+  reportFile?: string;
+  debug?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+async function readFlagFile(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      flag,
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
+}
+
+/**
+ * `rke2-ops health`: the health-check action from a laptop. Flags map onto the action's inputs
+ * and go through the same parser; the report goes to stdout as JSON, progress to stderr, and
+ * the exit code is 1 when the cluster is not healthy (unless --no-fail).
+ */
+export function registerHealth(program: Command, deps: HealthMainDeps = defaultDeps): void {
+  program
+    .command('health')
+    .description(
+      'check that a cluster is healthy (API, nodes, versions, system pods, etcd, URLs), polling until it is or the timeout',
+    )
+    .option('-i, --inventory <file>', 'inventory JSON file')
+    .option('--host <address>', 'a master to probe instead of an inventory (repeatable)', collect)
+    .option('--user <name>', 'SSH user with --host', 'root')
+    .option('--port <port>', 'SSH port with --host', '22')
+    .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself)')
+    .option('--known-hosts <file>', 'known_hosts file for nodes without pinned host keys')
+    .option('--insecure-skip-host-key-verification', 'do not verify host keys (dangerous)')
+    .option('--expected-nodes <n>', 'nodes that must be Ready (default: all in the inventory)')
+    .option('--expected-version <version>', 'every node must run this RKE2 version, e.g. v1.34.4+rke2r1')
+    .option(
+      '--system-pods <line>',
+      '"<namespace> <selector> [per-node|per-master|<min>]" (repeatable; "defaults" adds the RKE2 defaults)',
+      collect,
+    )
+    .option(
+      '--url <line>',
+      '"<url> [status=200-399] [body=<text or /regex/>]" checked from here (repeatable)',
+      collect,
+    )
+    .option('--timeout <duration>', 'give up after this long (300, 90s, 5m)', '600')
+    .option('--poll-interval <duration>', 'time between polls', '10')
+    .option('--no-fail', 'exit 0 even when the cluster is not healthy')
+    .option('--report-file <path>', 'also write the JSON report here')
+    .option('--debug', 'print debug output')
+    .action(async (flags: HealthFlags) => {
+      const logger = consoleLogger({ debug: flags.debug });
+      const secrets = new SecretRegistry();
+      const sshKey = flags.sshKey
+        ? await readFlagFile('--ssh-key', flags.sshKey)
+        : (process.env.RKE2OPS_SSH_KEY ?? '');
+      const values: Record<string, string> = {
+        [Inputs.inventoryFile]: flags.inventory ?? '',
+        [Inputs.host]: (flags.host ?? []).join('\n'),
+        [Inputs.sshUser]: flags.user ?? '',
+        [Inputs.sshPort]: flags.port ?? '',
+        [Inputs.sshKey]: sshKey,
+        [Inputs.knownHosts]: flags.knownHosts ? await readFlagFile('--known-hosts', flags.knownHosts) : '',
+        [Inputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
+        [Inputs.expectedNodes]: flags.expectedNodes ?? '',
+        [Inputs.expectedVersion]: flags.expectedVersion ?? '',
+        [Inputs.systemPods]: (flags.systemPods ?? []).join('\n'),
+        [Inputs.urls]: (flags.url ?? []).join('\n'),
+        [Inputs.timeout]: flags.timeout ?? '',
+        [Inputs.pollInterval]: flags.pollInterval ?? '',
+      };
+      const config = await getInputs((name) => values[name] ?? '', secrets);
+      config.warnings.forEach((w) => logger.warning(w));
+      const report = await runHealthCheck(config.health, {
+        ...deps,
+        credentials: config.credentials,
+        logger,
+        secrets,
+      });
+      let path: string;
+      if (flags.reportFile) {
+        path = flags.reportFile;
+        await writeFile(path, JSON.stringify(report, null, 2) + '\n');
+      } else path = await writeReportFile(report);
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      logger.info(`${report.cluster}: ${report.verdict} (report: ${path})`);
+      if (!report.healthy) {
+        logger.error(failureMessage(report));
+        if (flags.fail) process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,136 @@
+import { bashScript, sh, type ShellFragment } from '../lib/quote.js';
+import { assertAbsolutePath, assertIdentifier } from '../lib/identifiers.js';
+import type { ClusterState, KubeList, KubeNode, KubePod, ProbePart } from './types.js';
+
+/**
+ * The health probe: ONE remote command per poll that collects every piece of raw state the
+ * evaluator needs and prints it as one JSON document.
+ *
+ * Stock RKE2 nodes have no jq, so the script does not build JSON from kubectl output: each
+ * part's stdout and stderr are base64-encoded (coreutils) into a fixed JSON skeleton and parsed
+ * on the runner. Each part runs in its own subshell with its exit code captured, so a failing
+ * part (API down, kubectl missing, a namespace forbidden) still yields JSON for the others. The
+ * kubectl calls run concurrently: a poll costs one API round trip, not five.
+ *
+ * etcd: etcdctl is not on an RKE2 host; asking it means `kubectl exec` into each etcd static
+ * pod with the certs under server/tls/etcd - an exec per member, seconds per poll, and a
+ * dependency on exec working at all. We use two cheaper signals instead: the API server's own
+ * `/readyz/etcd` (can it read and write its datastore) and the readiness of the `component=etcd`
+ * static pods on every master (whose kubelet probes etcd's /health). Together they say whether
+ * etcd serves and how many members are up, which is what the gate needs.
+ */
+
+export const KUBECONFIG = '/etc/rancher/rke2/rke2.yaml';
+export const PROBE_VERSION = 1;
+
+export interface ProbeOptions {
+  /** RKE2 data dir (inventory rke2.data_dir); kubectl lives in <data_dir>/bin. */
+  dataDir: string;
+  /** Namespaces whose pods are read. */
+  namespaces: readonly string[];
+  /** Per-request limit passed to kubectl, so a hung API cannot stall the poll. */
+  requestTimeoutSeconds: number;
+}
+
+interface PartSpec {
+  key: string;
+  args: ShellFragment;
+}
+
+function parts(opts: ProbeOptions): PartSpec[] {
+  return [
+    { key: 'readyz', args: sh`get --raw ${'/readyz?verbose'}` },
+    { key: 'readyz_etcd', args: sh`get --raw /readyz/etcd` },
+    { key: 'nodes', args: sh`get nodes -o json` },
+    ...opts.namespaces.map((ns, i) => ({ key: `pods_${i}`, args: sh`get pods -n ${ns} -o json` })),
+  ];
+}
+
+export function buildProbeScript(opts: ProbeOptions): string {
+  assertAbsolutePath('rke2.data_dir', opts.dataDir);
+  opts.namespaces.forEach((ns) => assertIdentifier('namespace', 'system-pods namespace', ns));
+  const kubectl = `${opts.dataDir.replace(/\/+$/, '')}/bin/kubectl`;
+  const timeout = `${Math.max(1, Math.round(opts.requestTimeoutSeconds))}s`;
+  const list = parts(opts);
+  return bashScript([
+    sh`k() { ${kubectl} --kubeconfig ${KUBECONFIG} --request-timeout=${timeout} "$@"; }`,
+    'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+    // `set +e` inside the subshell: a failing kubectl is data, not the end of the probe.
+    'part() { local n=$1; shift; ( set +e; k "$@" >"$d/$n.out" 2>"$d/$n.err"; echo $? >"$d/$n.rc" ) & }',
+    ...list.map((p) => sh`part ${p.key} ${p.args}`),
+    'wait',
+    'emit() { printf \'"%s":{"code":%s,"out":"%s","err":"%s"}\' "$1" "$(cat "$d/$1.rc" 2>/dev/null || echo 255)" "$(base64 -w0 <"$d/$1.out")" "$(base64 -w0 <"$d/$1.err")"; }',
+    sh`printf '{"v":%s,"host":"%s","parts":{' ${String(PROBE_VERSION)} "$(hostname)"`,
+    ...list.map((p, i) => (i === 0 ? sh`emit ${p.key}` : sh`printf ,; emit ${p.key}`)),
+    "printf '}}\\n'",
+  ]);
+}
+
+export class ProbeOutputError extends Error {
+  override name = 'ProbeOutputError';
+}
+
+interface RawPart {
+  code: number;
+  out: string;
+  err: string;
+}
+
+function decode(part: RawPart | undefined, key: string): ProbePart {
+  if (!part) return { code: 255, stdout: '', stderr: `probe part ${key} missing from the output` };
+  return {
+    code: Number(part.code),
+    stdout: Buffer.from(part.out, 'base64').toString('utf8'),
+    stderr: Buffer.from(part.err, 'base64').toString('utf8'),
+  };
+}
+
+function kubectlError(part: ProbePart): string {
+  const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
+  return `kubectl exited ${part.code}${text ? `: ${text}` : ''}`;
+}
+
+function parseList<T>(part: ProbePart): { list: KubeList<T> | null; error?: string } {
+  if (part.code !== 0) return { list: null, error: kubectlError(part) };
+  try {
+    const doc = JSON.parse(part.stdout) as { items?: T[] };
+    if (!Array.isArray(doc?.items)) return { list: null, error: 'kubectl output has no items list' };
+    return { list: { items: doc.items } };
+  } catch (error) {
+    return { list: null, error: `kubectl output is not JSON (${(error as Error).message})` };
+  }
+}
+
+/** Decodes the probe's stdout into raw cluster state; throws only if the document is unusable. */
+export function parseProbeOutput(stdout: string, opts: ProbeOptions, probedVia: string): ClusterState {
+  let doc: { v?: number; parts?: Record<string, RawPart> };
+  // A login rc file may print before the script does: take the document line itself.
+  const line = stdout.split('\n').findLast((l) => l.startsWith('{"v":')) ?? stdout.trim();
+  try {
+    doc = JSON.parse(line) as typeof doc;
+  } catch (error) {
+    throw new ProbeOutputError(
+      `the probe printed no valid JSON (${(error as Error).message}): ${stdout.slice(0, 200)}`,
+    );
+  }
+  if (doc.v !== PROBE_VERSION || !doc.parts)
+    throw new ProbeOutputError('the probe output has an unexpected shape');
+  const p = doc.parts;
+  const nodes = parseList<KubeNode>(decode(p.nodes, 'nodes'));
+  const pods: ClusterState['pods'] = {};
+  const podsErrors: Record<string, string> = {};
+  opts.namespaces.forEach((ns, i) => {
+    const parsed = parseList<KubePod>(decode(p[`pods_${i}`], `pods_${i}`));
+    pods[ns] = parsed.list;
+    if (parsed.error) podsErrors[ns] = parsed.error;
+  });
+  return {
+    probedVia,
+    readyz: decode(p.readyz, 'readyz'),
+    readyzEtcd: decode(p.readyz_etcd, 'readyz_etcd'),
+    nodes: nodes.list,
+    ...(nodes.error ? { nodesError: nodes.error } : {}),
+    pods,
+    ...(Object.keys(podsErrors).length ? { podsErrors } : {}),
+  };
+}

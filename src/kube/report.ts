@@ -1,0 +1,50 @@
+import type { HealthReport } from './health.js';
+import type { Check } from './types.js';
+
+/**
+ * Renderings of a health report for people: the failure message (what failed, where, what to
+ * do next) and a Markdown summary with a verdict line and one row per check.
+ */
+export function failureMessage(report: HealthReport): string {
+  const failed = report.checks.filter((c) => c.status === 'fail');
+  const lines = failed.map(
+    (c) => `- ${c.name}${c.failing?.length ? ` [${c.failing.join(', ')}]` : ''}: ${c.message}`,
+  );
+  return [
+    `cluster ${report.cluster} is NOT healthy after ${report.polls} poll(s) in ${report.durationSeconds} s; failed checks: ${failed.map((c) => c.name).join(', ')}`,
+    ...lines,
+    'Next: inspect the named nodes and pods (kubectl describe); after an upgrade, consider the rollback action with the pre-upgrade snapshot.',
+  ].join('\n');
+}
+
+const ICON: Record<Check['status'], string> = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' };
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+export function summaryMarkdown(report: HealthReport): string {
+  const verdict = report.healthy
+    ? `✅ **Healthy** - all checks passed after ${report.polls} poll(s); time to healthy ${report.timeToHealthySeconds} s`
+    : `❌ **Not healthy** - ${report.failedChecks.length} check(s) failing after ${report.polls} poll(s) in ${report.durationSeconds} s: ${report.failedChecks.join(', ')}`;
+  const via = report.pollHistory.at(-1)?.via;
+  const unreachable = report.pollHistory.at(-1)?.unreachable ?? [];
+  return [
+    `## Health check: ${report.cluster}`,
+    '',
+    verdict,
+    '',
+    '| Check | Status | Detail | Nodes |',
+    '| --- | --- | --- | --- |',
+    ...report.checks.map(
+      (c) =>
+        `| ${cell(c.name)} | ${ICON[c.status]} | ${cell(c.message)} | ${cell(c.failing?.join(', ') ?? '')} |`,
+    ),
+    '',
+    `Probed via ${via ?? 'no master'}; duration ${report.durationSeconds} s; timeout ${report.timeoutSeconds} s, poll interval ${report.pollIntervalSeconds} s.`,
+    ...(unreachable.length
+      ? ['', `⚠️ Not answering: ${unreachable.map((a) => `${a.host} (${cell(a.error)})`).join('; ')}`]
+      : []),
+    '',
+  ].join('\n');
+}

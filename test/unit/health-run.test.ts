@@ -1,0 +1,187 @@
+import { jest } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { runHealthCheck, type HealthConfig, type HealthDeps } from '../../src/kube/health.js';
+import { defaultPodRequirements } from '../../src/kube/defaults.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { SecretRegistry } from '../../src/lib/secrets.js';
+import type { ClusterState } from '../../src/kube/types.js';
+import type { ExecResult, RemoteShell, SshTarget } from '../../src/ssh/types.js';
+import type { Connector } from '../../src/kube/probe-runner.js';
+
+const fixture = (name: string): ClusterState =>
+  JSON.parse(readFileSync(new URL(`./fixtures/health/${name}`, import.meta.url), 'utf8')) as ClusterState;
+
+/** Encodes a fixture as the probe script prints it (base64 parts in one JSON line). */
+function probeStdout(state: ClusterState): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const part = (code: number, out: string, err = '') => ({ code, out: b64(out), err: b64(err) });
+  return (
+    JSON.stringify({
+      v: 1,
+      host: state.probedVia,
+      parts: {
+        readyz: part(state.readyz.code, state.readyz.stdout, state.readyz.stderr),
+        readyz_etcd: part(state.readyzEtcd.code, state.readyzEtcd.stdout, state.readyzEtcd.stderr),
+        nodes: part(0, JSON.stringify(state.nodes)),
+        pods_0: part(0, JSON.stringify(state.pods['kube-system'])),
+      },
+    }) + '\n'
+  );
+}
+
+const MASTERS = ['prod-eu-master-0', 'prod-eu-master-1', 'prod-eu-master-2'];
+const target = (name: string): SshTarget => ({
+  name,
+  address: '127.0.0.1',
+  port: 22,
+  user: 'root',
+  hostKeys: ['x'],
+});
+
+function fakeClock() {
+  let t = 1_800_000_000_000;
+  return {
+    now: () => t,
+    sleep: async (ms: number) => void (t += ms),
+    advance: (ms: number) => void (t += ms),
+  };
+}
+
+function config(over: Partial<HealthConfig> = {}): HealthConfig {
+  return {
+    cluster: 'prod-eu',
+    masters: MASTERS.map(target),
+    dataDir: '/var/lib/rancher/rke2',
+    expectations: { nodeCount: 6, masterNames: MASTERS, pods: defaultPodRequirements({ kubeProxy: true }) },
+    urls: [],
+    timeoutSeconds: 60,
+    pollIntervalSeconds: 5,
+    urlTimeoutSeconds: 5,
+    requestTimeoutSeconds: 10,
+    connectTimeoutSeconds: 5,
+    ...over,
+  };
+}
+
+/** A connector whose masters answer from a script of states; `down` masters refuse to connect. */
+function fakeCluster(states: (host: string, call: number) => ClusterState, down: string[] = []) {
+  const execs: string[] = [];
+  const connects: string[] = [];
+  const connect = jest.fn<Connector>(async (t) => {
+    connects.push(t.name);
+    if (down.includes(t.name)) throw new Error(`${t.name}: connect ECONNREFUSED`);
+    const shell: RemoteShell = {
+      target: t,
+      exec: async (command): Promise<ExecResult> => {
+        execs.push(t.name);
+        const state = { ...states(t.name, execs.length), probedVia: t.name };
+        return {
+          host: t.name,
+          command,
+          code: 0,
+          signal: null,
+          stdout: probeStdout(state),
+          stderr: '',
+          truncated: false,
+          timedOut: false,
+          durationMs: 5,
+        };
+      },
+      close: () => {},
+    };
+    return shell;
+  });
+  return { connect, execs, connects };
+}
+
+function deps(connect: Connector, clock = fakeClock()): HealthDeps {
+  return {
+    connect,
+    credentials: { privateKey: 'k' },
+    logger: silentLogger,
+    secrets: new SecretRegistry(),
+    clock,
+    fetch: jest.fn() as never,
+  };
+}
+
+describe('runHealthCheck (poll loop)', () => {
+  test('a healthy cluster passes in one poll with one exec', async () => {
+    const c = fakeCluster(() => fixture('healthy-3x3.json'));
+    const report = await runHealthCheck(config(), deps(c.connect));
+    expect(report.healthy).toBe(true);
+    expect(report.polls).toBe(1);
+    expect(c.execs).toEqual(['prod-eu-master-0']);
+    expect(report.pollHistory[0]!.execs).toBe(1);
+    expect(report.timeToHealthySeconds).toBe(0);
+  });
+
+  test('a cluster that recovers during polling is healthy, with its time to healthy', async () => {
+    const c = fakeCluster((_h, call) => fixture(call < 3 ? 'worker-stopped.json' : 'healthy-3x3.json'));
+    const report = await runHealthCheck(config(), deps(c.connect));
+    expect(report.healthy).toBe(true);
+    expect(report.polls).toBe(3);
+    expect(report.timeToHealthySeconds).toBe(10);
+    expect(report.pollHistory.map((p) => p.failed)).toEqual([['nodes'], ['nodes'], []]);
+    // One connection, reused across polls.
+    expect(c.connects).toEqual(['prod-eu-master-0']);
+  });
+
+  test('an unhealthy cluster stops at the timeout and reports the failing checks', async () => {
+    const c = fakeCluster(() => fixture('upgrade-skew.json'));
+    const report = await runHealthCheck(
+      config({
+        timeoutSeconds: 12,
+        expectations: { ...config().expectations, rke2Version: 'v1.35.0+rke2r1' },
+      }),
+      deps(c.connect),
+    );
+    expect(report.healthy).toBe(false);
+    expect(report.polls).toBe(4); // at 0, 5, 10 and 12 s
+    expect(report.durationSeconds).toBe(12);
+    expect(report.timeToHealthySeconds).toBeNull();
+    expect(report.failedChecks).toEqual(['version', 'pods/kube-dns', 'pods/kube-proxy']);
+  });
+
+  test('an unreachable master-0 is passed over; the next polls ask the master that answered first', async () => {
+    const c = fakeCluster(
+      (_h, call) => fixture(call < 2 ? 'worker-stopped.json' : 'healthy-3x3.json'),
+      ['prod-eu-master-0'],
+    );
+    const report = await runHealthCheck(config(), deps(c.connect));
+    expect(report.healthy).toBe(true);
+    expect(report.pollHistory[0]).toMatchObject({ via: 'prod-eu-master-1', execs: 1 });
+    expect(report.pollHistory[0]!.unreachable[0]).toMatchObject({ host: 'prod-eu-master-0' });
+    expect(report.pollHistory[1]!.unreachable).toEqual([]);
+    expect(c.connects).toEqual(['prod-eu-master-0', 'prod-eu-master-1']);
+  });
+
+  test('no master reachable: a verdict all the same, naming why', async () => {
+    const c = fakeCluster(() => fixture('healthy-3x3.json'), MASTERS);
+    const report = await runHealthCheck(config({ timeoutSeconds: 1 }), deps(c.connect));
+    expect(report.healthy).toBe(false);
+    expect(report.checks[0]!.message).toContain('prod-eu-master-2: unreachable');
+  });
+
+  test('a master whose API cannot list nodes is passed over for one that can', async () => {
+    const broken = { ...fixture('healthy-3x3.json'), nodes: null };
+    const c = fakeCluster((h) =>
+      h === 'prod-eu-master-0' ? (broken as never) : fixture('healthy-3x3.json'),
+    );
+    // The fake encodes `nodes: null` as "null", which the parser refuses like a failed kubectl.
+    const report = await runHealthCheck(config(), deps(c.connect));
+    expect(report.healthy).toBe(true);
+    expect(report.pollHistory[0]!.via).toBe('prod-eu-master-1');
+    expect(report.pollHistory[0]!.execs).toBe(2);
+  });
+
+  test('secrets never reach the report', async () => {
+    const state = fixture('worker-stopped.json');
+    state.nodes!.items[5]!.status!.conditions![3]!.message = 'token s3cr3t-T0KEN leaked';
+    const c = fakeCluster(() => state);
+    const d = deps(c.connect);
+    d.secrets.add('s3cr3t-T0KEN');
+    const report = await runHealthCheck(config({ timeoutSeconds: 1 }), d);
+    expect(JSON.stringify(report)).not.toContain('s3cr3t-T0KEN');
+  });
+});
