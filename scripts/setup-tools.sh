@@ -32,7 +32,13 @@ case $go_version in
 esac
 goos=$(go env GOOS)
 goarch=$(go env GOARCH)
-command -v sha256sum >/dev/null || die "sha256sum is missing (coreutils)"
+if command -v sha256sum >/dev/null; then
+  sha256() { sha256sum; }
+elif command -v shasum >/dev/null; then
+  sha256() { shasum -a 256; }
+else
+  die "neither sha256sum nor shasum is installed"
+fi
 
 # --- which sets -----------------------------------------------------------------------------
 sets=()
@@ -57,7 +63,7 @@ set_key() {
     for f in go.mod go.sum ldflags providers.txt; do
       if [[ -f $dir/$f ]]; then printf '== %s\n' "$f"; cat "$dir/$f"; fi
     done
-  } | sha256sum | cut -c1-12
+  } | sha256 | cut -c1-12
 }
 
 # Lay out the providers of a set as an OpenTofu filesystem_mirror (unpacked layout):
@@ -90,7 +96,7 @@ build_mirror() {
 
 # Build one set into its cache entry (if not there yet); print the entry's path.
 ensure_set() {
-  local set=$1 setdir=$repo/tools/$1 key entry tmp lockfile fd ldflags t0 ticker tools
+  local set=$1 setdir=$repo/tools/$1 key entry tmp lockfile fd ldflags t0 ticker tools locked owner
   key=$(set_key "$set")
   entry=$cache_root/$set-$key
   mkdir -p "$cache_root"
@@ -100,13 +106,17 @@ ensure_set() {
     return
   fi
   # One builder per entry at a time (two clones setting up at once); the loser just waits.
+  # Without flock (macOS) both build and the atomic rename below still keeps one whole entry.
   lockfile=$cache_root/.$set-$key.lock
   exec {fd}>"$lockfile"
-  flock "$fd"
+  locked=false
+  if command -v flock >/dev/null; then flock "$fd" && locked=true; fi
   if [[ -f $entry/.complete ]]; then
     log "$set: cached ($entry, built by a concurrent run)"
   else
-    rm -rf "$cache_root/.$set-$key.tmp."* # left over by an interrupted build
+    if $locked; then
+      rm -rf "$cache_root/.$set-$key.tmp."* # left over by an interrupted build
+    fi
     [[ -e $entry ]] && rm -rf "$entry"   # incomplete entry from an older layout
     tmp=$(mktemp -d "$cache_root/.$set-$key.tmp.XXXXXX")
     ldflags="-s -w"
@@ -117,7 +127,9 @@ ensure_set() {
     log "$set: building $(wc -l <<<"$tools") tool(s) with $go_version (key $key) ..."
     t0=$(now)
     # A heartbeat, since a big set (OpenTofu) compiles for minutes without a word.
-    (while sleep 30; do log "$set: still building ($(elapsed "$t0"))"; done) &
+    # It stops by itself once this (sub)shell is gone, even if the script is killed.
+    owner=$BASHPID
+    (while sleep 30 && kill -0 "$owner" 2>/dev/null; do log "$set: still building ($(elapsed "$t0"))"; done) &
     ticker=$!
     if ! (cd "$setdir" && GOBIN=$tmp/bin go install -trimpath -ldflags="$ldflags" tool >&2); then
       kill "$ticker" 2>/dev/null || true
@@ -138,10 +150,12 @@ ensure_set() {
     chmod 755 "$tmp"
     # Atomic publish: until this rename the entry does not exist, so an interrupted build
     # never looks complete.
-    mv -T "$tmp" "$entry"
+    if ! mv -T "$tmp" "$entry" 2>/dev/null; then
+      [[ -f $entry/.complete ]] || die "$set: cannot move $tmp to $entry"
+      rm -rf "$tmp" # a concurrent run published the same entry first
+    fi
   fi
-  flock -u "$fd"
-  exec {fd}>&-
+  exec {fd}>&- # releases the lock
   printf '%s\n' "$entry"
 }
 
