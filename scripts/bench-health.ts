@@ -1,0 +1,116 @@
+/**
+ * Benchmark: health-check verdict time on a healthy 3+3 lab (design.md section 9: one SSH exec
+ * per poll; a healthy 6-node lab passes in one poll in < 1.5 s including connect).
+ *
+ *   npx tsx scripts/bench-health.ts [--runs 5] [--masters 3] [--workers 3]
+ *
+ * Needs root and the lab tools (bash scripts/setup-tools.sh lab). Measures, per run:
+ *  - core: runHealthCheck in-process with a fresh SSH connection (connect + one poll + verdict);
+ *  - bundle: `node actions/health-check/dist/index.js` as the runner starts it, process start to exit.
+ * Counts the SSH execs of every poll through a counting connector.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLab } from '../test/lab/lab.js';
+import { getInputs } from '../src/actions/health-check/inputs.js';
+import { runHealthCheck } from '../src/kube/health.js';
+import { connect } from '../src/ssh/connection.js';
+import { SecretRegistry } from '../src/lib/secrets.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { systemClock } from '../src/lib/clock.js';
+import type { Connector } from '../src/kube/probe-runner.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    masters: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '3' },
+  },
+});
+const runs = Number(values.runs);
+const masters = Number(values.masters);
+const workers = Number(values.workers);
+const REPO = new URL('..', import.meta.url).pathname;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+
+const t0 = Date.now();
+const lab = await createLab({ masters, workers, name: 'benchhc', scenario: 'healthy' });
+console.error(`lab ${masters}+${workers} up in ${fmt(Date.now() - t0)}`);
+try {
+  const secrets = new SecretRegistry();
+  const inputs: Record<string, string> = {
+    'inventory-file': lab.inventoryPath,
+    'ssh-key': lab.privateKey,
+    timeout: '60',
+  };
+  const config = await getInputs((n) => inputs[n] ?? '', secrets);
+
+  const core: number[] = [];
+  const execsPerPoll: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let execs = 0;
+    const counting: Connector = async (target, deps) => {
+      const shell = await connect(target, deps);
+      return {
+        target: shell.target,
+        close: () => shell.close(),
+        exec: (command, options) => {
+          execs += 1;
+          return shell.exec(command, options);
+        },
+      };
+    };
+    const started = performance.now();
+    const report = await runHealthCheck(config.health, {
+      connect: counting,
+      credentials: config.credentials,
+      logger: silentLogger,
+      secrets,
+      clock: systemClock,
+      fetch: (u, init) => fetch(u, init),
+    });
+    core.push(performance.now() - started);
+    if (!report.healthy) throw new Error(`lab not healthy: ${report.failedChecks.join(', ')}`);
+    execsPerPoll.push(execs / report.polls);
+  }
+
+  const bundle: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hc-'));
+    writeFileSync(join(dir, 'out'), '');
+    writeFileSync(join(dir, 'sum'), '');
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      RUNNER_TEMP: dir,
+      GITHUB_OUTPUT: join(dir, 'out'),
+      GITHUB_STEP_SUMMARY: join(dir, 'sum'),
+      'INPUT_INVENTORY-FILE': lab.inventoryPath,
+      'INPUT_SSH-KEY': lab.privateKey,
+      INPUT_TIMEOUT: '60',
+    };
+    const started = performance.now();
+    const r = spawnSync(process.execPath, [join(REPO, 'actions/health-check/dist/index.js')], {
+      env,
+      encoding: 'utf8',
+    });
+    bundle.push(performance.now() - started);
+    if (r.status !== 0) throw new Error(`bundled action failed:\n${r.stdout}\n${r.stderr}`);
+  }
+
+  const lines = [
+    `health-check benchmark: healthy ${masters}+${workers} lab, ${runs} runs each (node ${process.version})`,
+    `  core   (connect + one poll + verdict): median ${fmt(median(core))}, min ${fmt(Math.min(...core))}, max ${fmt(Math.max(...core))}`,
+    `  bundle (node dist/index.js, start to exit): median ${fmt(median(bundle))}, min ${fmt(Math.min(...bundle))}, max ${fmt(Math.max(...bundle))}`,
+    `  SSH execs per poll: ${[...new Set(execsPerPoll)].join(', ')}`,
+    `  target: < 1.5 s including connect, 1 exec per poll -> ${median(core) < 1500 && execsPerPoll.every((e) => e === 1) ? 'MET' : 'NOT MET'}`,
+    `rerun: npx tsx scripts/bench-health.ts --runs ${runs} --masters ${masters} --workers ${workers}`,
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  await lab.destroy();
+}

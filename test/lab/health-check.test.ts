@@ -1,0 +1,313 @@
+/**
+ * The health check end to end on a 3+3 lab, through the BUNDLED action run as the runner runs
+ * it (node actions/health-check/dist/index.js with INPUT_* variables and GITHUB_OUTPUT /
+ * GITHUB_STEP_SUMMARY files) and through the CLI (node bin/rke2-ops.js health): a healthy
+ * cluster, a cordoned node, a stopped worker, a recovery during polling, an unreachable master-0
+ * and the bad-upgrade scenario. Build first (npm run build): this tests the committed bundles.
+ */
+import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLab, type Lab } from './lab.js';
+import type { HealthReport } from '../../src/kube/health.js';
+
+jest.setTimeout(600_000);
+
+const REPO = new URL('../..', import.meta.url).pathname;
+const ACTION = join(REPO, 'actions/health-check/dist/index.js');
+const CLI = join(REPO, 'bin/rke2-ops.js');
+const NAME = 'hc';
+const M0 = `${NAME}-master-0`;
+const W1 = `${NAME}-worker-1`;
+const W2 = `${NAME}-worker-2`;
+const KUBECTL = ['/var/lib/rancher/rke2/bin/kubectl', '--kubeconfig', '/etc/rancher/rke2/rke2.yaml'];
+
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await createLab({ masters: 3, workers: 3, name: NAME, scenario: 'healthy' });
+});
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, cwd: tmpdir() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+/** `name<<DELIM\nvalue\nDELIM` blocks, as @actions/core writes GITHUB_OUTPUT. */
+function parseGithubOutput(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (const m of text.matchAll(re)) out[m[1]!] = m[3]!;
+  return out;
+}
+
+interface ActionRun extends Run {
+  outputs: Record<string, string>;
+  summary: string;
+  report: HealthReport;
+}
+
+async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'hc-action-'));
+  const outFile = join(dir, 'output');
+  const summaryFile = join(dir, 'summary');
+  writeFileSync(outFile, '');
+  writeFileSync(summaryFile, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNNER_TEMP: dir,
+    GITHUB_OUTPUT: outFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+  };
+  const all = { 'inventory-file': lab.inventoryPath, 'ssh-key': lab.privateKey, ...inputs };
+  for (const [k, v] of Object.entries(all)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const r = await run([ACTION], env);
+  const outputs = parseGithubOutput(readFileSync(outFile, 'utf8'));
+  const summary = readFileSync(summaryFile, 'utf8');
+  // No secret in anything the runner would show or keep.
+  for (const text of [r.stdout.replace(/^::add-mask::.*$/gm, ''), r.stderr, summary, outputs.report ?? '']) {
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain(lab.privateKey.split('\n')[1]!);
+  }
+  if (!outputs.report) throw new Error(`no report output (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return { ...r, outputs, summary, report: JSON.parse(outputs.report) as HealthReport };
+}
+
+interface CliRun extends Run {
+  report: HealthReport;
+}
+
+async function runCli(args: string[]): Promise<CliRun> {
+  const r = await run([CLI, 'health', '-i', lab.inventoryPath, '--ssh-key', lab.privateKeyPath, ...args], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+  });
+  if (!r.stdout.trim()) throw new Error(`CLI printed no report (exit ${r.code}):\n${r.stderr}`);
+  return { ...r, report: JSON.parse(r.stdout) as HealthReport };
+}
+
+const check = (report: HealthReport, name: string) => report.checks.find((c) => c.name === name)!;
+
+async function kubectl(args: string[]): Promise<string> {
+  const r = await (await lab.shell(M0)).check([...KUBECTL, ...args]);
+  return r.stdout;
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function nodeReady(node: string): Promise<boolean> {
+  const out = await kubectl([
+    'get',
+    'node',
+    node,
+    '-o',
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]);
+  return out.trim() === 'True';
+}
+
+describe('healthy cluster', () => {
+  test('the bundled action passes in one poll, sets every output and writes a summary', async () => {
+    const r = await runAction({ timeout: '60', 'poll-interval': '2' });
+    expect(r.code).toBe(0);
+    expect(r.outputs.healthy).toBe('true');
+    expect(r.outputs.polls).toBe('1');
+    expect(r.outputs['failed-checks']).toBe('[]');
+    expect(Number(r.outputs['time-to-healthy-seconds'])).toBeGreaterThanOrEqual(0);
+    expect(Number(r.outputs['duration-seconds'])).toBeLessThan(10);
+    expect(existsSync(r.outputs['report-file']!)).toBe(true);
+    expect(r.report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(r.report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'api',
+        'nodes',
+        'version',
+        'etcd',
+        'pods/kube-dns',
+        'pods/kube-proxy',
+        'pods/hcloud-ccm',
+        'pods/etcd',
+        'pods/kube-apiserver',
+      ]),
+    );
+    expect(check(r.report, 'nodes').message).toBe('6/6 nodes Ready');
+    expect(check(r.report, 'etcd').message).toBe('etcd serves the API, 3/3 members Ready');
+    expect(r.report.pollHistory[0]).toMatchObject({ via: M0, execs: 1, unreachable: [] });
+    expect(r.summary).toContain('✅ **Healthy**');
+    expect(r.summary).toContain('| nodes | ✅ pass | 6/6 nodes Ready |');
+    expect(r.stdout).toContain('::group::poll 1');
+  });
+
+  test('the CLI passes in one poll and prints the report as JSON', async () => {
+    const r = await runCli(['--timeout', '60', '--expected-version', lab.inventory.rke2.version]);
+    expect(r.code).toBe(0);
+    expect(r.report).toMatchObject({ healthy: true, polls: 1, failedChecks: [] });
+    expect(check(r.report, 'version')).toMatchObject({
+      status: 'pass',
+      message: `all 6 nodes at ${lab.inventory.rke2.version}`,
+    });
+  });
+
+  test('a cordoned node (Ready,SchedulingDisabled) is still counted Ready', async () => {
+    await kubectl(['cordon', W1]);
+    try {
+      expect(await kubectl(['get', 'node', W1, '--no-headers'])).toMatch(/\sReady,SchedulingDisabled\s/);
+      const r = await runAction({ timeout: '30' });
+      expect(r.outputs.healthy).toBe('true');
+      expect(check(r.report, 'nodes').message).toBe(`6/6 nodes Ready; cordoned but Ready: ${W1}`);
+      expect(check(r.report, 'nodes').observed).toMatchObject({ ready: 6, cordoned: [W1] });
+      const c = await runCli(['--timeout', '30']);
+      expect(c.code).toBe(0);
+      expect(check(c.report, 'nodes').observed).toMatchObject({ ready: 6, cordoned: [W1] });
+    } finally {
+      await kubectl(['uncordon', W1]);
+    }
+  });
+});
+
+describe('a stopped worker', () => {
+  beforeAll(async () => {
+    await lab.service(W2, 'stop', 'rke2-agent');
+    await waitFor(`${W2} NotReady`, async () => !(await nodeReady(W2)));
+  });
+  afterAll(async () => {
+    // Restarted by the recovery test; make sure, whatever happened.
+    if (!(await nodeReady(W2))) await lab.service(W2, 'start', 'rke2-agent');
+  });
+
+  test('is reported NotReady by name; the step fails after setting its outputs', async () => {
+    const r = await runAction({ timeout: '4', 'poll-interval': '1' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.healthy).toBe('false');
+    expect(r.outputs['time-to-healthy-seconds']).toBe('');
+    expect(Number(r.outputs.polls)).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(r.outputs['failed-checks']!)).toContain('nodes');
+    const nodes = check(r.report, 'nodes');
+    expect(nodes.failing).toEqual([W2]);
+    expect(nodes.message).toContain(`5/6 nodes Ready: ${W2} NotReady`);
+    expect(r.stdout).toMatch(new RegExp(`::error::.*failed checks: .*nodes`));
+    expect(r.stdout).toContain(`nodes [${W2}]`);
+    expect(r.summary).toContain('❌ **Not healthy**');
+  });
+
+  test('the CLI exits 1 with the same finding; --no-fail exits 0', async () => {
+    const r = await runCli(['--timeout', '3', '--poll-interval', '1']);
+    expect(r.code).toBe(1);
+    expect(check(r.report, 'nodes').failing).toEqual([W2]);
+    expect(r.stderr).toContain(`nodes [${W2}]`);
+    const soft = await runCli(['--timeout', '1', '--no-fail']);
+    expect(soft.code).toBe(0);
+    expect(soft.report.healthy).toBe(false);
+  });
+
+  test('a cluster that recovers during polling is reported healthy with its time to healthy', async () => {
+    const interval = 2;
+    const pending = runAction({ timeout: '120', 'poll-interval': String(interval) });
+    const spawnedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    await lab.service(W2, 'start', 'rke2-agent');
+    const recoveredAfter = (Date.now() - spawnedAt) / 1000;
+    const r = await pending;
+    expect(r.code).toBe(0);
+    expect(r.outputs.healthy).toBe('true');
+    expect(Number(r.outputs.polls)).toBeGreaterThanOrEqual(2);
+    expect(r.report.pollHistory[0]!.failed).toContain('nodes');
+    const tth = Number(r.outputs['time-to-healthy-seconds']);
+    expect(tth).toBeGreaterThan(2);
+    // Detected within one poll interval (+ the poll itself and process start-up) of the recovery.
+    expect(tth).toBeLessThanOrEqual(recoveredAfter + interval + 2);
+  });
+});
+
+describe('an unreachable master-0', () => {
+  beforeAll(async () => {
+    await lab.stopSshd(M0);
+  });
+  afterAll(async () => {
+    await lab.startSshd(M0);
+  });
+
+  test('the action still gives a verdict through the other masters and names the unreachable one', async () => {
+    const r = await runAction({ timeout: '30', 'connect-timeout': '3' });
+    expect(r.outputs.healthy).toBe('true');
+    expect(r.report.pollHistory[0]!.via).toBe(`${NAME}-master-1`);
+    expect(r.report.pollHistory[0]!.unreachable).toEqual([expect.objectContaining({ host: M0 })]);
+    expect(r.summary).toContain(`Not answering: ${M0}`);
+    expect(r.stdout).toContain(`::warning::${M0}: unreachable`);
+  });
+
+  test('the CLI too', async () => {
+    const r = await runCli(['--timeout', '30']);
+    expect(r.code).toBe(0);
+    expect(r.report.pollHistory[0]!.via).toBe(`${NAME}-master-1`);
+  });
+});
+
+describe('bad upgrade (last: it changes the cluster)', () => {
+  let badVersion: string;
+  beforeAll(async () => {
+    await lab.applyScenario('bad-upgrade');
+    const versions = await kubectl([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={.items[*].status.nodeInfo.kubeletVersion}',
+    ]);
+    badVersion = [...new Set(versions.trim().split(/\s+/))].join(' ');
+  });
+
+  test('checked against the pre-upgrade version: fails naming the nodes, their versions and the failing pods', async () => {
+    expect(badVersion).not.toBe(lab.inventory.rke2.version);
+    const r = await runAction({
+      timeout: '3',
+      'poll-interval': '1',
+      'expected-version': lab.inventory.rke2.version,
+    });
+    expect(r.code).toBe(1);
+    expect(r.outputs.healthy).toBe('false');
+    const failed = JSON.parse(r.outputs['failed-checks']!) as string[];
+    expect(failed).toEqual(expect.arrayContaining(['version', 'pods/kube-dns']));
+    const version = check(r.report, 'version');
+    expect(version.message).toContain(`6/6 nodes not at ${lab.inventory.rke2.version}`);
+    expect(version.message).toContain(`${M0} (${badVersion})`);
+    const dns = check(r.report, 'pods/kube-dns');
+    expect(dns.message).toContain('CrashLoopBackOff');
+    expect(r.stdout).toMatch(/::error::.*failed checks: .*version.*pods\/kube-dns/s);
+  });
+
+  test('checked against the new version: the version passes, the crash-looping pods still fail the gate', async () => {
+    const r = await runCli(['--timeout', '3', '--poll-interval', '1', '--expected-version', badVersion]);
+    expect(r.code).toBe(1);
+    expect(check(r.report, 'version').status).toBe('pass');
+    expect(check(r.report, 'pods/kube-dns')).toMatchObject({ status: 'fail' });
+    expect(check(r.report, 'pods/kube-dns').message).toContain('CrashLoopBackOff');
+  });
+});
