@@ -1,0 +1,215 @@
+/**
+ * SIMULATION - shared helpers of the lab's node-side RKE2 stand-ins (rke2, systemctl,
+ * rke2-killall.sh, rke2-install.sh). These run *inside* a lab node's mount namespace, where
+ * /etc/rancher, /var/lib/rancher and /usr/local/bin are the node's own directories, so every
+ * path below is the real RKE2 path. Behaviour follows /work/shared/docs/rke2-facts.md; each
+ * command cites the section it follows.
+ */
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { parse as parseYaml } from 'yaml';
+
+/** Written by the lab at node creation: what the node needs to know that RKE2 would derive itself. */
+export interface NodeSimConfig {
+  lab: string;
+  labDir: string;
+  name: string;
+  role: 'master' | 'worker';
+  index: number;
+  address: string;
+  masters: { name: string; address: string }[];
+  tools: { etcd: string; etcdctl: string; etcdutl: string; kubeApiserver: string; kubectl: string };
+  pki: {
+    caCert: string;
+    serverCert: string;
+    serverKey: string;
+    adminCert: string;
+    adminKey: string;
+    saKey: string;
+    saPub: string;
+  };
+  releaseTablePath: string;
+  /** Failure switches of the lab (file written by scenarios), e.g. the Velero result. */
+  settingsPath: string;
+  /** How long `systemctl start` waits for etcd/API before it reports the unit failed. */
+  startTimeoutSec: number;
+}
+
+export const NODE_CONFIG_PATH = '/etc/rancher/rke2-lab/node.json';
+export const CONFIG_YAML = '/etc/rancher/rke2/config.yaml';
+/** Lab-only run state of the simulated services (pid files, unit state). */
+export const RUN_DIR = '/var/lib/rancher/rke2/lab/run';
+
+export function loadNode(): NodeSimConfig {
+  return JSON.parse(readFileSync(NODE_CONFIG_PATH, 'utf8')) as NodeSimConfig;
+}
+
+export type RkeConfig = Record<string, unknown>;
+
+export function loadConfigYaml(): RkeConfig {
+  if (!existsSync(CONFIG_YAML)) return {};
+  const parsed: unknown = parseYaml(readFileSync(CONFIG_YAML, 'utf8'));
+  return parsed && typeof parsed === 'object' ? (parsed as RkeConfig) : {};
+}
+
+export function cfgString(cfg: RkeConfig, key: string, fallback = ''): string {
+  const v = cfg[key];
+  return v === undefined || v === null ? fallback : String(v);
+}
+
+export function cfgBool(cfg: RkeConfig, key: string, fallback = false): boolean {
+  const v = cfg[key];
+  if (v === undefined || v === null) return fallback;
+  return v === true || v === 'true';
+}
+
+export function dataDir(cfg: RkeConfig): string {
+  return cfgString(cfg, 'data-dir', '/var/lib/rancher/rke2');
+}
+
+export function nodeName(cfg: RkeConfig, node: NodeSimConfig): string {
+  return cfgString(cfg, 'node-name', node.name);
+}
+
+/** The installed version is carried by the /usr/local/bin/rke2 wrapper, like a real binary. */
+export function installedVersion(): string {
+  return process.env.RKE2_LAB_VERSION ?? readInstalledVersion();
+}
+
+export function readInstalledVersion(): string {
+  const text = readFileSync('/usr/local/bin/rke2', 'utf8');
+  const m = /RKE2_LAB_VERSION=(\S+)/.exec(text);
+  if (!m?.[1]) throw new Error('rke2 is not installed');
+  return m[1];
+}
+
+export interface ReleaseTable {
+  /** version -> status; "bad" versions break the listed system components once nodes run them. */
+  versions: Record<string, { status: 'good' | 'bad'; breaks?: string[] }>;
+}
+
+export function loadReleaseTable(node: NodeSimConfig): ReleaseTable {
+  return JSON.parse(readFileSync(node.releaseTablePath, 'utf8')) as ReleaseTable;
+}
+
+export function loadSettings(node: NodeSimConfig): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(node.settingsPath, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+// ---- logging in logrus text style (what RKE2 prints on stderr) --------------------------------
+const started = Date.now();
+function stamp(): string {
+  return String(Math.floor((Date.now() - started) / 1000)).padStart(4, '0');
+}
+export const log = {
+  info: (msg: string) => process.stderr.write(`INFO[${stamp()}] ${msg}\n`),
+  warn: (msg: string) => process.stderr.write(`WARN[${stamp()}] ${msg}\n`),
+  error: (msg: string) => process.stderr.write(`ERRO[${stamp()}] ${msg}\n`),
+};
+
+export class FatalError extends Error {}
+
+/** logrus Fatal: message on stderr, exit 1. */
+export function fatal(msg: string): never {
+  throw new FatalError(msg);
+}
+
+// ---- processes ---------------------------------------------------------------------------------
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+}
+
+export function ensureDir(path: string): void {
+  mkdirSync(path, { recursive: true });
+}
+
+export function pidFile(name: string): string {
+  return `${RUN_DIR}/${name}.pid`;
+}
+
+export function readPid(name: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile(name), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export function alive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie or a recycled pid of another program does not count.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+export function running(name: string): boolean {
+  return alive(readPid(name));
+}
+
+/**
+ * Starts a daemon in its own session (it survives the SSH session that started it, like a
+ * static pod survives its kubelet), output to a log file under the lab run dir.
+ */
+export function daemon(name: string, cmd: string, args: string[], argv0?: string): number {
+  ensureDir(RUN_DIR);
+  const out = `${RUN_DIR}/${name}.log`;
+  const fd = openAppend(out);
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    ...(argv0 ? { argv0 } : {}),
+  });
+  child.unref();
+  if (!child.pid) throw new Error(`cannot start ${name}`);
+  writeFileSync(pidFile(name), `${child.pid}\n`);
+  return child.pid;
+}
+
+import { openSync } from 'node:fs';
+function openAppend(path: string): number {
+  return openSync(path, 'a');
+}
+
+export function killPid(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  const pid = readPid(name);
+  if (!alive(pid)) return false;
+  try {
+    process.kill(pid!, signal);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor(what: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 200): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await what()) return true;
+    if (Date.now() > end) return false;
+    await sleep(stepMs);
+  }
+}
+
+/** Waits until pid is gone (after SIGKILL the kernel reaps it quickly unless it is our child). */
+export async function waitGone(pid: number | null, timeoutMs = 5000): Promise<void> {
+  if (!pid) return;
+  await waitFor(() => !alive(pid), timeoutMs, 50);
+}
