@@ -144,7 +144,9 @@ async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<Remote
       settled = true;
       resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
     });
-    client.once('error', (err: Error & { level?: string }) => {
+    // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
+    // handshake" after a handshake timeout), and an unhandled one would crash the process.
+    client.on('error', (err: Error & { level?: string }) => {
       if (settled) return;
       settled = true;
       client.end();
@@ -179,6 +181,40 @@ function classify(
     return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
   }
   return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
+}
+
+/** Extra time the client waits beyond the remote limit before it abandons the channel. */
+const CLIENT_GRACE_MS = 3000;
+
+/**
+ * The command as sent: under coreutils `timeout`, which kills the command's whole process
+ * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
+ * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
+ * signalling requires privilege separation"), and closing the channel does not stop a
+ * command without a tty. Non-root users go through `sudo -n`, which fails instead of
+ * prompting for a password.
+ */
+export function wrapCommand(command: string, user: string, timeoutMs: number): string {
+  const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+  const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
+  return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
+}
+
+/**
+ * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
+ * is every command here; the protocol-level request works regardless, so send that.
+ */
+function sendSignal(stream: ClientChannel, name: string): void {
+  const channel = stream as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, sig: string): void } };
+  };
+  try {
+    if (channel.outgoing && channel.outgoing.state !== 'closed')
+      channel._client?._protocol?.signal(channel.outgoing.id, name);
+  } catch {
+    /* the channel is already gone */
+  }
 }
 
 /** Keeps at most `limit` bytes of a stream, counting what was dropped. */
@@ -232,10 +268,9 @@ export class SshConnection implements RemoteShell {
    * through `sudo -n`, which fails instead of prompting.
    */
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const wrapped =
-      this.target.user === 'root' ? command : quoteArgv(['sudo', '-n', '--', 'sh', '-c', command]);
-    const shownCommand = this.secrets.redact(wrapped);
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const wrapped = wrapCommand(command, this.target.user, timeoutMs);
+    const shownCommand = this.secrets.redact(wrapped);
     const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const started = Date.now();
     if (this.closed) return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
@@ -250,24 +285,23 @@ export class SshConnection implements RemoteShell {
         let code: number | null = null;
         let signal: string | null = null;
         let timedOut = false;
+        let graceTimer: NodeJS.Timeout | undefined;
+        // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
+        // node): give up on our side a little after the remote limit.
         const timer = setTimeout(() => {
           timedOut = true;
-          // Ask sshd to kill the remote process, then drop the channel so we never hang.
-          try {
-            stream.signal('KILL');
-          } catch {
-            /* channel may already be gone */
-          }
+          sendSignal(stream, 'KILL');
           stream.close();
-        }, timeoutMs);
-        stream.on('data', (chunk: Buffer) => out.push(chunk));
-        stream.stderr.on('data', (chunk: Buffer) => errOut.push(chunk));
-        stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
-          code = typeof exitCode === 'number' ? exitCode : null;
-          signal = exitSignal ?? null;
-        });
-        stream.on('close', () => {
+          graceTimer = setTimeout(() => finish(), 5000);
+        }, timeoutMs + CLIENT_GRACE_MS);
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
           clearTimeout(timer);
+          clearTimeout(graceTimer);
+          // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
+          if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs) timedOut = true;
           resolve({
             host: this.target.name,
             command: shownCommand,
@@ -279,7 +313,14 @@ export class SshConnection implements RemoteShell {
             timedOut,
             durationMs: Date.now() - started,
           });
+        };
+        stream.on('data', (chunk: Buffer) => out.push(chunk));
+        stream.stderr.on('data', (chunk: Buffer) => errOut.push(chunk));
+        stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
+          code = typeof exitCode === 'number' ? exitCode : null;
+          signal = exitSignal ?? null;
         });
+        stream.on('close', finish);
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
       });
