@@ -33846,7 +33846,9 @@ function checkVersion(nodes, exp) {
         return {
             name: 'version',
             status: 'skip',
-            message: `no expected version given; running ${distinct.join(', ') || 'unknown'}`,
+            message: nodes
+                ? `no expected version given; running ${distinct.join(', ')}`
+                : 'no expected version given (node versions unknown: nodes not listed)',
             observed: { versions },
         };
     }
@@ -33896,7 +33898,14 @@ function checkEtcd(state, masters) {
         const members = podsKnown && masters.length ? `, ${up}/${masters.length} members Ready` : '';
         return { name: 'etcd', status: 'pass', message: `etcd serves the API${members}`, observed };
     }
-    return { name: 'etcd', status: 'fail', message: problems.join('; '), failing: down, observed };
+    // Without the pod list the members' state is unknown: name none rather than all.
+    return {
+        name: 'etcd',
+        status: 'fail',
+        message: problems.join('; '),
+        failing: podsKnown ? down : [],
+        observed,
+    };
 }
 function describePod(p) {
     return {
@@ -35221,7 +35230,9 @@ async function connectOnce(target, deps) {
             settled = true;
             resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
         });
-        client.once('error', (err) => {
+        // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
+        // handshake" after a handshake timeout), and an unhandled one would crash the process.
+        client.on('error', (err) => {
             if (settled)
                 return;
             settled = true;
@@ -35249,6 +35260,35 @@ function classify(target, err, presented) {
         return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
     }
     return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
+}
+/** Extra time the client waits beyond the remote limit before it abandons the channel. */
+const CLIENT_GRACE_MS = 3000;
+/**
+ * The command as sent: under coreutils `timeout`, which kills the command's whole process
+ * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
+ * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
+ * signalling requires privilege separation"), and closing the channel does not stop a
+ * command without a tty. Non-root users go through `sudo -n`, which fails instead of
+ * prompting for a password.
+ */
+function wrapCommand(command, user, timeoutMs) {
+    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
+    return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
+}
+/**
+ * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
+ * is every command here; the protocol-level request works regardless, so send that.
+ */
+function sendSignal(stream, name) {
+    const channel = stream;
+    try {
+        if (channel.outgoing && channel.outgoing.state !== 'closed')
+            channel._client?._protocol?.signal(channel.outgoing.id, name);
+    }
+    catch {
+        /* the channel is already gone */
+    }
 }
 /** Keeps at most `limit` bytes of a stream, counting what was dropped. */
 class BoundedBuffer {
@@ -35301,9 +35341,9 @@ class SshConnection {
      * through `sudo -n`, which fails instead of prompting.
      */
     exec(command, options = {}) {
-        const wrapped = this.target.user === 'root' ? command : quoteArgv(['sudo', '-n', '--', 'sh', '-c', command]);
-        const shownCommand = this.secrets.redact(wrapped);
         const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+        const wrapped = wrapCommand(command, this.target.user, timeoutMs);
+        const shownCommand = this.secrets.redact(wrapped);
         const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
         const started = Date.now();
         if (this.closed)
@@ -35319,25 +35359,25 @@ class SshConnection {
                 let code = null;
                 let signal = null;
                 let timedOut = false;
+                let graceTimer;
+                // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
+                // node): give up on our side a little after the remote limit.
                 const timer = setTimeout(() => {
                     timedOut = true;
-                    // Ask sshd to kill the remote process, then drop the channel so we never hang.
-                    try {
-                        stream.signal('KILL');
-                    }
-                    catch {
-                        /* channel may already be gone */
-                    }
+                    sendSignal(stream, 'KILL');
                     stream.close();
-                }, timeoutMs);
-                stream.on('data', (chunk) => out.push(chunk));
-                stream.stderr.on('data', (chunk) => errOut.push(chunk));
-                stream.on('exit', (exitCode, exitSignal) => {
-                    code = typeof exitCode === 'number' ? exitCode : null;
-                    signal = exitSignal ?? null;
-                });
-                stream.on('close', () => {
+                    graceTimer = setTimeout(() => finish(), 5000);
+                }, timeoutMs + CLIENT_GRACE_MS);
+                let finished = false;
+                const finish = () => {
+                    if (finished)
+                        return;
+                    finished = true;
                     clearTimeout(timer);
+                    clearTimeout(graceTimer);
+                    // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
+                    if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs)
+                        timedOut = true;
                     resolve({
                         host: this.target.name,
                         command: shownCommand,
@@ -35349,7 +35389,14 @@ class SshConnection {
                         timedOut,
                         durationMs: Date.now() - started,
                     });
+                };
+                stream.on('data', (chunk) => out.push(chunk));
+                stream.stderr.on('data', (chunk) => errOut.push(chunk));
+                stream.on('exit', (exitCode, exitSignal) => {
+                    code = typeof exitCode === 'number' ? exitCode : null;
+                    signal = exitSignal ?? null;
                 });
+                stream.on('close', finish);
                 if (options.stdin !== undefined)
                     stream.end(options.stdin);
                 else

@@ -116,7 +116,9 @@ function checkVersion(nodes: KubeNode[] | null, exp: HealthExpectations): Check 
     return {
       name: 'version',
       status: 'skip',
-      message: `no expected version given; running ${distinct.join(', ') || 'unknown'}`,
+      message: nodes
+        ? `no expected version given; running ${distinct.join(', ')}`
+        : 'no expected version given (node versions unknown: nodes not listed)',
       observed: { versions },
     };
   }
@@ -168,7 +170,14 @@ function checkEtcd(state: ClusterState, masters: string[]): Check {
     const members = podsKnown && masters.length ? `, ${up}/${masters.length} members Ready` : '';
     return { name: 'etcd', status: 'pass', message: `etcd serves the API${members}`, observed };
   }
-  return { name: 'etcd', status: 'fail', message: problems.join('; '), failing: down, observed };
+  // Without the pod list the members' state is unknown: name none rather than all.
+  return {
+    name: 'etcd',
+    status: 'fail',
+    message: problems.join('; '),
+    failing: podsKnown ? down : [],
+    observed,
+  };
 }
 
 function describePod(p: KubePod) {

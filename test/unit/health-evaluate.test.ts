@@ -169,3 +169,39 @@ describe('evaluate (pure health verdict)', () => {
     expect(c['pods/kube-dns']!.message).toBe('cannot list pods in kube-system: kubectl exited 1: Forbidden');
   });
 });
+
+describe('evaluate on probe output recorded from the lab (real kube-apiserver, etcd, kubectl)', () => {
+  const LAB_MASTERS = ['hcdbg-master-0', 'hcdbg-master-1', 'hcdbg-master-2'];
+  const LAB_NODES = [...LAB_MASTERS, 'hcdbg-worker-0', 'hcdbg-worker-1', 'hcdbg-worker-2'];
+  const labExp = (): HealthExpectations => ({
+    nodeCount: 6,
+    nodeNames: LAB_NODES,
+    masterNames: LAB_MASTERS,
+    rke2Version: 'v1.34.4+rke2r1',
+    pods: defaultPodRequirements({ kubeProxy: true }),
+  });
+
+  test('healthy lab: every check passes', () => {
+    expect(failed(evaluate(fixture('lab-healthy.json'), labExp()))).toEqual([]);
+  });
+
+  test('cordoned worker-1 counted Ready, stopped worker-2 named NotReady', () => {
+    const checks = evaluate(fixture('lab-cordoned-worker-stopped.json'), labExp());
+    const nodes = byName(checks).nodes!;
+    expect(nodes.status).toBe('fail');
+    expect(nodes.failing).toEqual(['hcdbg-worker-2']);
+    expect(nodes.observed).toMatchObject({ ready: 5, cordoned: ['hcdbg-worker-1'] });
+    expect(nodes.message).toMatch(/^5\/6 nodes Ready: hcdbg-worker-2 NotReady/);
+  });
+
+  test('etcd quorum lost: readyz names etcd, the rest say why they could not be read', () => {
+    const checks = evaluate(fixture('lab-etcd-quorum-lost.json'), labExp());
+    const c = byName(checks);
+    expect(c.api!.message).toBe(
+      'API not ready via hcdbg-master-0: failing readyz checks: etcd: reason withheld; etcd-readiness: reason withheld',
+    );
+    expect(c.etcd!.message).toContain('/readyz/etcd failed');
+    expect(c.etcd!.failing).toEqual([]);
+    expect(c.nodes!.message).toMatch(/^cannot list nodes: kubectl exited 1: Unable to connect to the server/);
+  });
+});
