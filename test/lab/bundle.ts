@@ -21,7 +21,9 @@ export async function bundleLab(outdir: string): Promise<{ node: string; control
     target: 'node20',
     outExtension: { '.js': '.mjs' },
     // Some CommonJS dependencies call require(): give ESM chunks one.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
     logLevel: 'error',
   });
   return { node: join(outdir, 'rke2-lab-node.mjs'), controller: join(outdir, 'velero-lab-controller.mjs') };

@@ -26,23 +26,34 @@ program
   .option('--version <v>', 'installed RKE2 version')
   .option('--compress', 'etcd-snapshot-compress: true')
   .option('--module-configs <dir>', 'take each node config.yaml from <dir>/<node-name>.yaml')
-  .action(async (o: { masters: string; workers: string; scenario: string; name: string; sshPort: string; version?: string; compress?: boolean; moduleConfigs?: string }) => {
-    const lab = await createLab({
-      masters: Number(o.masters),
-      workers: Number(o.workers),
-      scenario: o.scenario as ScenarioName | 'none',
-      name: o.name,
-      sshPort: Number(o.sshPort),
-      ...(o.version ? { rke2Version: o.version } : {}),
-      ...(o.compress ? { compress: true } : {}),
-      ...(o.moduleConfigs ? { moduleConfigDir: o.moduleConfigs } : {}),
-      log: (l) => process.stderr.write(`[lab] ${l}\n`),
-    });
-    lab.close();
-    process.stdout.write(
-      `${JSON.stringify({ name: lab.name, dir: lab.dir, inventory: lab.inventoryPath, privateKey: lab.privateKeyPath, kubeconfig: lab.kubeconfigPath, s3: { ...lab.s3, secretAccessKey: '***' } }, null, 2)}\n`,
-    );
-  });
+  .action(
+    async (o: {
+      masters: string;
+      workers: string;
+      scenario: string;
+      name: string;
+      sshPort: string;
+      version?: string;
+      compress?: boolean;
+      moduleConfigs?: string;
+    }) => {
+      const lab = await createLab({
+        masters: Number(o.masters),
+        workers: Number(o.workers),
+        scenario: o.scenario as ScenarioName | 'none',
+        name: o.name,
+        sshPort: Number(o.sshPort),
+        ...(o.version ? { rke2Version: o.version } : {}),
+        ...(o.compress ? { compress: true } : {}),
+        ...(o.moduleConfigs ? { moduleConfigDir: o.moduleConfigs } : {}),
+        log: (l) => process.stderr.write(`[lab] ${l}\n`),
+      });
+      lab.close();
+      process.stdout.write(
+        `${JSON.stringify({ name: lab.name, dir: lab.dir, inventory: lab.inventoryPath, privateKey: lab.privateKeyPath, kubeconfig: lab.kubeconfigPath, s3: { ...lab.s3, secretAccessKey: '***' } }, null, 2)}\n`,
+      );
+    },
+  );
 
 program
   .command('down')
@@ -65,14 +76,20 @@ program
   .option('--node <node>')
   .option('--version <v>')
   .option('--snapshot <file>')
-  .action(async (scenario: string, o: { name: string; node?: string; version?: string; snapshot?: string }) => {
-    const lab = await openLab(o.name);
-    try {
-      await lab.applyScenario(scenario as ScenarioName, { ...(o.node ? { node: o.node } : {}), ...(o.version ? { version: o.version } : {}), ...(o.snapshot ? { snapshot: o.snapshot } : {}) });
-    } finally {
-      lab.close();
-    }
-  });
+  .action(
+    async (scenario: string, o: { name: string; node?: string; version?: string; snapshot?: string }) => {
+      const lab = await openLab(o.name);
+      try {
+        await lab.applyScenario(scenario as ScenarioName, {
+          ...(o.node ? { node: o.node } : {}),
+          ...(o.version ? { version: o.version } : {}),
+          ...(o.snapshot ? { snapshot: o.snapshot } : {}),
+        });
+      } finally {
+        lab.close();
+      }
+    },
+  );
 
 program
   .command('status')
@@ -81,7 +98,20 @@ program
     const state = readState(labDir(o.name));
     const procs = state ? labProcesses(state.id, state.dir) : [];
     const out = {
-      lab: state ? { name: state.name, dir: state.dir, phase: state.phase, slot: state.slot, nodes: state.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, sshdPid: n.sshdPid })) } : null,
+      lab: state
+        ? {
+            name: state.name,
+            dir: state.dir,
+            phase: state.phase,
+            slot: state.slot,
+            nodes: state.nodes.map((n) => ({
+              name: n.name,
+              role: n.role,
+              address: n.address,
+              sshdPid: n.sshdPid,
+            })),
+          }
+        : null,
       processes: procs.length,
       rssMiB: Math.round(procs.reduce((a, p) => a + rssKiB(p.pid), 0) / 1024),
       registered: registeredLabs(),

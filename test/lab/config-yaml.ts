@@ -64,32 +64,72 @@ function s3Keys(ctx: ConfigContext): Record<string, unknown> {
 export interface ModuleConfigs {
   masters: { name: string; config: Record<string, unknown> }[];
   workers: { name: string; config: Record<string, unknown> }[];
+  /** `_auth-config.yaml` and where servers expect it (`auth_config_path` of `_index.json`). */
+  authConfig: { path: string; text: string } | null;
 }
 
 /**
- * Reads `<node-name>.yaml` files. Masters are the files with etcd settings or no `server:`
- * (the initial one); the initial master (no `server:`) comes first, then by name.
+ * Reads the module's rendered configs (module/docs/ARCHITECTURE.md §12): `<node-name>.yaml` per
+ * node and `_index.json` (nodes in order, masters first, roles server-init/server-join/agent).
+ * Without an index: masters are the files with no `server:` or with etcd/apiserver keys, the
+ * one with no `server:` first.
  */
 export function readModuleConfigs(dir: string): ModuleConfigs {
   if (!existsSync(dir)) throw new Error(`module config dir ${dir} does not exist`);
-  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const load = (file: string) =>
+    (parse(readFileSync(join(dir, file), 'utf8')) ?? {}) as Record<string, unknown>;
   const masters: ModuleConfigs['masters'] = [];
   const workers: ModuleConfigs['workers'] = [];
-  for (const f of files) {
-    const config = (parse(readFileSync(join(dir, f), 'utf8')) ?? {}) as Record<string, unknown>;
-    const name = String(config['node-name'] ?? f.replace(/\.ya?ml$/, ''));
-    const isMaster =
-      !config['server'] || Object.keys(config).some((k) => k.startsWith('etcd-')) || config['cluster-init'] === true || /master|server|control/.test(name);
-    (isMaster ? masters : workers).push({ name, config });
+  let authConfig: ModuleConfigs['authConfig'] = null;
+  const indexPath = join(dir, '_index.json');
+  if (existsSync(indexPath)) {
+    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as {
+      auth_config_path?: string | null;
+      nodes: { name: string; role: string }[];
+      files?: Record<string, string>;
+    };
+    for (const n of index.nodes) {
+      const entry = { name: n.name, config: load(index.files?.[n.name] ?? `${n.name}.yaml`) };
+      (n.role === 'agent' ? workers : masters).push(entry);
+    }
+    if (index.auth_config_path && existsSync(join(dir, '_auth-config.yaml'))) {
+      authConfig = {
+        path: index.auth_config_path,
+        text: readFileSync(join(dir, '_auth-config.yaml'), 'utf8'),
+      };
+    }
+  } else {
+    const files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('_'))
+      .sort();
+    for (const f of files) {
+      const config = load(f);
+      const name = String(config['node-name'] ?? f.replace(/\.ya?ml$/, ''));
+      const isMaster =
+        !config['server'] ||
+        Object.keys(config).some(
+          (k) => k.startsWith('etcd-') || k.startsWith('kube-apiserver') || k === 'tls-san',
+        );
+      (isMaster ? masters : workers).push({ name, config });
+    }
+    masters.sort(
+      (a, b) =>
+        Number(Boolean(a.config['server'])) - Number(Boolean(b.config['server'])) ||
+        a.name.localeCompare(b.name),
+    );
   }
-  masters.sort((a, b) => Number(Boolean(a.config['server'])) - Number(Boolean(b.config['server'])) || a.name.localeCompare(b.name));
   if (masters.length === 0) throw new Error(`no master config in ${dir}`);
-  if (masters[0]!.config['server']) throw new Error(`no initial master (a config without "server:") in ${dir}`);
-  return { masters, workers };
+  if (masters[0]!.config['server'])
+    throw new Error(`no initial master (a config without "server:") in ${dir}`);
+  return { masters, workers, authConfig };
 }
 
 /** A module-rendered config with the lab-only settings pointed at the lab. */
-export function overrideModuleConfig(config: Record<string, unknown>, node: NodePlan, ctx: ConfigContext): Record<string, unknown> {
+export function overrideModuleConfig(
+  config: Record<string, unknown>,
+  node: NodePlan,
+  ctx: ConfigContext,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config, 'node-name': node.name };
   if (!out['token']) out['token'] = ctx.token;
   if (node.role === 'master' && node.index === 0) delete out['server'];
@@ -99,7 +139,8 @@ export function overrideModuleConfig(config: Record<string, unknown>, node: Node
   if (node.role === 'master') {
     out['advertise-address'] = node.address;
     out['tls-san'] = ctx.masterAddresses;
-    if (out['etcd-s3'] === true || out['etcd-s3'] === 'true') Object.assign(out, s3Keys(ctx), { 'etcd-s3-retention': out['etcd-s3-retention'] ?? 10 });
+    if (out['etcd-s3'] === true || out['etcd-s3'] === 'true')
+      Object.assign(out, s3Keys(ctx), { 'etcd-s3-retention': out['etcd-s3-retention'] ?? 10 });
   }
   return out;
 }

@@ -16,7 +16,10 @@ export async function kubectl(shell: LabShell, args: string[], timeoutMs = 60_00
   return r.stdout;
 }
 
-export async function kubectlJson<T = { items: Record<string, unknown>[] }>(shell: LabShell, args: string[]): Promise<T> {
+export async function kubectlJson<T = { items: Record<string, unknown>[] }>(
+  shell: LabShell,
+  args: string[],
+): Promise<T> {
   return JSON.parse(await kubectl(shell, [...args, '-o', 'json'])) as T;
 }
 
@@ -31,14 +34,20 @@ export interface EtcdKv {
 
 /** Every key of a member (etcdctl get "" --prefix -w json), keys and values base64-decoded. */
 export async function etcdDump(shell: LabShell, address: string): Promise<EtcdKv[]> {
-  const r = await shell.exec(bashScript([sh`${ETCDCTL} --endpoints=${`http://${address}:2379`} get "" --prefix -w json`]), 120_000);
+  const r = await shell.exec(
+    bashScript([sh`${ETCDCTL} --endpoints=${`http://${address}:2379`} get "" --prefix -w json`]),
+    120_000,
+  );
   if (r.code !== 0) throw new Error(`etcdctl get on ${address}: ${r.stderr}`);
   return parseDump(r.stdout);
 }
 
 export function parseDump(text: string): EtcdKv[] {
   const parsed = JSON.parse(text) as { kvs?: { key: string; value: string }[] };
-  return (parsed.kvs ?? []).map((kv) => ({ key: Buffer.from(kv.key, 'base64').toString('latin1'), value: Buffer.from(kv.value ?? '', 'base64').toString('latin1') }));
+  return (parsed.kvs ?? []).map((kv) => ({
+    key: Buffer.from(kv.key, 'base64').toString('latin1'),
+    value: Buffer.from(kv.value ?? '', 'base64').toString('latin1'),
+  }));
 }
 
 /**
@@ -48,7 +57,8 @@ export function parseDump(text: string): EtcdKv[] {
  * track the masters that are up right now; `compact_rev_key` is the API server's compaction
  * bookkeeping.
  */
-export const VOLATILE_KEY = /^compact_rev_key$|^\/registry\/(leases|events|masterleases)\/|^\/registry\/services\/endpoints\/default\/kubernetes$|^\/registry\/endpointslices\/default\/kubernetes$/;
+export const VOLATILE_KEY =
+  /^compact_rev_key$|^\/registry\/(leases|events|masterleases)\/|^\/registry\/services\/endpoints\/default\/kubernetes$|^\/registry\/endpointslices\/default\/kubernetes$/;
 /**
  * Keys whose *values* the lab's kubelet simulation rewrites when a node starts (Node status,
  * pod status), exactly as real kubelets do after a restore: compared by key, not by value.
@@ -76,15 +86,46 @@ export function diffKeyspace(a: Map<string, string>, b: Map<string, string>): st
 }
 
 /** Host-side: the key space inside a snapshot file, read from a throwaway etcd restored from it. */
-export async function snapshotKeyspace(tools: { etcdutl: string; etcd: string; etcdctl: string }, snapshotFile: string, workDir: string): Promise<EtcdKv[]> {
+export async function snapshotKeyspace(
+  tools: { etcdutl: string; etcd: string; etcdctl: string },
+  snapshotFile: string,
+  workDir: string,
+): Promise<EtcdKv[]> {
   const port = 23000 + Math.floor(Math.random() * 1000);
   const peer = `http://127.0.0.1:${port + 1000}`;
-  execFileSync(tools.etcdutl, ['snapshot', 'restore', snapshotFile, `--data-dir=${workDir}/data`, '--name=verify', `--initial-cluster=verify=${peer}`, `--initial-advertise-peer-urls=${peer}`], { stdio: 'pipe' });
-  const child = spawn(tools.etcd, [`--data-dir=${workDir}/data`, '--name=verify', `--listen-client-urls=http://127.0.0.1:${port}`, `--advertise-client-urls=http://127.0.0.1:${port}`, `--listen-peer-urls=${peer}`, '--log-level=error'], { stdio: 'ignore' });
+  execFileSync(
+    tools.etcdutl,
+    [
+      'snapshot',
+      'restore',
+      snapshotFile,
+      `--data-dir=${workDir}/data`,
+      '--name=verify',
+      `--initial-cluster=verify=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+    ],
+    { stdio: 'pipe' },
+  );
+  const child = spawn(
+    tools.etcd,
+    [
+      `--data-dir=${workDir}/data`,
+      '--name=verify',
+      `--listen-client-urls=http://127.0.0.1:${port}`,
+      `--advertise-client-urls=http://127.0.0.1:${port}`,
+      `--listen-peer-urls=${peer}`,
+      '--log-level=error',
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     for (let i = 0; ; i++) {
       try {
-        const out = execFileSync(tools.etcdctl, [`--endpoints=http://127.0.0.1:${port}`, 'get', '', '--prefix', '-w', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+        const out = execFileSync(
+          tools.etcdctl,
+          [`--endpoints=http://127.0.0.1:${port}`, 'get', '', '--prefix', '-w', 'json'],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 },
+        );
         return parseDump(out);
       } catch (error) {
         if (i > 100) throw error;

@@ -10,7 +10,11 @@ import type { Inventory } from '../../src/inventory/schema.js';
 import type { LabState } from './state.js';
 
 export function buildInventory(state: LabState, version: string): { inventory: Inventory; path: string } {
-  const node = (n: LabState['nodes'][number]) => ({ name: n.name, address: n.address, host_keys: [n.hostKey] });
+  const node = (n: LabState['nodes'][number]) => ({
+    name: n.name,
+    address: n.address,
+    host_keys: [n.hostKey],
+  });
   const raw = {
     version: 1,
     cluster: state.name,
@@ -18,7 +22,13 @@ export function buildInventory(state: LabState, version: string): { inventory: I
     masters: state.nodes.filter((n) => n.role === 'master').map(node),
     workers: state.nodes.filter((n) => n.role === 'worker').map(node),
     rke2: { version, data_dir: '/var/lib/rancher/rke2', kube_proxy: true, install_command: null },
-    etcd_s3: { endpoint: state.s3.endpoint, bucket: state.s3.bucket, folder: state.s3.folder, region: state.s3.region, insecure: true },
+    etcd_s3: {
+      endpoint: state.s3.endpoint,
+      bucket: state.s3.bucket,
+      folder: state.s3.folder,
+      region: state.s3.region,
+      insecure: true,
+    },
     velero: { namespace: 'velero', schedule: 'velero-full-cluster' },
     health: { urls: [] },
   };

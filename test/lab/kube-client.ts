@@ -13,7 +13,11 @@ export interface KubeAuth {
 }
 
 export function authFromFiles(caPath: string, certPath: string, keyPath: string): KubeAuth {
-  return { ca: readFileSync(caPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+  return {
+    ca: readFileSync(caPath, 'utf8'),
+    cert: readFileSync(certPath, 'utf8'),
+    key: readFileSync(keyPath, 'utf8'),
+  };
 }
 
 export class KubeError extends Error {
@@ -33,7 +37,12 @@ export class KubeClient {
   ) {}
 
   /** Tries each server in turn (like kubectl against a list of masters) until one answers. */
-  async call<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     let lastError: unknown = new Error('no API server');
     for (const server of this.servers) {
       try {
@@ -46,7 +55,13 @@ export class KubeClient {
     throw lastError;
   }
 
-  private callOne<T>(server: string, method: string, path: string, body: unknown, contentType: string): Promise<T> {
+  private callOne<T>(
+    server: string,
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: string,
+  ): Promise<T> {
     const url = new URL(path, server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
@@ -76,7 +91,9 @@ export class KubeClient {
                 resolve(text as T);
               }
             } else {
-              reject(new KubeError(status, `${method} ${url.pathname}: HTTP ${status} ${text.slice(0, 300)}`));
+              reject(
+                new KubeError(status, `${method} ${url.pathname}: HTTP ${status} ${text.slice(0, 300)}`),
+              );
             }
           });
         },

@@ -26,7 +26,11 @@ afterAll(async () => {
 
 test('writes a valid inventory with each node sshd real host key, and the key path separately', async () => {
   const { inventory } = parseInventory(readFileSync(lab.inventoryPath, 'utf8'));
-  expect(inventory.masters.map((m) => m.name)).toEqual(['basics-master-0', 'basics-master-1', 'basics-master-2']);
+  expect(inventory.masters.map((m) => m.name)).toEqual([
+    'basics-master-0',
+    'basics-master-1',
+    'basics-master-2',
+  ]);
   expect(inventory.workers).toHaveLength(2);
   expect(inventory.ssh.port).toBe(2222);
   expect(JSON.stringify(inventory)).not.toContain('PRIVATE KEY');
@@ -40,13 +44,22 @@ test('writes a valid inventory with each node sshd real host key, and the key pa
     s.close();
   }
   const [a, b] = targetsFromInventory(inventory);
-  await expect(connect({ ...a!, hostKeys: b!.hostKeys }, { credentials: { privateKey: lab.privateKey }, options: { attempts: 1 } })).rejects.toThrow();
+  await expect(
+    connect(
+      { ...a!, hostKeys: b!.hostKeys },
+      { credentials: { privateKey: lab.privateKey }, options: { attempts: 1 } },
+    ),
+  ).rejects.toThrow();
 });
 
 test('each node sees its own RKE2 paths; the host does not', async () => {
   for (const n of lab.state.nodes) {
     const s = await lab.shell(n.name);
-    const r = await s.run(['sh', '-c', 'grep node-name /etc/rancher/rke2/config.yaml; ls /usr/local/bin; ls /var/lib/rancher/rke2/bin']);
+    const r = await s.run([
+      'sh',
+      '-c',
+      'grep node-name /etc/rancher/rke2/config.yaml; ls /usr/local/bin; ls /var/lib/rancher/rke2/bin',
+    ]);
     expect(r.stdout).toContain(`node-name: ${n.name}`);
     expect(r.stdout).toMatch(/rke2\n/);
     expect(r.stdout).toContain('rke2-killall.sh');
@@ -65,24 +78,60 @@ test('each node sees its own RKE2 paths; the host does not', async () => {
 
 test('masters form one real etcd cluster and the API serves nodes and system pods from it', async () => {
   const s = await lab.shell(M0);
-  const members = await s.run([ETCDCTL, `--endpoints=http://${nodeAddress(lab, M0)}:2379`, 'member', 'list', '-w', 'json']);
+  const members = await s.run([
+    ETCDCTL,
+    `--endpoints=http://${nodeAddress(lab, M0)}:2379`,
+    'member',
+    'list',
+    '-w',
+    'json',
+  ]);
   expect((JSON.parse(members.stdout) as { members: unknown[] }).members).toHaveLength(3);
   expect((await kubectl(s, ['get', '--raw=/readyz'])).trim()).toBe('ok');
-  const nodes = await kubectlJson<{ items: { metadata: { name: string; labels: Record<string, string> }; status: { nodeInfo: { kubeletVersion: string }; conditions: { type: string; status: string }[] } }[] }>(s, ['get', 'nodes']);
+  const nodes = await kubectlJson<{
+    items: {
+      metadata: { name: string; labels: Record<string, string> };
+      status: { nodeInfo: { kubeletVersion: string }; conditions: { type: string; status: string }[] };
+    }[];
+  }>(s, ['get', 'nodes']);
   expect(nodes.items).toHaveLength(5);
   for (const n of nodes.items) {
     expect(n.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(n.status.nodeInfo.kubeletVersion).toBe('v1.34.4+rke2r1');
-    expect(n.metadata.labels['node-role.kubernetes.io/control-plane'] === 'true').toBe(n.metadata.name.includes('master'));
+    expect(n.metadata.labels['node-role.kubernetes.io/control-plane'] === 'true').toBe(
+      n.metadata.name.includes('master'),
+    );
   }
   const proxy = await kubectlJson(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'component=kube-proxy']);
   expect(proxy.items).toHaveLength(5);
-  expect((await kubectlJson(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'component=etcd'])).items).toHaveLength(3);
-  const dns = await kubectlJson<{ items: { status: { containerStatuses: { ready: boolean }[] } }[] }>(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns']);
+  expect(
+    (await kubectlJson(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'component=etcd'])).items,
+  ).toHaveLength(3);
+  const dns = await kubectlJson<{ items: { status: { containerStatuses: { ready: boolean }[] } }[] }>(s, [
+    '-n',
+    'kube-system',
+    'get',
+    'pods',
+    '-l',
+    'k8s-app=kube-dns',
+  ]);
   expect(dns.items).toHaveLength(2);
   expect(dns.items.every((p) => p.status.containerStatuses.every((c) => c.ready))).toBe(true);
-  expect((await kubectlJson(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=hcloud-cloud-controller-manager'])).items).toHaveLength(1);
-  expect((await kubectlJson(s, ['-n', 'openedx', 'get', 'configmaps'])).items.length).toBeGreaterThanOrEqual(3);
+  expect(
+    (
+      await kubectlJson(s, [
+        '-n',
+        'kube-system',
+        'get',
+        'pods',
+        '-l',
+        'app.kubernetes.io/name=hcloud-cloud-controller-manager',
+      ])
+    ).items,
+  ).toHaveLength(1);
+  expect((await kubectlJson(s, ['-n', 'openedx', 'get', 'configmaps'])).items.length).toBeGreaterThanOrEqual(
+    3,
+  );
   // The same answer from another master's API (same etcd).
   const s2 = await lab.shell('basics-master-2');
   expect((await kubectlJson(s2, ['get', 'nodes'])).items).toHaveLength(5);
@@ -90,17 +139,52 @@ test('masters form one real etcd cluster and the API serves nodes and system pod
 
 test('Velero: a Backup from the schedule completes and lands in S3; a scenario can fail it', async () => {
   const s = await lab.shell(M0);
-  const sched = await kubectlJson<{ spec: { template: Record<string, unknown> } }>(s, ['-n', 'velero', 'get', 'schedule', 'velero-full-cluster']);
-  const backup = { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero', labels: { 'velero.io/schedule-name': 'velero-full-cluster' } }, spec: sched.spec.template };
-  const bad = { ...backup, metadata: { ...backup.metadata, name: 'b2', annotations: { 'lab.rke2-ops.io/result': 'PartiallyFailed' } } };
-  const r = await s.exec(`echo ${Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [backup, bad] })).toString('base64')} | base64 -d | /var/lib/rancher/rke2/bin/kubectl --kubeconfig=/etc/rancher/rke2/rke2.yaml create -f -`);
+  const sched = await kubectlJson<{ spec: { template: Record<string, unknown> } }>(s, [
+    '-n',
+    'velero',
+    'get',
+    'schedule',
+    'velero-full-cluster',
+  ]);
+  const backup = {
+    apiVersion: 'velero.io/v1',
+    kind: 'Backup',
+    metadata: {
+      name: 'b1',
+      namespace: 'velero',
+      labels: { 'velero.io/schedule-name': 'velero-full-cluster' },
+    },
+    spec: sched.spec.template,
+  };
+  const bad = {
+    ...backup,
+    metadata: {
+      ...backup.metadata,
+      name: 'b2',
+      annotations: { 'lab.rke2-ops.io/result': 'PartiallyFailed' },
+    },
+  };
+  const r = await s.exec(
+    `echo ${Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [backup, bad] })).toString('base64')} | base64 -d | /var/lib/rancher/rke2/bin/kubectl --kubeconfig=/etc/rancher/rke2/rke2.yaml create -f -`,
+  );
   expect(r.code).toBe(0);
-  const phase = async (n: string) => (await kubectl(s, ['-n', 'velero', 'get', 'backup', n, '-o', 'jsonpath={.status.phase}'])).trim();
-  for (let i = 0; i < 100 && ((await phase('b1')) !== 'Completed' || (await phase('b2')) !== 'PartiallyFailed'); i++) await new Promise((res) => setTimeout(res, 200));
+  const phase = async (n: string) =>
+    (await kubectl(s, ['-n', 'velero', 'get', 'backup', n, '-o', 'jsonpath={.status.phase}'])).trim();
+  for (
+    let i = 0;
+    i < 100 && ((await phase('b1')) !== 'Completed' || (await phase('b2')) !== 'PartiallyFailed');
+    i++
+  )
+    await new Promise((res) => setTimeout(res, 200));
   expect(await phase('b1')).toBe('Completed');
   expect(await phase('b2')).toBe('PartiallyFailed');
   const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const c = new S3Client({ endpoint: `http://${lab.s3.endpoint}`, region: lab.s3.region, forcePathStyle: true, credentials: { accessKeyId: lab.s3.accessKeyId, secretAccessKey: lab.s3.secretAccessKey } });
+  const c = new S3Client({
+    endpoint: `http://${lab.s3.endpoint}`,
+    region: lab.s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: lab.s3.accessKeyId, secretAccessKey: lab.s3.secretAccessKey },
+  });
   const head = await c.send(new HeadObjectCommand({ Bucket: lab.veleroBucket, Key: 'backups/b1/b1.tar.gz' }));
   expect(head.ContentLength).toBeGreaterThan(100);
 });
@@ -112,7 +196,16 @@ test('systemctl stop rke2-server leaves etcd and the API running; rke2-killall.s
   expect((await s.run(['systemctl', 'is-active', 'rke2-server'])).stdout.trim()).toBe('inactive');
   expect(await portOpen(nodeAddress(lab, name), 2379)).toBe(true);
   expect(await portOpen(nodeAddress(lab, name), 6443)).toBe(true);
-  const ready = async () => (await kubectl(await lab.shell(M0), ['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).trim();
+  const ready = async () =>
+    (
+      await kubectl(await lab.shell(M0), [
+        'get',
+        'node',
+        name,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ])
+    ).trim();
   expect(await ready()).toBe('Unknown');
   await lab.killall(name);
   expect(await portOpen(nodeAddress(lab, name), 2379)).toBe(false);
@@ -127,7 +220,12 @@ test('unreachable node: its sshd stops, the rest of the cluster is unaffected', 
   await lab.applyScenario('unreachable-node', { node: w });
   expect(await portOpen(nodeAddress(lab, w), 2222)).toBe(false);
   const t = targetsFromInventory(lab.inventory).find((x) => x.name === w)!;
-  await expect(connect(t, { credentials: { privateKey: lab.privateKey }, options: { attempts: 1, readyTimeoutMs: 2000 } })).rejects.toThrow();
+  await expect(
+    connect(t, {
+      credentials: { privateKey: lab.privateKey },
+      options: { attempts: 1, readyTimeoutMs: 2000 },
+    }),
+  ).rejects.toThrow();
   expect((await kubectl(await lab.shell(M0), ['get', '--raw=/readyz'])).trim()).toBe('ok');
   await lab.startSshd(w);
   expect(await portOpen(nodeAddress(lab, w), 2222)).toBe(true);
@@ -144,6 +242,10 @@ test('teardown leaves no process, mount namespace or port behind', async () => {
   expect(await portOpen(addresses[0]!, 6443)).toBe(false);
   expect(existsSync(lab.dir)).toBe(false);
   // No bind mount of a lab dir is left in any mount namespace.
-  const mounts = execFileSync('sh', ['-c', 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "/.lab/basics/" || true'], { encoding: 'utf8' });
+  const mounts = execFileSync(
+    'sh',
+    ['-c', 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "/.lab/basics/" || true'],
+    { encoding: 'utf8' },
+  );
   expect(mounts.trim()).toBe('0');
 });

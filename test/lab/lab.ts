@@ -12,7 +12,7 @@
  * status reports, the Velero server (velero-controller.ts).
  */
 import { mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, symlinkSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -22,7 +22,14 @@ import { makePki, sshKeygen, kubeconfig, type Pki } from './pki.js';
 import { writeSshdConfig, startSshd, waitPort } from './sshd.js';
 import { killLab, labProcesses, MARKER } from './procs.js';
 import { type LabState, type NodeState, type S3Info, readState, writeState } from './state.js';
-import { renderConfig, readModuleConfigs, overrideModuleConfig, toYaml, type NodePlan, type ConfigContext } from './config-yaml.js';
+import {
+  renderConfig,
+  readModuleConfigs,
+  overrideModuleConfig,
+  toYaml,
+  type NodePlan,
+  type ConfigContext,
+} from './config-yaml.js';
 import { defaultReleaseTable, BASE_VERSION, type ReleaseTable } from './release-table.js';
 import { bundleLab } from './bundle.js';
 import { buildInventory } from './inventory.js';
@@ -75,7 +82,11 @@ export interface Lab {
   stopSshd(node: string): Promise<void>;
   startSshd(node: string): Promise<void>;
   /** Runs `systemctl <verb> <unit>` / `rke2-killall.sh` on a node over SSH. */
-  service(node: string, verb: 'start' | 'stop' | 'restart', unit?: 'rke2-server' | 'rke2-agent'): Promise<void>;
+  service(
+    node: string,
+    verb: 'start' | 'stop' | 'restart',
+    unit?: 'rke2-server' | 'rke2-agent',
+  ): Promise<void>;
   killall(node: string): Promise<void>;
   /** Lab settings read by the simulations (e.g. `{ veleroResult: 'PartiallyFailed' }`). */
   setSettings(settings: Record<string, unknown>): void;
@@ -86,12 +97,30 @@ export interface Lab {
 
 const DEFAULT_PORT = 2222;
 
-function nodePlans(name: string, slot: number, masters: number, workers: number): NodePlan[] {
+function nodePlans(
+  name: string,
+  slot: number,
+  masters: number,
+  workers: number,
+  names?: { masters: string[]; workers: string[] },
+): NodePlan[] {
   if (masters < 1) throw new Error('a lab needs at least one master');
   if (masters > 80 || workers > 150) throw new Error('at most 80 masters and 150 workers per lab');
   const plans: NodePlan[] = [];
-  for (let i = 0; i < masters; i++) plans.push({ name: `${name}-master-${i}`, role: 'master', index: i, address: `127.0.${slot}.${10 + i}` });
-  for (let i = 0; i < workers; i++) plans.push({ name: `${name}-worker-${i}`, role: 'worker', index: i, address: `127.0.${slot}.${100 + i}` });
+  for (let i = 0; i < masters; i++)
+    plans.push({
+      name: names?.masters[i] ?? `${name}-master-${i}`,
+      role: 'master',
+      index: i,
+      address: `127.0.${slot}.${10 + i}`,
+    });
+  for (let i = 0; i < workers; i++)
+    plans.push({
+      name: names?.workers[i] ?? `${name}-worker-${i}`,
+      role: 'worker',
+      index: i,
+      address: `127.0.${slot}.${100 + i}`,
+    });
   return plans;
 }
 
@@ -107,9 +136,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-function spawnMarked(labId: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): number {
+function spawnMarked(
+  labId: string,
+  cmd: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): number {
   const fd = openLog(logFile);
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env, [MARKER]: labId } });
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...env, [MARKER]: labId },
+  });
   child.unref();
   if (!child.pid) throw new Error(`cannot start ${cmd}`);
   return child.pid;
@@ -133,7 +172,8 @@ function writeExec(path: string, text: string): void {
 export async function createLab(options: CreateLabOptions): Promise<Lab> {
   const say = options.log ?? (() => {});
   const name = options.name ?? 'lab';
-  if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`lab name ${JSON.stringify(name)}: lowercase letters, digits, "-"`);
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(name))
+    throw new Error(`lab name ${JSON.stringify(name)}: lowercase letters, digits, "-"`);
   const dir = labDir(name);
   if (existsSync(dir)) await destroyLabDir(dir);
   const tools = findTools();
@@ -145,7 +185,18 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
   const moduleConfigs = options.moduleConfigDir ? readModuleConfigs(options.moduleConfigDir) : null;
   const masters = moduleConfigs ? moduleConfigs.masters.length : options.masters;
   const workers = moduleConfigs ? moduleConfigs.workers.length : options.workers;
-  const plans = nodePlans(name, slot, masters, workers);
+  const plans = nodePlans(
+    name,
+    slot,
+    masters,
+    workers,
+    moduleConfigs
+      ? {
+          masters: moduleConfigs.masters.map((m) => m.name),
+          workers: moduleConfigs.workers.map((w) => w.name),
+        }
+      : undefined,
+  );
   const s3Port = await freePort();
   const s3: S3Info = {
     endpoint: `127.0.0.1:${s3Port}`,
@@ -175,13 +226,37 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
     for (const d of ['ssh', 'bin', 'logs', 's3']) mkdirSync(join(dir, d), { recursive: true });
     const pub = sshKeygen(join(dir, 'ssh', 'id_ed25519'), `rke2-ops-lab-${name}`);
     writeFileSync(join(dir, 'ssh', 'authorized_keys'), `${pub}\n`);
-    const pki = makePki(join(dir, 'pki'), plans.filter((p) => p.role === 'master').map((p) => p.address));
-    writeFileSync(join(dir, 'release-table.json'), JSON.stringify(options.releaseTable ?? defaultReleaseTable(), null, 2));
+    const pki = makePki(
+      join(dir, 'pki'),
+      plans.filter((p) => p.role === 'master').map((p) => p.address),
+    );
+    writeFileSync(
+      join(dir, 'release-table.json'),
+      JSON.stringify(options.releaseTable ?? defaultReleaseTable(), null, 2),
+    );
     writeFileSync(join(dir, 'settings.json'), '{}\n');
     const bundle = await bundleLab(join(dir, 'bin'));
     say(`prepared keys, certificates and bundles in ${Date.now() - t0} ms`);
 
-    state.s3.pid = spawnMarked(id, tools.node, [tools.s3rver, '-d', join(dir, 's3'), '-a', '127.0.0.1', '-p', String(s3Port), '--silent', '--configure-bucket', s3.bucket, '--configure-bucket', 'velero'], join(dir, 'logs', 's3rver.log'));
+    state.s3.pid = spawnMarked(
+      id,
+      tools.node,
+      [
+        tools.s3rver,
+        '-d',
+        join(dir, 's3'),
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(s3Port),
+        '--silent',
+        '--configure-bucket',
+        s3.bucket,
+        '--configure-bucket',
+        'velero',
+      ],
+      join(dir, 'logs', 's3rver.log'),
+    );
     writeState(state);
     if (!(await waitPort('127.0.0.1', s3Port, 10_000))) throw new Error('s3rver did not start');
 
@@ -196,20 +271,41 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
       compress: options.compress ?? false,
     };
     for (const plan of plans) {
-      const moduleCfg = moduleConfigs ? (plan.role === 'master' ? moduleConfigs.masters : moduleConfigs.workers)[plan.index]!.config : null;
-      const ns = prepareNode(dir, plan, tools, pki, bundle.node, version, moduleCfg ? overrideModuleConfig(moduleCfg, plan, ctx) : renderConfig(plan, ctx), {
-        lab: id,
-        masters: masterPlans,
-        startTimeoutSec: options.startTimeoutSec ?? 60,
-      });
+      const moduleCfg = moduleConfigs
+        ? (plan.role === 'master' ? moduleConfigs.masters : moduleConfigs.workers)[plan.index]!.config
+        : null;
+      const ns = prepareNode(
+        dir,
+        plan,
+        tools,
+        pki,
+        bundle.node,
+        version,
+        moduleCfg ? overrideModuleConfig(moduleCfg, plan, ctx) : renderConfig(plan, ctx),
+        {
+          lab: id,
+          masters: masterPlans,
+          startTimeoutSec: options.startTimeoutSec ?? 60,
+          authConfig: moduleConfigs?.authConfig ?? null,
+        },
+      );
       state.nodes.push(ns);
     }
     writeState(state);
     const t1 = Date.now();
     await Promise.all(
       state.nodes.map(async (n) => {
-        writeSshdConfig({ name: n.name, address: n.address, port: sshPort, dir: n.dir }, id, join(dir, 'ssh', 'authorized_keys'), tools.sshd);
-        n.sshdPid = await startSshd({ name: n.name, address: n.address, port: sshPort, dir: n.dir }, id, tools.sshd);
+        writeSshdConfig(
+          { name: n.name, address: n.address, port: sshPort, dir: n.dir },
+          id,
+          join(dir, 'ssh', 'authorized_keys'),
+          tools.sshd,
+        );
+        n.sshdPid = await startSshd(
+          { name: n.name, address: n.address, port: sshPort, dir: n.dir },
+          id,
+          tools.sshd,
+        );
       }),
     );
     writeState(state);
@@ -226,13 +322,23 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
     for (const m of masters_.slice(1)) await lab.service(m.name, 'start');
     say(`${masters_.length} masters up in ${Date.now() - t2} ms`);
     const t3 = Date.now();
-    await parallel(state.nodes.filter((n) => n.role === 'worker'), 8, (w) => lab.service(w.name, 'start'));
+    await parallel(
+      state.nodes.filter((n) => n.role === 'worker'),
+      8,
+      (w) => lab.service(w.name, 'start'),
+    );
     say(`${workers} workers up in ${Date.now() - t3} ms`);
     await installVelero(lab.kube());
-    state.controllerPid = spawnMarked(id, tools.node, ['--disable-warning=NodeVersionSupportWarning', bundle.controller, dir], join(dir, 'logs', 'velero-controller.log'));
+    state.controllerPid = spawnMarked(
+      id,
+      tools.node,
+      ['--disable-warning=NodeVersionSupportWarning', bundle.controller, dir],
+      join(dir, 'logs', 'velero-controller.log'),
+    );
     state.phase = 'up';
     writeState(state);
-    if ((options.scenario ?? 'healthy') !== 'none') await lab.applyScenario((options.scenario ?? 'healthy') as ScenarioName);
+    if ((options.scenario ?? 'healthy') !== 'none')
+      await lab.applyScenario((options.scenario ?? 'healthy') as ScenarioName);
     say(`lab ${name} up in ${Date.now() - t0} ms`);
     return lab;
   } catch (error) {
@@ -265,14 +371,33 @@ interface PrepareContext {
   lab: string;
   masters: NodePlan[];
   startTimeoutSec: number;
+  /** The module's AuthenticationConfiguration for servers (kube-apiserver-arg authentication-config=...). */
+  authConfig: { path: string; text: string } | null;
 }
 
-function prepareNode(dir: string, plan: NodePlan, tools: LabTools, pki: Pki, bundle: string, version: string, config: Record<string, unknown>, ctx: PrepareContext): NodeState {
+function prepareNode(
+  dir: string,
+  plan: NodePlan,
+  tools: LabTools,
+  pki: Pki,
+  bundle: string,
+  version: string,
+  config: Record<string, unknown>,
+  ctx: PrepareContext,
+): NodeState {
   const nd = join(dir, 'nodes', plan.name);
   const etc = join(nd, 'etc-rancher');
   const vlr = join(nd, 'var-lib-rancher');
   const bin = join(nd, 'usr-local-bin');
-  for (const d of [join(etc, 'rke2'), join(etc, 'rke2-lab'), join(vlr, 'rke2', 'bin'), join(vlr, 'rke2', 'server'), bin, join(nd, 'sshd')]) mkdirSync(d, { recursive: true });
+  for (const d of [
+    join(etc, 'rke2'),
+    join(etc, 'rke2-lab'),
+    join(vlr, 'rke2', 'bin'),
+    join(vlr, 'rke2', 'server'),
+    bin,
+    join(nd, 'sshd'),
+  ])
+    mkdirSync(d, { recursive: true });
   writeFileSync(join(etc, 'rke2', 'config.yaml'), toYaml(config), { mode: 0o600 });
   writeFileSync(
     join(etc, 'rke2-lab', 'node.json'),
@@ -285,8 +410,22 @@ function prepareNode(dir: string, plan: NodePlan, tools: LabTools, pki: Pki, bun
         index: plan.index,
         address: plan.address,
         masters: ctx.masters.map((m) => ({ name: m.name, address: m.address })),
-        tools: { etcd: tools.etcd, etcdctl: tools.etcdctl, etcdutl: tools.etcdutl, kubeApiserver: tools.kubeApiserver, kubectl: tools.kubectl },
-        pki: { caCert: pki.caCert, serverCert: pki.serverCert, serverKey: pki.serverKey, adminCert: pki.adminCert, adminKey: pki.adminKey, saKey: pki.saKey, saPub: pki.saPub },
+        tools: {
+          etcd: tools.etcd,
+          etcdctl: tools.etcdctl,
+          etcdutl: tools.etcdutl,
+          kubeApiserver: tools.kubeApiserver,
+          kubectl: tools.kubectl,
+        },
+        pki: {
+          caCert: pki.caCert,
+          serverCert: pki.serverCert,
+          serverKey: pki.serverKey,
+          adminCert: pki.adminCert,
+          adminKey: pki.adminKey,
+          saKey: pki.saKey,
+          saPub: pki.saPub,
+        },
         releaseTablePath: join(dir, 'release-table.json'),
         settingsPath: join(dir, 'settings.json'),
         startTimeoutSec: ctx.startTimeoutSec,
@@ -302,13 +441,33 @@ function prepareNode(dir: string, plan: NodePlan, tools: LabTools, pki: Pki, bun
   symlinkSync(tools.kubectl, join(vlr, 'rke2', 'bin', 'kubectl'));
   symlinkSync(tools.etcdctl, join(vlr, 'rke2', 'bin', 'etcdctl'));
   if (plan.role === 'master') {
-    writeFileSync(join(etc, 'rke2', 'rke2.yaml'), kubeconfig(`https://${plan.address}:6443`, pki), { mode: 0o600 });
+    writeFileSync(join(etc, 'rke2', 'rke2.yaml'), kubeconfig(`https://${plan.address}:6443`, pki), {
+      mode: 0o600,
+    });
+    if (ctx.authConfig?.path.startsWith('/etc/rancher/')) {
+      const target = join(etc, ctx.authConfig.path.slice('/etc/rancher/'.length));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, ctx.authConfig.text, { mode: 0o600 });
+    }
   }
   const hostKey = sshKeygen(join(nd, 'sshd', 'ssh_host_ed25519_key'), plan.name);
-  return { name: plan.name, role: plan.role, index: plan.index, address: plan.address, dir: nd, sshdPid: null, hostKey };
+  return {
+    name: plan.name,
+    role: plan.role,
+    index: plan.index,
+    address: plan.address,
+    dir: nd,
+    sshdPid: null,
+    hostKey,
+  };
 }
 
-function openLabFromState(state: LabState, inventory: Inventory, inventoryPath: string, tools: LabTools): Lab {
+function openLabFromState(
+  state: LabState,
+  inventory: Inventory,
+  inventoryPath: string,
+  tools: LabTools,
+): Lab {
   const dir = state.dir;
   const privateKeyPath = join(dir, 'ssh', 'id_ed25519');
   const privateKey = readFileSync(privateKeyPath, 'utf8');
@@ -336,14 +495,24 @@ function openLabFromState(state: LabState, inventory: Inventory, inventoryPath: 
     privateKey,
     kubeconfigPath: join(dir, 'kubeconfig'),
     kubectlPath: tools.kubectl,
-    s3: { endpoint: state.s3.endpoint, bucket: state.s3.bucket, folder: state.s3.folder, region: state.s3.region, accessKeyId: state.s3.accessKeyId, secretAccessKey: state.s3.secretAccessKey },
+    s3: {
+      endpoint: state.s3.endpoint,
+      bucket: state.s3.bucket,
+      folder: state.s3.folder,
+      region: state.s3.region,
+      accessKeyId: state.s3.accessKeyId,
+      secretAccessKey: state.s3.secretAccessKey,
+    },
     veleroBucket: state.s3.veleroBucket,
     state,
     shell,
     applyScenario: (name, opts) => runScenario(lab, name, opts),
     async stopSshd(n) {
       const node = nodeByName(n);
-      shells.get(n)?.then((s) => s.close()).catch(() => {});
+      shells
+        .get(n)
+        ?.then((s) => s.close())
+        .catch(() => {});
       shells.delete(n);
       if (node.sshdPid) {
         try {
@@ -359,7 +528,11 @@ function openLabFromState(state: LabState, inventory: Inventory, inventoryPath: 
     async startSshd(n) {
       const node = nodeByName(n);
       if (node.sshdPid) return;
-      node.sshdPid = await startSshd({ name: node.name, address: node.address, port: state.sshPort, dir: node.dir }, state.id, tools.sshd);
+      node.sshdPid = await startSshd(
+        { name: node.name, address: node.address, port: state.sshPort, dir: node.dir },
+        state.id,
+        tools.sshd,
+      );
       writeState(state);
     },
     async service(n, verb, unit) {
@@ -379,7 +552,11 @@ function openLabFromState(state: LabState, inventory: Inventory, inventoryPath: 
       const pkiDir = join(dir, 'pki');
       return new KubeClient(
         state.nodes.filter((x) => x.role === 'master').map((m) => `https://${m.address}:6443`),
-        authFromFiles(join(pkiDir, 'ca.crt'), join(pkiDir, 'client-admin.crt'), join(pkiDir, 'client-admin.key')),
+        authFromFiles(
+          join(pkiDir, 'ca.crt'),
+          join(pkiDir, 'client-admin.crt'),
+          join(pkiDir, 'client-admin.key'),
+        ),
       );
     },
     close() {

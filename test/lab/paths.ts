@@ -43,7 +43,7 @@ export function releaseSlot(slot: number): void {
 }
 
 export function registeredLabs(): { slot: number; dir: string }[] {
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(join(REGISTRY, 'slots'));
   } catch {

@@ -24,7 +24,9 @@ function openssl(args: string[]): void {
 }
 
 export function sshKeygen(path: string, comment: string): string {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return readFileSync(`${path}.pub`, 'utf8').trim();
 }
 
@@ -32,14 +34,86 @@ export function makePki(dir: string, serverIps: string[]): Pki {
   mkdirSync(dir, { recursive: true });
   const p = (f: string) => join(dir, f);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '30', '-subj', '/CN=rke2-lab-ca']);
-  const sans = ['DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'IP:127.0.0.1', 'IP:10.43.0.1', ...serverIps.map((ip) => `IP:${ip}`)];
-  writeFileSync(p('server.ext'), `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
-  openssl(['req', ...ec, '-keyout', p('serving-kube-apiserver.key'), '-out', p('server.csr'), '-subj', '/CN=kube-apiserver']);
-  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '30', '-extfile', p('server.ext'), '-out', p('serving-kube-apiserver.crt')]);
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '30',
+    '-subj',
+    '/CN=rke2-lab-ca',
+  ]);
+  const sans = [
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'IP:127.0.0.1',
+    'IP:10.43.0.1',
+    ...serverIps.map((ip) => `IP:${ip}`),
+  ];
+  writeFileSync(
+    p('server.ext'),
+    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+  );
+  openssl([
+    'req',
+    ...ec,
+    '-keyout',
+    p('serving-kube-apiserver.key'),
+    '-out',
+    p('server.csr'),
+    '-subj',
+    '/CN=kube-apiserver',
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-extfile',
+    p('server.ext'),
+    '-out',
+    p('serving-kube-apiserver.crt'),
+  ]);
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-  openssl(['req', ...ec, '-keyout', p('client-admin.key'), '-out', p('client.csr'), '-subj', '/O=system:masters/CN=system:admin']);
-  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '30', '-extfile', p('client.ext'), '-out', p('client-admin.crt')]);
+  openssl([
+    'req',
+    ...ec,
+    '-keyout',
+    p('client-admin.key'),
+    '-out',
+    p('client.csr'),
+    '-subj',
+    '/O=system:masters/CN=system:admin',
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('client.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-extfile',
+    p('client.ext'),
+    '-out',
+    p('client-admin.crt'),
+  ]);
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', p('service.key')]);
   openssl(['ec', '-in', p('service.key'), '-pubout', '-out', p('service.pub')]);
   return {

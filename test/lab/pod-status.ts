@@ -15,7 +15,10 @@ export function componentOf(labels: Record<string, string> | undefined): string 
   return l['k8s-app'] ?? l['app.kubernetes.io/name'] ?? l['component'] ?? '';
 }
 
-export function podBroken(labels: Record<string, string> | undefined, release: ReleaseInfo | undefined): boolean {
+export function podBroken(
+  labels: Record<string, string> | undefined,
+  release: ReleaseInfo | undefined,
+): boolean {
   if (!release || release.status !== 'bad') return false;
   const c = componentOf(labels);
   return (release.breaks ?? ['kube-dns']).includes(c);
@@ -58,7 +61,12 @@ export function podStatus(
             ready: false,
             started: false,
             restartCount: 5,
-            state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 2m40s restarting failed container=${c.name}` } },
+            state: {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: `back-off 2m40s restarting failed container=${c.name}`,
+              },
+            },
             lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: t, startedAt: t } },
           }
         : {

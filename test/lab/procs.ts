@@ -62,7 +62,7 @@ export function labProcesses(labId?: string, labDir?: string): LabProcess[] {
       if (!nsNode) continue;
       id = labId ?? 'unknown';
     }
-    let cmd = '';
+    let cmd: string;
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
     } catch {
@@ -100,7 +100,9 @@ export async function killLab(labId?: string, labDir?: string, timeoutMs = 10_00
       }
     }
     if (Date.now() > end) {
-      throw new Error(`lab processes still alive after ${timeoutMs} ms: ${procs.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
+      throw new Error(
+        `lab processes still alive after ${timeoutMs} ms: ${procs.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -19,7 +19,8 @@ import type { KubeClient } from './kube-client.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ScenarioName = 'healthy' | 'bad-upgrade' | 'unreachable-node' | 'corrupt-snapshot' | 'missing-snapshot';
+export type ScenarioName =
+  'healthy' | 'bad-upgrade' | 'unreachable-node' | 'corrupt-snapshot' | 'missing-snapshot';
 
 export interface ScenarioOptions {
   /** Target node (unreachable-node, *-snapshot). */
@@ -30,7 +31,13 @@ export interface ScenarioOptions {
   snapshot?: string;
 }
 
-export const SCENARIOS: ScenarioName[] = ['healthy', 'bad-upgrade', 'unreachable-node', 'corrupt-snapshot', 'missing-snapshot'];
+export const SCENARIOS: ScenarioName[] = [
+  'healthy',
+  'bad-upgrade',
+  'unreachable-node',
+  'corrupt-snapshot',
+  'missing-snapshot',
+];
 
 export async function applyScenario(lab: Lab, name: ScenarioName, opts: ScenarioOptions = {}): Promise<void> {
   switch (name) {
@@ -53,7 +60,13 @@ function lastNode(lab: Lab): string {
   return n[n.length - 1]!.name;
 }
 
-function deployment(ns: string, name: string, labels: Record<string, string>, replicas: number, image: string) {
+function deployment(
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+  replicas: number,
+  image: string,
+) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -61,12 +74,22 @@ function deployment(ns: string, name: string, labels: Record<string, string>, re
     spec: {
       replicas,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: name.split('-').pop() ?? name, image }] } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: name.split('-').pop() ?? name, image }] },
+      },
     },
   };
 }
 
-function pod(ns: string, name: string, labels: Record<string, string>, nodeName: string, image: string, owner: string) {
+function pod(
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+  nodeName: string,
+  image: string,
+  owner: string,
+) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -77,18 +100,26 @@ function pod(ns: string, name: string, labels: Record<string, string>, nodeName:
 
 interface NodeObj {
   metadata: { name: string };
-  status?: { nodeInfo?: { kubeletVersion?: string }; addresses?: { type: string; address: string }[]; conditions?: { type: string; status: string }[] };
+  status?: {
+    nodeInfo?: { kubeletVersion?: string };
+    addresses?: { type: string; address: string }[];
+    conditions?: { type: string; status: string }[];
+  };
 }
 
 /** Sets the status a kubelet on the pod's node would report (same rules as node/kubelet.ts). */
 async function reportPod(lab: Lab, kube: KubeClient, p: ReturnType<typeof pod>): Promise<boolean> {
   const node = await kube.get<NodeObj>(`/api/v1/nodes/${p.spec.nodeName}`);
-  const table = JSON.parse(readFileSync(join(lab.dir, 'release-table.json'), 'utf8')) as { versions: Record<string, { status: 'good' | 'bad'; breaks?: string[] }> };
+  const table = JSON.parse(readFileSync(join(lab.dir, 'release-table.json'), 'utf8')) as {
+    versions: Record<string, { status: 'good' | 'bad'; breaks?: string[] }>;
+  };
   const release = table.versions[node.status?.nodeInfo?.kubeletVersion ?? ''];
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
   const broken = podBroken(p.metadata.labels, release);
-  await kube.mergePatch(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`, { status: podStatus(p, ip, broken, ready) });
+  await kube.mergePatch(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`, {
+    status: podStatus(p, ip, broken, ready),
+  });
   return !broken && ready;
 }
 
@@ -96,14 +127,93 @@ async function healthy(lab: Lab): Promise<void> {
   const kube = lab.kube();
   const masters = lab.state.nodes.filter((n) => n.role === 'master');
   const m = (i: number) => masters[i % masters.length]!.name;
-  await kube.ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'openedx' } } as never);
-  const dnsLabels = { 'k8s-app': 'kube-dns', 'app.kubernetes.io/name': 'rke2-coredns', 'app.kubernetes.io/instance': 'rke2-coredns' };
-  const ccmLabels = { 'app.kubernetes.io/name': 'hcloud-cloud-controller-manager', 'app.kubernetes.io/instance': 'hcloud-cloud-controller-manager' };
+  await kube.ensure('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'openedx' },
+  } as never);
+  const dnsLabels = {
+    'k8s-app': 'kube-dns',
+    'app.kubernetes.io/name': 'rke2-coredns',
+    'app.kubernetes.io/instance': 'rke2-coredns',
+  };
+  const ccmLabels = {
+    'app.kubernetes.io/name': 'hcloud-cloud-controller-manager',
+    'app.kubernetes.io/instance': 'hcloud-cloud-controller-manager',
+  };
   const systems = [
-    { dep: deployment('kube-system', 'rke2-coredns-rke2-coredns', dnsLabels, 2, 'rancher/hardened-coredns:v1.12.3'), pods: [pod('kube-system', 'rke2-coredns-rke2-coredns-6b9c7f5d8-x2k4p', dnsLabels, m(0), 'rancher/hardened-coredns:v1.12.3', 'rke2-coredns-rke2-coredns'), pod('kube-system', 'rke2-coredns-rke2-coredns-6b9c7f5d8-q7m2z', dnsLabels, m(1), 'rancher/hardened-coredns:v1.12.3', 'rke2-coredns-rke2-coredns')] },
-    { dep: deployment('kube-system', 'hcloud-cloud-controller-manager', ccmLabels, 1, 'docker.io/hetznercloud/hcloud-cloud-controller-manager:v1.26.0'), pods: [pod('kube-system', 'hcloud-cloud-controller-manager-7c8d9b6f4-h5n8r', ccmLabels, m(0), 'docker.io/hetznercloud/hcloud-cloud-controller-manager:v1.26.0', 'hcloud-cloud-controller-manager')] },
-    { dep: deployment('openedx', 'lms', { app: 'lms' }, 1, 'overhangio/openedx:20.0.0'), pods: [pod('openedx', 'lms-5f7d8c9b6-abcde', { app: 'lms' }, workerOr(lab, 0), 'overhangio/openedx:20.0.0', 'lms')] },
-    { dep: deployment('openedx', 'cms', { app: 'cms' }, 1, 'overhangio/openedx:20.0.0'), pods: [pod('openedx', 'cms-6c8e9d7a5-fghij', { app: 'cms' }, workerOr(lab, 1), 'overhangio/openedx:20.0.0', 'cms')] },
+    {
+      dep: deployment(
+        'kube-system',
+        'rke2-coredns-rke2-coredns',
+        dnsLabels,
+        2,
+        'rancher/hardened-coredns:v1.12.3',
+      ),
+      pods: [
+        pod(
+          'kube-system',
+          'rke2-coredns-rke2-coredns-6b9c7f5d8-x2k4p',
+          dnsLabels,
+          m(0),
+          'rancher/hardened-coredns:v1.12.3',
+          'rke2-coredns-rke2-coredns',
+        ),
+        pod(
+          'kube-system',
+          'rke2-coredns-rke2-coredns-6b9c7f5d8-q7m2z',
+          dnsLabels,
+          m(1),
+          'rancher/hardened-coredns:v1.12.3',
+          'rke2-coredns-rke2-coredns',
+        ),
+      ],
+    },
+    {
+      dep: deployment(
+        'kube-system',
+        'hcloud-cloud-controller-manager',
+        ccmLabels,
+        1,
+        'docker.io/hetznercloud/hcloud-cloud-controller-manager:v1.26.0',
+      ),
+      pods: [
+        pod(
+          'kube-system',
+          'hcloud-cloud-controller-manager-7c8d9b6f4-h5n8r',
+          ccmLabels,
+          m(0),
+          'docker.io/hetznercloud/hcloud-cloud-controller-manager:v1.26.0',
+          'hcloud-cloud-controller-manager',
+        ),
+      ],
+    },
+    {
+      dep: deployment('openedx', 'lms', { app: 'lms' }, 1, 'overhangio/openedx:20.0.0'),
+      pods: [
+        pod(
+          'openedx',
+          'lms-5f7d8c9b6-abcde',
+          { app: 'lms' },
+          workerOr(lab, 0),
+          'overhangio/openedx:20.0.0',
+          'lms',
+        ),
+      ],
+    },
+    {
+      dep: deployment('openedx', 'cms', { app: 'cms' }, 1, 'overhangio/openedx:20.0.0'),
+      pods: [
+        pod(
+          'openedx',
+          'cms-6c8e9d7a5-fghij',
+          { app: 'cms' },
+          workerOr(lab, 1),
+          'overhangio/openedx:20.0.0',
+          'cms',
+        ),
+      ],
+    },
   ];
   for (const s of systems) {
     const ns = s.dep.metadata.namespace;
@@ -114,15 +224,30 @@ async function healthy(lab: Lab): Promise<void> {
       if (await reportPod(lab, kube, p)) ready++;
     }
     await kube.mergePatch(`/apis/apps/v1/namespaces/${ns}/deployments/${s.dep.metadata.name}/status`, {
-      status: { observedGeneration: 1, replicas: s.pods.length, updatedReplicas: s.pods.length, readyReplicas: ready, availableReplicas: ready },
+      status: {
+        observedGeneration: 1,
+        replicas: s.pods.length,
+        updatedReplicas: s.pods.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+      },
     });
   }
   const cms = [
-    { name: 'openedx-config', data: { LMS_HOST: 'lms.example.com', CMS_HOST: 'studio.example.com', PLATFORM_NAME: 'Lab Academy' } },
+    {
+      name: 'openedx-config',
+      data: { LMS_HOST: 'lms.example.com', CMS_HOST: 'studio.example.com', PLATFORM_NAME: 'Lab Academy' },
+    },
     { name: 'lms-settings', data: { 'lms.yml': 'FEATURES:\n  ENABLE_DISCUSSION_SERVICE: true\n' } },
     { name: 'openedx-theme', data: { theme: 'indigo' } },
   ];
-  for (const c of cms) await kube.ensure('/api/v1/namespaces/openedx/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: c.name, namespace: 'openedx' }, data: c.data });
+  for (const c of cms)
+    await kube.ensure('/api/v1/namespaces/openedx/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: c.name, namespace: 'openedx' },
+      data: c.data,
+    });
   await kube.ensure('/api/v1/namespaces/openedx/secrets', {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -142,25 +267,41 @@ async function badUpgrade(lab: Lab, version: string): Promise<void> {
   const nodes = lab.state.nodes;
   for (const n of nodes) {
     const s = await lab.shell(n.name);
-    await s.exec(bashScript([sh`INSTALL_RKE2_VERSION=${version} INSTALL_RKE2_TYPE=${n.role === 'master' ? 'server' : 'agent'} /usr/local/bin/rke2-install.sh`]));
+    await s.exec(
+      bashScript([
+        sh`INSTALL_RKE2_VERSION=${version} INSTALL_RKE2_TYPE=${n.role === 'master' ? 'server' : 'agent'} /usr/local/bin/rke2-install.sh`,
+      ]),
+    );
   }
   for (const m of nodes.filter((n) => n.role === 'master')) await lab.service(m.name, 'restart');
   await Promise.all(nodes.filter((n) => n.role === 'worker').map((w) => lab.service(w.name, 'restart')));
   const kube = lab.kube();
   // What the broken upgrade did to the application.
-  await kube.mergePatch('/api/v1/namespaces/openedx/configmaps/lms-settings', { data: { 'lms.yml': 'FEATURES: {}\n# overwritten by a broken migration\n' } });
+  await kube.mergePatch('/api/v1/namespaces/openedx/configmaps/lms-settings', {
+    data: { 'lms.yml': 'FEATURES: {}\n# overwritten by a broken migration\n' },
+  });
   await kube.delete('/api/v1/namespaces/openedx/configmaps/openedx-theme');
   await kube.delete('/apis/apps/v1/namespaces/openedx/deployments/cms');
-  const dns = await kube.get<{ items: { status?: { containerStatuses?: { ready?: boolean }[] } }[] }>('/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns');
+  const dns = await kube.get<{ items: { status?: { containerStatuses?: { ready?: boolean }[] } }[] }>(
+    '/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns',
+  );
   const ready = dns.items.filter((p) => p.status?.containerStatuses?.every((c) => c.ready)).length;
-  await kube.mergePatch('/apis/apps/v1/namespaces/kube-system/deployments/rke2-coredns-rke2-coredns/status', { status: { readyReplicas: ready, availableReplicas: ready, unavailableReplicas: dns.items.length - ready } });
+  await kube.mergePatch('/apis/apps/v1/namespaces/kube-system/deployments/rke2-coredns-rke2-coredns/status', {
+    status: { readyReplicas: ready, availableReplicas: ready, unavailableReplicas: dns.items.length - ready },
+  });
 }
 
-async function damageSnapshot(lab: Lab, name: 'corrupt-snapshot' | 'missing-snapshot', opts: ScenarioOptions): Promise<void> {
+async function damageSnapshot(
+  lab: Lab,
+  name: 'corrupt-snapshot' | 'missing-snapshot',
+  opts: ScenarioOptions,
+): Promise<void> {
   const node = opts.node ?? lab.state.nodes.find((n) => n.role === 'master')!.name;
   const s = await lab.shell(node);
   const dir = '/var/lib/rancher/rke2/server/db/snapshots';
-  const pick = opts.snapshot ? sh`f=${`${dir}/${opts.snapshot}`}` : sh`f=$(ls -1t ${dir} | head -n1); [ -n "$f" ] || { echo "no snapshot on this node" >&2; exit 1; }; f=${dir}/"$f"`;
+  const pick = opts.snapshot
+    ? sh`f=${`${dir}/${opts.snapshot}`}`
+    : sh`f=$(ls -1t ${dir} | head -n1); [ -n "$f" ] || { echo "no snapshot on this node" >&2; exit 1; }; f=${dir}/"$f"`;
   const act =
     name === 'missing-snapshot'
       ? sh`rm -f -- "$f"`

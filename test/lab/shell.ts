@@ -10,7 +10,10 @@ export class LabShell {
   static async open(inventory: Inventory, node: string, privateKey: string): Promise<LabShell> {
     const target = targetsFromInventory(inventory).find((t) => t.name === node);
     if (!target) throw new Error(`no node ${node} in the inventory`);
-    const remote = await connect(target, { credentials: { privateKey }, options: { attempts: 3, readyTimeoutMs: 10_000, minBackoffMs: 200 } });
+    const remote = await connect(target, {
+      credentials: { privateKey },
+      options: { attempts: 3, readyTimeoutMs: 10_000, minBackoffMs: 200 },
+    });
     return new LabShell(remote);
   }
 
@@ -27,7 +30,9 @@ export class LabShell {
   async check(argv: string[], timeoutMs = 120_000): Promise<ExecResult> {
     const r = await this.run(argv, timeoutMs);
     if (r.code !== 0) {
-      throw new Error(`${this.remote.target.name}: ${argv.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\n${r.stderr}${r.stdout}`.trim());
+      throw new Error(
+        `${this.remote.target.name}: ${argv.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\n${r.stderr}${r.stdout}`.trim(),
+      );
     }
     return r;
   }

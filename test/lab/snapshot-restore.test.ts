@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
 import { findTools } from './tools.js';
-import { kubectl, kubectlJson, etcdDump, comparable, diffKeyspace, snapshotKeyspace, nodeAddress, ETCDCTL } from './helpers.js';
+import {
+  kubectl,
+  kubectlJson,
+  etcdDump,
+  comparable,
+  diffKeyspace,
+  snapshotKeyspace,
+  nodeAddress,
+  ETCDCTL,
+} from './helpers.js';
 import { bashScript, sh } from '../../src/lib/quote.js';
 import { BASE_VERSION, BAD_VERSION } from './release-table.js';
 
@@ -31,7 +40,12 @@ afterAll(async () => {
 });
 
 const sh0 = () => lab.shell(M(0));
-const hostPath = (node: string, path: string) => join(lab.state.nodes.find((n) => n.name === node)!.dir, 'var-lib-rancher', path.replace(/^\/var\/lib\/rancher\//, ''));
+const hostPath = (node: string, path: string) =>
+  join(
+    lab.state.nodes.find((n) => n.name === node)!.dir,
+    'var-lib-rancher',
+    path.replace(/^\/var\/lib\/rancher\//, ''),
+  );
 
 test('etcd-snapshot save: real file name, local file and S3 object of the same size, listed by ls -o json', async () => {
   const s = await sh0();
@@ -43,14 +57,29 @@ test('etcd-snapshot save: real file name, local file and S3 object of the same s
   expect(snapshot).toMatch(/^pre-upgrade-20260101T120000Z-restore-master-0-\d{10}$/);
   const size = statSync(hostPath(M(0), `${SNAPDIR}/${snapshot}`)).size;
   const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const c = new S3Client({ endpoint: `http://${lab.s3.endpoint}`, region: lab.s3.region, forcePathStyle: true, credentials: { accessKeyId: lab.s3.accessKeyId, secretAccessKey: lab.s3.secretAccessKey } });
-  const head = await c.send(new HeadObjectCommand({ Bucket: lab.s3.bucket, Key: `${lab.s3.folder}/${snapshot}` }));
+  const c = new S3Client({
+    endpoint: `http://${lab.s3.endpoint}`,
+    region: lab.s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: lab.s3.accessKeyId, secretAccessKey: lab.s3.secretAccessKey },
+  });
+  const head = await c.send(
+    new HeadObjectCommand({ Bucket: lab.s3.bucket, Key: `${lab.s3.folder}/${snapshot}` }),
+  );
   expect(head.ContentLength).toBe(size);
-  const ls = JSON.parse((await s.run(['rke2', 'etcd-snapshot', 'ls', '-o', 'json'])).stdout) as { kind: string; items: { spec: { snapshotName: string; location: string; nodeName: string }; status: { size: string; readyToUse: boolean } }[] };
+  const ls = JSON.parse((await s.run(['rke2', 'etcd-snapshot', 'ls', '-o', 'json'])).stdout) as {
+    kind: string;
+    items: {
+      spec: { snapshotName: string; location: string; nodeName: string };
+      status: { size: string; readyToUse: boolean };
+    }[];
+  };
   expect(ls.kind).toBe('ETCDSnapshotFileList');
   const mine = ls.items.filter((i) => i.spec.snapshotName === snapshot);
   expect(mine.map((i) => i.spec.location.split(':')[0]).sort()).toEqual(['file', 's3']);
-  expect(mine.every((i) => i.spec.nodeName === M(0) && Number(i.status.size) === size && i.status.readyToUse)).toBe(true);
+  expect(
+    mine.every((i) => i.spec.nodeName === M(0) && Number(i.status.size) === size && i.status.readyToUse),
+  ).toBe(true);
 });
 
 test('etcd-snapshot save needs rke2-server running', async () => {
@@ -65,7 +94,13 @@ test('etcd-snapshot save needs rke2-server running', async () => {
 test('cluster-reset fails while etcd still runs on the node, and changes nothing', async () => {
   const s = await sh0();
   await lab.service(M(0), 'stop'); // stop leaves etcd running (KillMode=process)
-  const r = await s.run(['rke2', 'server', '--cluster-reset', '--etcd-s3=false', `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`]);
+  const r = await s.run([
+    'rke2',
+    'server',
+    '--cluster-reset',
+    '--etcd-s3=false',
+    `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`,
+  ]);
   expect(r.code).not.toBe(0);
   expect(r.stderr).toContain('address already in use');
   expect((await s.run(['test', '-e', '/var/lib/rancher/rke2/server/db/reset-flag'])).code).not.toBe(0);
@@ -77,9 +112,18 @@ test('a bad upgrade breaks CoreDNS and changes application objects', async () =>
   expect((await (await sh0()).run(['rke2', 'etcd-snapshot', 'save', '--name', 'spare'])).code).toBe(0);
   await lab.applyScenario('bad-upgrade');
   const s = await sh0();
-  const dns = await kubectlJson<{ items: { status: { containerStatuses: { state: { waiting?: { reason: string } } }[] } }[] }>(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns']);
-  expect(dns.items.map((p) => p.status.containerStatuses[0]!.state.waiting?.reason)).toEqual(['CrashLoopBackOff', 'CrashLoopBackOff']);
-  expect((await kubectl(s, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}'])).split(' ')).toEqual(Array(4).fill(BAD_VERSION));
+  const dns = await kubectlJson<{
+    items: { status: { containerStatuses: { state: { waiting?: { reason: string } } }[] } }[];
+  }>(s, ['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns']);
+  expect(dns.items.map((p) => p.status.containerStatuses[0]!.state.waiting?.reason)).toEqual([
+    'CrashLoopBackOff',
+    'CrashLoopBackOff',
+  ]);
+  expect(
+    (await kubectl(s, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}'])).split(
+      ' ',
+    ),
+  ).toEqual(Array(4).fill(BAD_VERSION));
   expect((await s.run(['rke2', '--version'])).stdout).toContain(BAD_VERSION);
 });
 
@@ -95,28 +139,59 @@ test('rollback in the documented order restores the snapshot key space on every 
   // 2. downgrade the binary on every node.
   for (const n of lab.state.nodes) {
     const s = await lab.shell(n.name);
-    const r = await s.exec(bashScript([sh`INSTALL_RKE2_VERSION=${BASE_VERSION} INSTALL_RKE2_TYPE=${n.role === 'master' ? 'server' : 'agent'} rke2-install.sh`]));
+    const r = await s.exec(
+      bashScript([
+        sh`INSTALL_RKE2_VERSION=${BASE_VERSION} INSTALL_RKE2_TYPE=${n.role === 'master' ? 'server' : 'agent'} rke2-install.sh`,
+      ]),
+    );
     expect(r.code).toBe(0);
   }
   const s0 = await sh0();
   // With etcd-s3: true in config.yaml and no --etcd-s3=false, the path is looked up in S3: fails.
-  const viaS3 = await s0.run(['rke2', 'server', '--cluster-reset', `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`]);
+  const viaS3 = await s0.run([
+    'rke2',
+    'server',
+    '--cluster-reset',
+    `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`,
+  ]);
   expect(viaS3.code).not.toBe(0);
   expect(viaS3.stderr).toMatch(/FATA.*S3/);
   // A stale reset-flag blocks a reset with the real message.
   await s0.run(['touch', '/var/lib/rancher/rke2/server/db/reset-flag']);
-  const flagged = await s0.run(['rke2', 'server', '--cluster-reset', '--etcd-s3=false', `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`]);
+  const flagged = await s0.run([
+    'rke2',
+    'server',
+    '--cluster-reset',
+    '--etcd-s3=false',
+    `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`,
+  ]);
   expect(flagged.code).not.toBe(0);
-  expect(flagged.stderr).toContain('Managed etcd cluster membership was previously reset, please remove the cluster-reset flag and start rke2 normally');
+  expect(flagged.stderr).toContain(
+    'Managed etcd cluster membership was previously reset, please remove the cluster-reset flag and start rke2 normally',
+  );
   await s0.run(['rm', '-f', '/var/lib/rancher/rke2/server/db/reset-flag']);
   // A corrupt snapshot fails the integrity check and leaves the db alone.
   const spare = (await s0.run(['sh', '-c', `ls -1 ${SNAPDIR} | grep '^spare-'`])).stdout.trim();
   await lab.applyScenario('corrupt-snapshot', { node: M(0), snapshot: spare });
-  const corrupt = await s0.run(['rke2', 'server', '--cluster-reset', '--etcd-s3=false', `--cluster-reset-restore-path=${SNAPDIR}/${spare}`]);
+  const corrupt = await s0.run([
+    'rke2',
+    'server',
+    '--cluster-reset',
+    '--etcd-s3=false',
+    `--cluster-reset-restore-path=${SNAPDIR}/${spare}`,
+  ]);
   expect(corrupt.code).not.toBe(0);
-  expect((await s0.run(['sh', '-c', 'ls /var/lib/rancher/rke2/server/db'])).stdout).not.toContain('etcd-old-');
+  expect((await s0.run(['sh', '-c', 'ls /var/lib/rancher/rke2/server/db'])).stdout).not.toContain(
+    'etcd-old-',
+  );
   // 3. the reset on master-0 with the local file.
-  const reset = await s0.run(['rke2', 'server', '--cluster-reset', '--etcd-s3=false', `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`]);
+  const reset = await s0.run([
+    'rke2',
+    'server',
+    '--cluster-reset',
+    '--etcd-s3=false',
+    `--cluster-reset-restore-path=${SNAPDIR}/${snapshot}`,
+  ]);
   expect(reset.code).toBe(0);
   expect(reset.stderr).toContain('restart without --cluster-reset flag now');
   expect((await s0.run(['sh', '-c', 'ls /var/lib/rancher/rke2/server/db'])).stdout).toMatch(/etcd-old-\d+/);
@@ -128,27 +203,52 @@ test('rollback in the documented order restores the snapshot key space on every 
   const stale = await s1.exec(bashScript([sh`RKE2_LAB_START_TIMEOUT=8 systemctl start rke2-server`]));
   expect(stale.code).not.toBe(0);
   expect((await s1.run(['systemctl', 'is-active', 'rke2-server'])).stdout.trim()).toBe('failed');
-  const members = await s0.run([ETCDCTL, `--endpoints=http://${nodeAddress(lab, M(0))}:2379`, 'member', 'list']);
+  const members = await s0.run([
+    ETCDCTL,
+    `--endpoints=http://${nodeAddress(lab, M(0))}:2379`,
+    'member',
+    'list',
+  ]);
   expect(members.stdout.trim().split('\n')).toHaveLength(1);
   await lab.killall(M(1));
   // 5. other masters, one at a time: move server/db aside, start.
   for (const m of [M(1), M(2)]) {
     const s = await lab.shell(m);
-    await s.exec(bashScript(['mv /var/lib/rancher/rke2/server/db "/var/lib/rancher/rke2/server/db.bak-$(date +%s)"']));
+    await s.exec(
+      bashScript(['mv /var/lib/rancher/rke2/server/db "/var/lib/rancher/rke2/server/db.bak-$(date +%s)"']),
+    );
     await lab.service(m, 'start');
   }
   // 6. workers.
   for (const w of lab.state.nodes.filter((n) => n.role === 'worker')) await lab.service(w.name, 'start');
 
   const dumps = [];
-  for (const m of [M(0), M(1), M(2)]) dumps.push(comparable(await etcdDump(await lab.shell(m), nodeAddress(lab, m))));
+  for (const m of [M(0), M(1), M(2)])
+    dumps.push(comparable(await etcdDump(await lab.shell(m), nodeAddress(lab, m))));
   for (const d of dumps) expect(diffKeyspace(expected, d)).toEqual([]);
 
   const k = await sh0();
-  const dns = await kubectlJson<{ items: { status: { containerStatuses: { ready: boolean }[] } }[] }>(k, ['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns']);
+  const dns = await kubectlJson<{ items: { status: { containerStatuses: { ready: boolean }[] } }[] }>(k, [
+    '-n',
+    'kube-system',
+    'get',
+    'pods',
+    '-l',
+    'k8s-app=kube-dns',
+  ]);
   expect(dns.items.every((p) => p.status.containerStatuses.every((c) => c.ready))).toBe(true);
-  expect((await kubectl(k, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}'])).split(' ')).toEqual(Array(4).fill(BASE_VERSION));
-  expect((await kubectl(k, ['-n', 'openedx', 'get', 'configmap', 'openedx-theme', '-o', 'name'])).trim()).toBe('configmap/openedx-theme');
+  expect(
+    (await kubectl(k, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}'])).split(
+      ' ',
+    ),
+  ).toEqual(Array(4).fill(BASE_VERSION));
+  expect(
+    (await kubectl(k, ['-n', 'openedx', 'get', 'configmap', 'openedx-theme', '-o', 'name'])).trim(),
+  ).toBe('configmap/openedx-theme');
   expect((await kubectlJson(k, ['get', 'nodes'])).items).toHaveLength(4);
-  expect((await s0.run([ETCDCTL, `--endpoints=http://${nodeAddress(lab, M(0))}:2379`, 'member', 'list'])).stdout.trim().split('\n')).toHaveLength(3);
+  expect(
+    (await s0.run([ETCDCTL, `--endpoints=http://${nodeAddress(lab, M(0))}:2379`, 'member', 'list'])).stdout
+      .trim()
+      .split('\n'),
+  ).toHaveLength(3);
 });

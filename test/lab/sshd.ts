@@ -26,7 +26,12 @@ export const NODE_MOUNTS: [string, string][] = [
   ['usr-local-bin', '/usr/local/bin'],
 ];
 
-export function writeSshdConfig(node: SshdNode, labId: string, authorizedKeys: string, sshdBin: string): string {
+export function writeSshdConfig(
+  node: SshdNode,
+  labId: string,
+  authorizedKeys: string,
+  sshdBin: string,
+): string {
   const cfg = join(node.dir, 'sshd', 'sshd_config');
   writeFileSync(
     cfg,
@@ -58,23 +63,41 @@ export function writeSshdConfig(node: SshdNode, labId: string, authorizedKeys: s
 export async function startSshd(node: SshdNode, labId: string, sshdBin: string): Promise<number> {
   mkdirSync('/run/sshd', { recursive: true });
   for (const [, target] of NODE_MOUNTS) mkdirSync(target, { recursive: true });
-  const binds = NODE_MOUNTS.map(([src, target]) => `mount --bind "${join(node.dir, src)}" ${target}`).join(' && ');
+  const binds = NODE_MOUNTS.map(([src, target]) => `mount --bind "${join(node.dir, src)}" ${target}`).join(
+    ' && ',
+  );
   const cfg = join(node.dir, 'sshd', 'sshd_config');
   const logFd = openSync(join(node.dir, 'sshd', 'sshd.log'), 'a');
   const child = spawn(
     'unshare',
-    ['--mount', '--propagation', 'private', '--', 'sh', '-c', `${binds} && exec "$0" -D -e -f "$1"`, sshdBin, cfg],
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      `${binds} && exec "$0" -D -e -f "$1"`,
+      sshdBin,
+      cfg,
+    ],
     {
       detached: true,
       stdio: ['ignore', logFd, logFd],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', [MARKER]: labId, [`${MARKER}_NODE`]: node.name },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        [MARKER]: labId,
+        [`${MARKER}_NODE`]: node.name,
+      },
     },
   );
   closeSync(logFd);
   child.unref();
   if (!child.pid) throw new Error(`cannot start sshd for ${node.name}`);
   if (!(await waitPort(node.address, node.port, 10_000))) {
-    throw new Error(`sshd for ${node.name} did not listen on ${node.address}:${node.port} (see ${join(node.dir, 'sshd', 'sshd.log')})`);
+    throw new Error(
+      `sshd for ${node.name} did not listen on ${node.address}:${node.port} (see ${join(node.dir, 'sshd', 'sshd.log')})`,
+    );
   }
   return child.pid;
 }

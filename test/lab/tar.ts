@@ -8,7 +8,12 @@ export function tarPack(files: { name: string; data: Buffer }[]): Buffer {
     h.write('0000000\0', 108);
     h.write('0000000\0', 116);
     h.write(`${f.data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    h.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     h.write('        ', 148);
     h.write('0', 156);
     h.write('ustar\0', 257);

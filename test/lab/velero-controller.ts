@@ -37,7 +37,11 @@ const RESOURCES: { name: string; path: (ns: string) => string; api: string }[] =
   { name: 'secrets', path: (ns) => `/api/v1/namespaces/${ns}/secrets`, api: 'v1' },
   { name: 'services', path: (ns) => `/api/v1/namespaces/${ns}/services`, api: 'v1' },
   { name: 'serviceaccounts', path: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`, api: 'v1' },
-  { name: 'persistentvolumeclaims', path: (ns) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`, api: 'v1' },
+  {
+    name: 'persistentvolumeclaims',
+    path: (ns) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    api: 'v1',
+  },
   { name: 'deployments.apps', path: (ns) => `/apis/apps/v1/namespaces/${ns}/deployments`, api: 'apps/v1' },
   { name: 'statefulsets.apps', path: (ns) => `/apis/apps/v1/namespaces/${ns}/statefulsets`, api: 'apps/v1' },
 ];
@@ -45,7 +49,13 @@ const RESOURCES: { name: string; path: (ns: string) => string; api: string }[] =
 interface Obj {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    [k: string]: unknown;
+  };
   spec?: Record<string, unknown>;
   status?: { phase?: string };
   [k: string]: unknown;
@@ -74,7 +84,11 @@ function settings(): Record<string, unknown> {
   }
 }
 
-async function setStatus(kind: 'backups' | 'restores' | 'schedules', name: string, status: Record<string, unknown>): Promise<void> {
+async function setStatus(
+  kind: 'backups' | 'restores' | 'schedules',
+  name: string,
+  status: Record<string, unknown>,
+): Promise<void> {
   await kube.mergePatch(`/apis/velero.io/v1/namespaces/${NS}/${kind}/${name}/status`, { status });
 }
 
@@ -89,38 +103,78 @@ async function namespacesFor(spec: Record<string, unknown>): Promise<string[]> {
   return names.filter((n) => !excluded.includes(n));
 }
 
+/** The object as Velero stores it: no server-set metadata, no status. */
 function clean(o: Obj): Obj {
-  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, managedFields: _m, generation: _g, selfLink: _s, ...meta } = o.metadata as Record<string, unknown>;
-  void _u, _r, _c, _m, _g, _s;
-  const { status: _st, ...rest } = o;
-  void _st;
-  return { ...rest, metadata: meta as Obj['metadata'] };
+  const meta: Record<string, unknown> = { ...o.metadata };
+  for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation', 'selfLink'])
+    delete meta[k];
+  const rest: Record<string, unknown> = { ...o };
+  delete rest['status'];
+  return { ...(rest as Obj), metadata: meta as Obj['metadata'] };
 }
 
 async function runBackup(b: Obj): Promise<void> {
   const name = b.metadata.name;
   const started = now();
-  await setStatus('backups', name, { phase: 'InProgress', startTimestamp: started, version: 1, formatVersion: '1.1.0' });
-  const wanted = b.metadata.annotations?.['lab.rke2-ops.io/result'] ?? (settings()['veleroResult'] as string | undefined) ?? 'Completed';
+  await setStatus('backups', name, {
+    phase: 'InProgress',
+    startTimestamp: started,
+    version: 1,
+    formatVersion: '1.1.0',
+  });
+  const wanted =
+    b.metadata.annotations?.['lab.rke2-ops.io/result'] ??
+    (settings()['veleroResult'] as string | undefined) ??
+    'Completed';
   if (wanted === 'Failed') {
-    await setStatus('backups', name, { phase: 'Failed', failureReason: 'lab: simulated failure (lab.rke2-ops.io/result)', completionTimestamp: now() });
+    await setStatus('backups', name, {
+      phase: 'Failed',
+      failureReason: 'lab: simulated failure (lab.rke2-ops.io/result)',
+      completionTimestamp: now(),
+    });
     return;
   }
-  const files: { name: string; data: Buffer }[] = [{ name: 'metadata/version', data: Buffer.from('1.1.0\n') }];
+  const files: { name: string; data: Buffer }[] = [
+    { name: 'metadata/version', data: Buffer.from('1.1.0\n') },
+  ];
   for (const ns of await namespacesFor(b.spec ?? {})) {
     for (const r of RESOURCES) {
       const list = await kube.getOrNull<{ items: Obj[] }>(r.path(ns));
       for (const item of list?.items ?? []) {
-        const kind = r.name === 'configmaps' ? 'ConfigMap' : r.name === 'secrets' ? 'Secret' : r.name === 'services' ? 'Service' : r.name === 'serviceaccounts' ? 'ServiceAccount' : r.name === 'persistentvolumeclaims' ? 'PersistentVolumeClaim' : r.name === 'deployments.apps' ? 'Deployment' : 'StatefulSet';
+        const kind =
+          r.name === 'configmaps'
+            ? 'ConfigMap'
+            : r.name === 'secrets'
+              ? 'Secret'
+              : r.name === 'services'
+                ? 'Service'
+                : r.name === 'serviceaccounts'
+                  ? 'ServiceAccount'
+                  : r.name === 'persistentvolumeclaims'
+                    ? 'PersistentVolumeClaim'
+                    : r.name === 'deployments.apps'
+                      ? 'Deployment'
+                      : 'StatefulSet';
         const obj = clean({ ...item, apiVersion: r.api, kind });
-        files.push({ name: `resources/${r.name}/namespaces/${ns}/${item.metadata.name}.json`, data: Buffer.from(JSON.stringify(obj)) });
+        files.push({
+          name: `resources/${r.name}/namespaces/${ns}/${item.metadata.name}.json`,
+          data: Buffer.from(JSON.stringify(obj)),
+        });
       }
     }
   }
   const tgz = gzipSync(tarPack(files));
   const { sdk, client } = await s3();
-  await client.send(new sdk.PutObjectCommand({ Bucket: BUCKET, Key: `backups/${name}/${name}.tar.gz`, Body: tgz }));
-  await client.send(new sdk.PutObjectCommand({ Bucket: BUCKET, Key: `backups/${name}/velero-backup.json`, Body: JSON.stringify(b) }));
+  await client.send(
+    new sdk.PutObjectCommand({ Bucket: BUCKET, Key: `backups/${name}/${name}.tar.gz`, Body: tgz }),
+  );
+  await client.send(
+    new sdk.PutObjectCommand({
+      Bucket: BUCKET,
+      Key: `backups/${name}/velero-backup.json`,
+      Body: JSON.stringify(b),
+    }),
+  );
   const items = files.length - 1;
   const partially = wanted === 'PartiallyFailed';
   await setStatus('backups', name, {
@@ -139,14 +193,22 @@ async function runBackup(b: Obj): Promise<void> {
 async function runRestore(r: Obj): Promise<void> {
   const name = r.metadata.name;
   const backupName = String(r.spec?.['backupName'] ?? '');
-  const backup = backupName ? await kube.getOrNull<Obj>(`/apis/velero.io/v1/namespaces/${NS}/backups/${backupName}`) : null;
+  const backup = backupName
+    ? await kube.getOrNull<Obj>(`/apis/velero.io/v1/namespaces/${NS}/backups/${backupName}`)
+    : null;
   if (!backup || (backup.status?.phase !== 'Completed' && backup.status?.phase !== 'PartiallyFailed')) {
-    await setStatus('restores', name, { phase: 'FailedValidation', validationErrors: [`backup ${JSON.stringify(backupName)} not found or not completed`], completionTimestamp: now() });
+    await setStatus('restores', name, {
+      phase: 'FailedValidation',
+      validationErrors: [`backup ${JSON.stringify(backupName)} not found or not completed`],
+      completionTimestamp: now(),
+    });
     return;
   }
   await setStatus('restores', name, { phase: 'InProgress', startTimestamp: now() });
   const { sdk, client } = await s3();
-  const got = await client.send(new sdk.GetObjectCommand({ Bucket: BUCKET, Key: `backups/${backupName}/${backupName}.tar.gz` }));
+  const got = await client.send(
+    new sdk.GetObjectCommand({ Bucket: BUCKET, Key: `backups/${backupName}/${backupName}.tar.gz` }),
+  );
   const files = tarUnpack(gunzipSync(Buffer.from(await got.Body!.transformToByteArray())));
   const included = (r.spec?.['includedNamespaces'] as string[] | undefined) ?? ['*'];
   let restored = 0;
@@ -158,7 +220,11 @@ async function runRestore(r: Obj): Promise<void> {
     if (!included.includes('*') && !included.includes(ns)) continue;
     const res = RESOURCES.find((x) => x.name === resource);
     if (!res) continue;
-    await kube.ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } as never);
+    await kube.ensure('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    } as never);
     const obj = JSON.parse(f.data.toString('utf8')) as Obj;
     if (await kube.getOrNull(`${res.path(ns)}/${obj.metadata.name}`)) {
       skipped++;
@@ -189,14 +255,18 @@ async function tick(): Promise<void> {
         job
           .catch(async (error: unknown) => {
             process.stderr.write(`${key}: ${(error as Error).message}\n`);
-            await setStatus(kind, o.metadata.name, { phase: 'Failed', failureReason: (error as Error).message }).catch(() => {});
+            await setStatus(kind, o.metadata.name, {
+              phase: 'Failed',
+              failureReason: (error as Error).message,
+            }).catch(() => {});
           })
           .finally(() => busy.delete(key));
       }
     }
   }
   const schedules = await kube.get<{ items: Obj[] }>(`/apis/velero.io/v1/namespaces/${NS}/schedules`);
-  for (const s of schedules.items) if (!s.status?.phase) await setStatus('schedules', s.metadata.name, { phase: 'Enabled' });
+  for (const s of schedules.items)
+    if (!s.status?.phase) await setStatus('schedules', s.metadata.name, { phase: 'Enabled' });
 }
 
 async function main(): Promise<void> {

@@ -41,15 +41,25 @@ function crd(kind: string, plural: string, printer: { name: string; path: string
 
 export const VELERO_CRDS = [
   crd('Backup', 'backups', [{ name: 'Status', path: '.status.phase' }]),
-  crd('Restore', 'restores', [{ name: 'Status', path: '.status.phase' }, { name: 'Backup', path: '.spec.backupName' }]),
-  crd('Schedule', 'schedules', [{ name: 'Status', path: '.status.phase' }, { name: 'Schedule', path: '.spec.schedule' }]),
+  crd('Restore', 'restores', [
+    { name: 'Status', path: '.status.phase' },
+    { name: 'Backup', path: '.spec.backupName' },
+  ]),
+  crd('Schedule', 'schedules', [
+    { name: 'Status', path: '.status.phase' },
+    { name: 'Schedule', path: '.spec.schedule' },
+  ]),
   crd('BackupStorageLocation', 'backupstoragelocations', [{ name: 'Phase', path: '.status.phase' }]),
 ];
 
 export const SCHEDULE = {
   apiVersion: 'velero.io/v1',
   kind: 'Schedule',
-  metadata: { name: 'velero-full-cluster', namespace: 'velero', labels: { 'app.kubernetes.io/name': 'velero' } },
+  metadata: {
+    name: 'velero-full-cluster',
+    namespace: 'velero',
+    labels: { 'app.kubernetes.io/name': 'velero' },
+  },
   spec: {
     schedule: '0 3 * * *',
     useOwnerReferencesInBackup: false,
@@ -64,7 +74,8 @@ export const SCHEDULE = {
 };
 
 export async function installVelero(kube: KubeClient): Promise<void> {
-  for (const c of VELERO_CRDS) await kube.ensure('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', c);
+  for (const c of VELERO_CRDS)
+    await kube.ensure('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', c);
   for (const c of VELERO_CRDS) {
     for (let i = 0; ; i++) {
       const got = await kube.getOrNull<{ status?: { conditions?: { type: string; status: string }[] } }>(
@@ -75,7 +86,11 @@ export async function installVelero(kube: KubeClient): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  await kube.ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'velero' } } as never);
+  await kube.ensure('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'velero' },
+  } as never);
   // A fresh CRD can take a moment to be served on every API server.
   for (let i = 0; ; i++) {
     try {
@@ -83,7 +98,12 @@ export async function installVelero(kube: KubeClient): Promise<void> {
         apiVersion: 'velero.io/v1',
         kind: 'BackupStorageLocation',
         metadata: { name: 'default', namespace: 'velero' },
-        spec: { provider: 'aws', default: true, objectStorage: { bucket: 'velero' }, config: { region: 'us-east-1', s3ForcePathStyle: 'true', checksumAlgorithm: '' } },
+        spec: {
+          provider: 'aws',
+          default: true,
+          objectStorage: { bucket: 'velero' },
+          config: { region: 'us-east-1', s3ForcePathStyle: 'true', checksumAlgorithm: '' },
+        },
       });
       break;
     } catch (error) {

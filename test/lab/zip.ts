@@ -10,7 +10,8 @@ export function zipOne(entryName: string, data: Buffer, date = new Date()): Buff
   const packed = deflateRawSync(data);
   const crc = crc32(data) >>> 0;
   const dosTime = ((date.getHours() << 11) | (date.getMinutes() << 5) | (date.getSeconds() >> 1)) & 0xffff;
-  const dosDate = (((date.getFullYear() - 1980) << 9) | ((date.getMonth() + 1) << 5) | date.getDate()) & 0xffff;
+  const dosDate =
+    (((date.getFullYear() - 1980) << 9) | ((date.getMonth() + 1) << 5) | date.getDate()) & 0xffff;
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(20, 4);
@@ -60,6 +61,6 @@ export function unzipOne(zip: Buffer): { name: string; data: Buffer } {
   const packed = zip.subarray(start, start + packedSize);
   if (packed.length !== packedSize) throw new Error('zip: unexpected EOF');
   const data = method === 0 ? Buffer.from(packed) : inflateRawSync(packed);
-  if ((crc32(data) >>> 0) !== crc) throw new Error('zip: checksum error');
+  if (crc32(data) >>> 0 !== crc) throw new Error('zip: checksum error');
   return { name, data };
 }

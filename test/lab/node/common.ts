@@ -119,7 +119,11 @@ export function fatal(msg: string): never {
 }
 
 // ---- processes ---------------------------------------------------------------------------------
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
 }
 
@@ -199,7 +203,11 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitFor(what: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 200): Promise<boolean> {
+export async function waitFor(
+  what: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 200,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await what()) return true;

@@ -50,9 +50,13 @@ export function memberName(cfg: RkeConfig, node: NodeSimConfig, create: boolean)
 }
 
 export function etcdctl(node: NodeSimConfig, endpoint: string, args: string[], timeoutMs = 15_000) {
-  return run(node.tools.etcdctl, [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], {
-    timeoutMs,
-  });
+  return run(
+    node.tools.etcdctl,
+    [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args],
+    {
+      timeoutMs,
+    },
+  );
 }
 
 export function healthy(node: NodeSimConfig, address: string): boolean {
@@ -106,11 +110,16 @@ export async function startMember(node: NodeSimConfig, cfg: RkeConfig, deadline:
   const server = cfgServer(cfg);
   const joinAddress = server ? new URL(server).hostname : node.masters[0]!.address;
   const name = memberName(cfg, node, true);
-  let initialCluster = '';
+  let initialCluster: string;
   for (;;) {
     // A stale entry for this peer URL (an earlier failed join) must go first.
     removeStaleMember(node, joinAddress);
-    const r = etcdctl(node, clientUrl(joinAddress), ['member', 'add', name, `--peer-urls=${peerUrl(node.address)}`]);
+    const r = etcdctl(node, clientUrl(joinAddress), [
+      'member',
+      'add',
+      name,
+      `--peer-urls=${peerUrl(node.address)}`,
+    ]);
     if (r.status === 0) {
       const m = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(r.stdout);
       initialCluster = m?.[1] ?? '';
@@ -118,9 +127,13 @@ export async function startMember(node: NodeSimConfig, cfg: RkeConfig, deadline:
     }
     if (Date.now() > deadline) {
       rmSync(`${dbDir(cfg)}/name`, { force: true });
-      fatal(`starting kubernetes: preparing server: failed to join etcd cluster via ${joinAddress}: ${(r.stderr || r.stdout).trim()}`);
+      fatal(
+        `starting kubernetes: preparing server: failed to join etcd cluster via ${joinAddress}: ${(r.stderr || r.stdout).trim()}`,
+      );
     }
-    log.info(`Waiting for etcd cluster to accept a new member: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`);
+    log.info(
+      `Waiting for etcd cluster to accept a new member: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`,
+    );
     await sleep(1000);
   }
   daemon('etcd', node.tools.etcd, [
@@ -157,7 +170,11 @@ function memberIdHex(raw: string, m: { peerURLs?: string[] }): string | null {
 }
 
 export async function waitHealthy(node: NodeSimConfig, deadline: number): Promise<boolean> {
-  return waitFor(() => running('etcd') && healthy(node, node.address), Math.max(0, deadline - Date.now()), 300);
+  return waitFor(
+    () => running('etcd') && healthy(node, node.address),
+    Math.max(0, deadline - Date.now()),
+    300,
+  );
 }
 
 export async function stopMember(): Promise<void> {

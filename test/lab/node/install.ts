@@ -17,8 +17,13 @@ export function install(node: NodeSimConfig): void {
     process.stderr.write(`[ERROR]  download failed\n`);
     process.exit(22);
   }
-  process.stdout.write(`[INFO]  downloading tarball for ${version}\n[INFO]  verifying tarball\n[INFO]  unpacking tarball file to /usr/local\n`);
-  const wrapper = readFileSync('/usr/local/bin/rke2', 'utf8').replace(/RKE2_LAB_VERSION=\S+/, `RKE2_LAB_VERSION=${version}`);
+  process.stdout.write(
+    `[INFO]  downloading tarball for ${version}\n[INFO]  verifying tarball\n[INFO]  unpacking tarball file to /usr/local\n`,
+  );
+  const wrapper = readFileSync('/usr/local/bin/rke2', 'utf8').replace(
+    /RKE2_LAB_VERSION=\S+/,
+    `RKE2_LAB_VERSION=${version}`,
+  );
   writeFileSync('/usr/local/bin/rke2.new', wrapper, { mode: 0o755 });
   renameSync('/usr/local/bin/rke2.new', '/usr/local/bin/rke2');
   void node;

@@ -29,7 +29,11 @@ export function kubeClient(node: NodeSimConfig, cfg: RkeConfig, timeoutMs = 4000
     const s = `https://${m.address}:6443`;
     if (!servers.includes(s)) servers.push(s);
   }
-  return new KubeClient(servers, authFromFiles(node.pki.caCert, node.pki.adminCert, node.pki.adminKey), timeoutMs);
+  return new KubeClient(
+    servers,
+    authFromFiles(node.pki.caCert, node.pki.adminCert, node.pki.adminKey),
+    timeoutMs,
+  );
 }
 
 function ts(): string {
@@ -65,13 +69,39 @@ function nodeStatus(node: NodeSimConfig, name: string, ready: 'True' | 'False' |
   const readyCondition =
     ready === 'True'
       ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-      : { type: 'Ready', status: ready, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
+      : {
+          type: 'Ready',
+          status: ready,
+          reason: 'NodeStatusUnknown',
+          message: 'Kubelet stopped posting node status.',
+        };
   return {
     status: {
       conditions: [
-        { type: 'MemoryPressure', status: ready === 'True' ? 'False' : 'Unknown', reason: 'KubeletHasSufficientMemory', message: 'lab', lastHeartbeatTime: t, lastTransitionTime: t },
-        { type: 'DiskPressure', status: ready === 'True' ? 'False' : 'Unknown', reason: 'KubeletHasNoDiskPressure', message: 'lab', lastHeartbeatTime: t, lastTransitionTime: t },
-        { type: 'PIDPressure', status: ready === 'True' ? 'False' : 'Unknown', reason: 'KubeletHasSufficientPID', message: 'lab', lastHeartbeatTime: t, lastTransitionTime: t },
+        {
+          type: 'MemoryPressure',
+          status: ready === 'True' ? 'False' : 'Unknown',
+          reason: 'KubeletHasSufficientMemory',
+          message: 'lab',
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+        },
+        {
+          type: 'DiskPressure',
+          status: ready === 'True' ? 'False' : 'Unknown',
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'lab',
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+        },
+        {
+          type: 'PIDPressure',
+          status: ready === 'True' ? 'False' : 'Unknown',
+          reason: 'KubeletHasSufficientPID',
+          message: 'lab',
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+        },
         { ...readyCondition, lastHeartbeatTime: t, lastTransitionTime: t },
       ],
       addresses: [
@@ -112,7 +142,8 @@ function mirrorPods(node: NodeSimConfig, cfg: RkeConfig, name: string, version: 
     spec: { nodeName: name, containers: [{ name: component, image }] },
   });
   const pods: PodLike[] = [];
-  if (!cfgBool(cfg, 'disable-kube-proxy')) pods.push(make('kube-proxy', `rancher/hardened-kubernetes:${tag}`));
+  if (!cfgBool(cfg, 'disable-kube-proxy'))
+    pods.push(make('kube-proxy', `rancher/hardened-kubernetes:${tag}`));
   if (node.role === 'master') {
     pods.push(make('etcd', 'rancher/hardened-etcd:v3.6-lab'));
     pods.push(make('kube-apiserver', `rancher/hardened-kubernetes:${tag}`));
@@ -127,8 +158,14 @@ export async function syncNode(node: NodeSimConfig, cfg: RkeConfig, ready: boole
   const version = installedVersion();
   const release = loadReleaseTable(node).versions[version];
   const path = `/api/v1/nodes/${name}`;
-  await kube.ensure('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: nodeLabels(node, cfg, name) } } as never);
-  await kube.mergePatch(path, { metadata: { labels: nodeLabels(node, cfg, name), annotations: { 'rke2.io/node-version': version } } });
+  await kube.ensure('/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: nodeLabels(node, cfg, name) },
+  } as never);
+  await kube.mergePatch(path, {
+    metadata: { labels: nodeLabels(node, cfg, name), annotations: { 'rke2.io/node-version': version } },
+  });
   await kube.mergePatch(`${path}/status`, nodeStatus(node, name, ready ? 'True' : 'Unknown', version));
   if (!ready) {
     await markPods(kube, node, name, false, release);
@@ -178,17 +215,24 @@ interface PodItem extends PodLike {
 }
 
 async function listPodsOnNode(kube: KubeClient, name: string): Promise<PodItem[]> {
-  const list = await kube.get<{ items: PodItem[] }>(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${name}`)}`);
+  const list = await kube.get<{ items: PodItem[] }>(
+    `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${name}`)}`,
+  );
   return list.items;
 }
 
-async function markPods(kube: KubeClient, node: NodeSimConfig, name: string, nodeReady: boolean, release: ReturnType<typeof loadReleaseTable>['versions'][string] | undefined): Promise<void> {
+async function markPods(
+  kube: KubeClient,
+  node: NodeSimConfig,
+  name: string,
+  nodeReady: boolean,
+  release: ReturnType<typeof loadReleaseTable>['versions'][string] | undefined,
+): Promise<void> {
   for (const pod of await listPodsOnNode(kube, name)) {
     const broken = podBroken(pod.metadata.labels, release);
-    await kube.mergePatch(
-      `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
-      { status: podStatus(pod, node.address, broken, nodeReady) },
-    );
+    await kube.mergePatch(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, {
+      status: podStatus(pod, node.address, broken, nodeReady),
+    });
   }
 }
 

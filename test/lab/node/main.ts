@@ -9,7 +9,15 @@ import { clusterReset } from './reset.js';
 import * as services from './services.js';
 import { install } from './install.js';
 
-const BOOLEANS = ['etcd-s3', 's3', 'cluster-reset', 'etcd-snapshot-compress', 'snapshot-compress', 'etcd-s3-insecure', 'debug'];
+const BOOLEANS = [
+  'etcd-s3',
+  's3',
+  'cluster-reset',
+  'etcd-snapshot-compress',
+  'snapshot-compress',
+  'etcd-s3-insecure',
+  'debug',
+];
 
 async function rke2(args: string[]): Promise<number> {
   const node = loadNode();
@@ -61,7 +69,9 @@ async function systemctl(args: string[]): Promise<number> {
   const [verb, unitRaw] = words;
   const unit = (unitRaw ?? '').replace(/\.service$/, '');
   if (unit !== 'rke2-server' && unit !== 'rke2-agent') {
-    process.stderr.write(`Unit ${unitRaw ?? ''} could not be found (lab systemctl knows rke2-server and rke2-agent).\n`);
+    process.stderr.write(
+      `Unit ${unitRaw ?? ''} could not be found (lab systemctl knows rke2-server and rke2-agent).\n`,
+    );
     return verb === 'is-active' ? 4 : 5;
   }
   switch (verb) {
@@ -124,7 +134,9 @@ main().then(
     if (error instanceof FatalError) {
       process.stderr.write(`FATA[${String(Math.floor(started)).padStart(4, '0')}] ${error.message}\n`);
     } else {
-      process.stderr.write(`FATA[${String(Math.floor(started)).padStart(4, '0')}] ${(error as Error).stack ?? String(error)}\n`);
+      process.stderr.write(
+        `FATA[${String(Math.floor(started)).padStart(4, '0')}] ${(error as Error).stack ?? String(error)}\n`,
+      );
     }
     process.exit(1);
   },

@@ -8,7 +8,17 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type NodeSimConfig, type RkeConfig, cfgBool, dataDir, running, log, fatal, ensureDir, run } from './common.js';
+import {
+  type NodeSimConfig,
+  type RkeConfig,
+  cfgBool,
+  dataDir,
+  running,
+  log,
+  fatal,
+  ensureDir,
+  run,
+} from './common.js';
 import { dbDir, etcdDir, memberName, peerUrl, hasMemberData } from './etcd.js';
 import { type Flags, flagBool, snapshotDir } from './snapshot.js';
 import { s3Settings, download, objectKey } from './s3.js';
@@ -23,11 +33,17 @@ export async function clusterReset(node: NodeSimConfig, cfg: RkeConfig, flags: F
       `starting kubernetes: preparing server: start managed database: Managed etcd cluster membership was previously reset, please remove the cluster-reset flag and start rke2 normally. If you need to perform another cluster reset, you must first manually delete the file at ${flag}`,
     );
   }
-  if (running('rke2-server')) fatal('starting kubernetes: preparing server: listen tcp :9345: bind: address already in use');
+  if (running('rke2-server'))
+    fatal('starting kubernetes: preparing server: listen tcp :9345: bind: address already in use');
   if (running('etcd')) {
-    fatal(`starting kubernetes: preparing server: start managed database: listen tcp ${node.address}:2380: bind: address already in use`);
+    fatal(
+      `starting kubernetes: preparing server: start managed database: listen tcp ${node.address}:2380: bind: address already in use`,
+    );
   }
-  const restorePath = typeof flags['cluster-reset-restore-path'] === 'string' ? (flags['cluster-reset-restore-path'] as string) : '';
+  const restorePath =
+    typeof flags['cluster-reset-restore-path'] === 'string'
+      ? (flags['cluster-reset-restore-path'] as string)
+      : '';
   const useS3 = flagBool(flags, ['etcd-s3'], cfgBool(cfg, 'etcd-s3'));
   const tmp = `${db}/etcd-reset-tmp`;
   rmSync(tmp, { recursive: true, force: true });
@@ -46,25 +62,33 @@ export async function clusterReset(node: NodeSimConfig, cfg: RkeConfig, flags: F
       try {
         await download(s, restorePath, dest);
       } catch (error) {
-        fatal(`starting kubernetes: preparing server: start managed database: failed to get etcd snapshot s3://${s.bucket}/${objectKey(s, restorePath)} from S3: ${(error as Error).message}`);
+        fatal(
+          `starting kubernetes: preparing server: start managed database: failed to get etcd snapshot s3://${s.bucket}/${objectKey(s, restorePath)} from S3: ${(error as Error).message}`,
+        );
       }
       file = dest;
     }
-    if (!existsSync(file)) fatal(`starting kubernetes: preparing server: start managed database: stat ${file}: no such file or directory`);
+    if (!existsSync(file))
+      fatal(
+        `starting kubernetes: preparing server: start managed database: stat ${file}: no such file or directory`,
+      );
     if (file.endsWith('.zip')) {
       log.info(`Decompressing etcd snapshot ${file}`);
       try {
         const { data } = unzipOne(readFileSync(file));
         writeFileSync(`${db}/reset-decompressed.db`, data);
       } catch (error) {
-        fatal(`starting kubernetes: preparing server: start managed database: failed to decompress snapshot ${file}: ${(error as Error).message}`);
+        fatal(
+          `starting kubernetes: preparing server: start managed database: failed to decompress snapshot ${file}: ${(error as Error).message}`,
+        );
       }
       source = `${db}/reset-decompressed.db`;
     } else source = file;
     log.info(`Pre-restore etcd database moved to ${db}/etcd-old-<ts>`);
   } else {
     // Reset membership only: rebuild a one-member cluster from this member's own data.
-    if (!hasMemberData(cfg)) fatal('starting kubernetes: preparing server: start managed database: no etcd data to reset');
+    if (!hasMemberData(cfg))
+      fatal('starting kubernetes: preparing server: start managed database: no etcd data to reset');
     source = `${db}/reset-current.db`;
     copyFileSync(`${etcdDir(cfg)}/member/snap/db`, source);
     skipHashCheck = true;
@@ -84,7 +108,9 @@ export async function clusterReset(node: NodeSimConfig, cfg: RkeConfig, flags: F
   rmSync(`${db}/reset-current.db`, { force: true });
   if (r.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    fatal(`starting kubernetes: preparing server: start managed database: failed to restore etcd snapshot: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+    fatal(
+      `starting kubernetes: preparing server: start managed database: failed to restore etcd snapshot: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+    );
   }
   if (existsSync(etcdDir(cfg))) {
     const old = `${db}/etcd-old-${Math.floor(Date.now() / 1000)}`;

@@ -95,7 +95,9 @@ export async function list(s: S3Settings): Promise<S3Object[]> {
   const out: S3Object[] = [];
   let token: string | undefined;
   do {
-    const r = await c.send(new sdk.ListObjectsV2Command({ Bucket: s.bucket, Prefix: prefix, ContinuationToken: token }));
+    const r = await c.send(
+      new sdk.ListObjectsV2Command({ Bucket: s.bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of r.Contents ?? []) {
       const rest = (o.Key ?? '').slice(prefix.length);
       if (!rest || rest.includes('/')) continue; // .metadata/ and deeper are not snapshots
@@ -106,7 +108,13 @@ export async function list(s: S3Settings): Promise<S3Object[]> {
       } catch {
         // listed but gone: skip the metadata
       }
-      out.push({ file: rest, key: o.Key ?? '', size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0), nodeName: node });
+      out.push({
+        file: rest,
+        key: o.Key ?? '',
+        size: o.Size ?? 0,
+        lastModified: o.LastModified ?? new Date(0),
+        nodeName: node,
+      });
     }
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);

@@ -61,8 +61,17 @@ function setState(unit: Unit, state: string): void {
   writeFileSync(stateFile(unit), `${state}\n`);
 }
 
-function apiserverArgs(node: NodeSimConfig): string[] {
-  return [
+/**
+ * The real kube-apiserver's flags. `kube-apiserver-arg` entries of config.yaml are passed on as
+ * RKE2 does (e.g. the module's `authentication-config=...` for anonymous /readyz); with an
+ * authentication config, anonymous access is configured there, not by flag.
+ */
+function apiserverArgs(node: NodeSimConfig, cfg: RkeConfig): string[] {
+  const extra = (
+    Array.isArray(cfg['kube-apiserver-arg']) ? (cfg['kube-apiserver-arg'] as unknown[]) : []
+  ).map((a) => `--${String(a).replace(/^--/, '')}`);
+  const hasAuthConfig = extra.some((a) => a.startsWith('--authentication-config='));
+  const base = [
     `--advertise-address=${node.address}`,
     `--bind-address=${node.address}`,
     '--secure-port=6443',
@@ -88,14 +97,19 @@ function apiserverArgs(node: NodeSimConfig): string[] {
     '--event-ttl=1h',
     '--v=0',
   ];
+  return [...base.filter((a) => !(hasAuthConfig && a.startsWith('--anonymous-auth'))), ...extra];
 }
 
 async function apiReady(node: NodeSimConfig): Promise<boolean> {
-  const kube = new KubeClient([`https://${node.address}:6443`], authFromFiles(node.pki.caCert, node.pki.adminCert, node.pki.adminKey), 2000);
+  const kube = new KubeClient(
+    [`https://${node.address}:6443`],
+    authFromFiles(node.pki.caCert, node.pki.adminCert, node.pki.adminKey),
+    2000,
+  );
   return kube.ready();
 }
 
-async function ensureApiserver(node: NodeSimConfig, deadline: number): Promise<boolean> {
+async function ensureApiserver(node: NodeSimConfig, cfg: RkeConfig, deadline: number): Promise<boolean> {
   const version = installedVersion();
   const versionFile = `${RUN_DIR}/kube-apiserver.version`;
   if (running('kube-apiserver')) {
@@ -106,7 +120,7 @@ async function ensureApiserver(node: NodeSimConfig, deadline: number): Promise<b
     killPid('kube-apiserver', 'SIGKILL');
     await waitGone(pid);
   }
-  daemon('kube-apiserver', node.tools.kubeApiserver, apiserverArgs(node));
+  daemon('kube-apiserver', node.tools.kubeApiserver, apiserverArgs(node, cfg));
   writeFileSync(versionFile, `${version}\n`);
   return waitFor(() => apiReady(node), Math.max(0, deadline - Date.now()), 300);
 }
@@ -141,20 +155,27 @@ export async function start(node: NodeSimConfig, cfg: RkeConfig, unit: Unit): Pr
       rmSync(`${dbDir(cfg)}/reset-flag`, { force: true });
       await startMember(node, cfg, deadline);
       if (!(await waitHealthy(node, deadline))) {
-        fail(unit, 'etcd did not become healthy: this member cannot reach a quorum of its cluster (see /var/lib/rancher/rke2/lab/run/etcd.log)');
+        fail(
+          unit,
+          'etcd did not become healthy: this member cannot reach a quorum of its cluster (see /var/lib/rancher/rke2/lab/run/etcd.log)',
+        );
       }
       ensureToken(node, cfg);
-      if (!(await ensureApiserver(node, deadline))) fail(unit, 'kube-apiserver did not become ready');
+      if (!(await ensureApiserver(node, cfg, deadline))) fail(unit, 'kube-apiserver did not become ready');
     }
-    const synced = await waitFor(async () => {
-      try {
-        await syncNode(node, cfg, true);
-        return true;
-      } catch (error) {
-        log.info(`Waiting for API server to register node: ${(error as Error).message}`);
-        return false;
-      }
-    }, Math.max(0, deadline - Date.now()), 1000);
+    const synced = await waitFor(
+      async () => {
+        try {
+          await syncNode(node, cfg, true);
+          return true;
+        } catch (error) {
+          log.info(`Waiting for API server to register node: ${(error as Error).message}`);
+          return false;
+        }
+      },
+      Math.max(0, deadline - Date.now()),
+      1000,
+    );
     if (!synced) fail(unit, 'could not register the node with the API server');
     placeholder(unit);
     setState(unit, 'active');
@@ -167,7 +188,9 @@ export async function start(node: NodeSimConfig, cfg: RkeConfig, unit: Unit): Pr
 function fail(unit: Unit, why: string): never {
   setState(unit, 'failed');
   log.error(why);
-  fatal(`Job for ${unit}.service failed because a timeout was exceeded.\nSee "systemctl status ${unit}.service" and "journalctl -xeu ${unit}.service" for details.`);
+  fatal(
+    `Job for ${unit}.service failed because a timeout was exceeded.\nSee "systemctl status ${unit}.service" and "journalctl -xeu ${unit}.service" for details.`,
+  );
 }
 
 export async function stop(node: NodeSimConfig, cfg: RkeConfig, unit: Unit): Promise<void> {

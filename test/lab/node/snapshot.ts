@@ -84,11 +84,17 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 export async function save(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Promise<void> {
   // The CLI asks the running server over its supervisor port (§1.4): no server, no snapshot.
   if (node.role !== 'master' || !running('rke2-server') || !healthy(node, node.address)) {
-    fatal('see server log for details: Post "https://127.0.0.1:9345/db/snapshot": dial tcp 127.0.0.1:9345: connect: connection refused');
+    fatal(
+      'see server log for details: Post "https://127.0.0.1:9345/db/snapshot": dial tcp 127.0.0.1:9345: connect: connection refused',
+    );
   }
   const name = flagString(flags, ['name', 'etcd-snapshot-name'], 'on-demand');
   if (!NAME.test(name)) fatal(`invalid snapshot name ${JSON.stringify(name)}`);
-  const compress = flagBool(flags, ['etcd-snapshot-compress', 'snapshot-compress'], cfgBool(cfg, 'etcd-snapshot-compress'));
+  const compress = flagBool(
+    flags,
+    ['etcd-snapshot-compress', 'snapshot-compress'],
+    cfgBool(cfg, 'etcd-snapshot-compress'),
+  );
   const dir = snapshotDir(cfg);
   ensureDir(dir);
   const node_ = nodeName(cfg, node);
@@ -148,7 +154,10 @@ export async function items(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): 
       out.push({
         apiVersion: 'k3s.cattle.io/v1',
         kind: 'ETCDSnapshotFile',
-        metadata: { name: objName('local', f, me), labels: { 'etcd.rke2.cattle.io/snapshot-storage-node': me } },
+        metadata: {
+          name: objName('local', f, me),
+          labels: { 'etcd.rke2.cattle.io/snapshot-storage-node': me },
+        },
         spec: { snapshotName: f, nodeName: me, location: `file://${dir}/${f}` },
         status: { creationTime: mtimeIso(f, st.mtime), readyToUse: true, size: String(st.size) },
       });
@@ -160,18 +169,31 @@ export async function items(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): 
       out.push({
         apiVersion: 'k3s.cattle.io/v1',
         kind: 'ETCDSnapshotFile',
-        metadata: { name: objName('s3', o.file, o.nodeName), labels: { 'etcd.rke2.cattle.io/snapshot-storage-node': 's3' } },
+        metadata: {
+          name: objName('s3', o.file, o.nodeName),
+          labels: { 'etcd.rke2.cattle.io/snapshot-storage-node': 's3' },
+        },
         spec: {
           snapshotName: o.file,
           nodeName: o.nodeName || 's3',
           location: `s3://${s.bucket}/${o.key}`,
-          s3: { bucket: s.bucket, endpoint: s.endpoint, prefix: s.folder, region: s.region, insecure: s.insecure },
+          s3: {
+            bucket: s.bucket,
+            endpoint: s.endpoint,
+            prefix: s.folder,
+            region: s.region,
+            insecure: s.insecure,
+          },
         },
         status: { creationTime: mtimeIso(o.file, o.lastModified), readyToUse: true, size: String(o.size) },
       });
     }
   }
-  out.sort((a, b) => a.status.creationTime.localeCompare(b.status.creationTime) || a.spec.location.localeCompare(b.spec.location));
+  out.sort(
+    (a, b) =>
+      a.status.creationTime.localeCompare(b.status.creationTime) ||
+      a.spec.location.localeCompare(b.spec.location),
+  );
   return out;
 }
 
@@ -189,9 +211,18 @@ export async function ls(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Pro
   if (format === 'json') process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else if (format === 'yaml') process.stdout.write(toYaml(doc));
   else {
-    const rows = [['Name', 'Location', 'Size', 'Created'], ...list.map((i) => [i.spec.snapshotName, i.spec.location, i.status.size, i.status.creationTime])];
+    const rows = [
+      ['Name', 'Location', 'Size', 'Created'],
+      ...list.map((i) => [i.spec.snapshotName, i.spec.location, i.status.size, i.status.creationTime]),
+    ];
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const r of rows) process.stdout.write(`${r.map((v, c) => v.padEnd(widths[c]!)).join(' ').trimEnd()}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `${r
+          .map((v, c) => v.padEnd(widths[c]!))
+          .join(' ')
+          .trimEnd()}\n`,
+      );
   }
 }
 
@@ -216,12 +247,20 @@ export async function del(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Pr
 
 export async function prune(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Promise<void> {
   const prefix = flagString(flags, ['name', 'etcd-snapshot-name'], 'on-demand');
-  const retention = Number(flagString(flags, ['snapshot-retention', 'etcd-snapshot-retention'], cfgString(cfg, 'etcd-snapshot-retention', '5')));
+  const retention = Number(
+    flagString(
+      flags,
+      ['snapshot-retention', 'etcd-snapshot-retention'],
+      cfgString(cfg, 'etcd-snapshot-retention', '5'),
+    ),
+  );
   if (!Number.isInteger(retention) || retention < 1) fatal('snapshot retention must be at least 1');
   const all = await items(node, cfg, flags);
   for (const kind of ['local', 's3'] as const) {
     const mine = all
-      .filter((i) => (kind === 'local' ? i.spec.location.startsWith('file://') : i.spec.location.startsWith('s3://')))
+      .filter((i) =>
+        kind === 'local' ? i.spec.location.startsWith('file://') : i.spec.location.startsWith('s3://'),
+      )
       .filter((i) => i.spec.snapshotName.startsWith(`${prefix}-`))
       .sort((a, b) => b.status.creationTime.localeCompare(a.status.creationTime));
     for (const victim of mine.slice(retention)) {
