@@ -78,7 +78,8 @@ for (const bundle of bundles()) {
     { cwd: root, stdio: 'inherit' },
   );
   // ssh2 falls back to pure JS; add-ons built for this machine's node must not ship.
-  for (const file of walk(bundle.out)) if (file.endsWith('.node')) rmSync(file);
+  // ssh2's Windows pageant helper (pagent.exe) is useless on Linux runners too.
+  for (const file of walk(bundle.out)) if (file.endsWith('.node') || file.endsWith('.exe')) rmSync(file);
   for (const file of walk(bundle.out).filter((f) => f.endsWith('.js'))) {
     if (readFileSync(file, 'utf8').includes('webpackMissingModule'))
       throw new Error(`${relative(root, file)}: ncc left a missing module`);
