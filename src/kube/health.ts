@@ -95,7 +95,10 @@ export async function runHealthCheck(config: HealthConfig, deps: HealthDeps): Pr
       const pollStart = clock.now();
       checks = await logger.group(`poll ${poll}`, async () => {
         const [probe, http] = await Promise.all([
-          prober.probe(),
+          // Every poll may spend one request timeout looking for a master, even at the deadline.
+          prober.probe(
+            () => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000),
+          ),
           Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
         ]);
         for (const a of probe.attempts) logger.warning(`${a.host}: ${a.error}`);

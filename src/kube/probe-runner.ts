@@ -60,11 +60,19 @@ export class MasterProber {
     this.open.delete(target.name);
   }
 
-  async probe(): Promise<ProbeResult> {
+  /**
+   * `outOfTime` is asked before each master after the first: once the time budget is spent, one
+   * master's view (or its failure) is the verdict rather than another request timeout per master.
+   */
+  async probe(outOfTime: () => boolean = () => false): Promise<ProbeResult> {
     const attempts: ProbeAttempt[] = [];
     let execs = 0;
     let fallback: ClusterState | null = null;
-    for (const target of this.order()) {
+    for (const [i, target] of this.order().entries()) {
+      if (i > 0 && outOfTime()) {
+        attempts.push({ host: target.name, error: 'not tried: the time budget is spent' });
+        continue;
+      }
       let shell: RemoteShell;
       try {
         shell = await this.shell(target);

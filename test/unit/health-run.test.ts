@@ -185,3 +185,22 @@ describe('runHealthCheck (poll loop)', () => {
     expect(JSON.stringify(report)).not.toContain('s3cr3t-T0KEN');
   });
 });
+
+describe('time budget', () => {
+  test('once the budget is spent, no further master is tried after the first', async () => {
+    const clock = fakeClock();
+    const broken = { ...fixture('healthy-3x3.json'), nodes: null };
+    const c = fakeCluster(() => {
+      clock.advance(10_000); // each probe burns the 10 s request timeout
+      return broken as never;
+    });
+    const report = await runHealthCheck(config({ timeoutSeconds: 5 }), deps(c.connect, clock));
+    expect(report.polls).toBe(1);
+    expect(c.execs).toEqual(['prod-eu-master-0']);
+    expect(report.pollHistory[0]!.unreachable.map((a) => a.error)).toEqual([
+      expect.stringContaining('cannot list nodes'),
+      'not tried: the time budget is spent',
+      'not tried: the time budget is spent',
+    ]);
+  });
+});

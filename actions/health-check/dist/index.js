@@ -62910,11 +62910,19 @@ class MasterProber {
         this.open.get(target.name)?.close();
         this.open.delete(target.name);
     }
-    async probe() {
+    /**
+     * `outOfTime` is asked before each master after the first: once the time budget is spent, one
+     * master's view (or its failure) is the verdict rather than another request timeout per master.
+     */
+    async probe(outOfTime = () => false) {
         const attempts = [];
         let execs = 0;
         let fallback = null;
-        for (const target of this.order()) {
+        for (const [i, target] of this.order().entries()) {
+            if (i > 0 && outOfTime()) {
+                attempts.push({ host: target.name, error: 'not tried: the time budget is spent' });
+                continue;
+            }
             let shell;
             try {
                 shell = await this.shell(target);
@@ -62995,7 +63003,8 @@ async function runHealthCheck(config, deps) {
             const pollStart = clock.now();
             checks = await logger.group(`poll ${poll}`, async () => {
                 const [probe, http] = await Promise.all([
-                    prober.probe(),
+                    // Every poll may spend one request timeout looking for a master, even at the deadline.
+                    prober.probe(() => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000)),
                     Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
                 ]);
                 for (const a of probe.attempts)
