@@ -12,6 +12,8 @@ import { parseInventory } from '../../src/inventory/load.js';
 import { connect } from '../../src/ssh/index.js';
 import { targetsFromInventory } from '../../src/inventory/targets.js';
 import { portOpen } from './sshd.js';
+import { unzipOne } from './zip.js';
+import { join } from 'node:path';
 
 jest.setTimeout(600_000);
 let lab: Lab;
@@ -187,6 +189,26 @@ test('Velero: a Backup from the schedule completes and lands in S3; a scenario c
   });
   const head = await c.send(new HeadObjectCommand({ Bucket: lab.veleroBucket, Key: 'backups/b1/b1.tar.gz' }));
   expect(head.ContentLength).toBeGreaterThan(100);
+});
+
+test('compressed snapshot is a real zip named <name>-<node>-<ts>.zip; missing-snapshot removes only the local copy', async () => {
+  const s = await lab.shell(M0);
+  const r = await s.run(['rke2', 'etcd-snapshot', 'save', '--name', 'zipped', '--etcd-snapshot-compress']);
+  expect(r.code).toBe(0);
+  const file = /Snapshot (\S+) saved\./.exec(r.stderr)?.[1] ?? '';
+  expect(file).toMatch(/^zipped-basics-master-0-\d{10}\.zip$/);
+  const hostFile = join(lab.state.nodes[0]!.dir, 'var-lib-rancher/rke2/server/db/snapshots', file);
+  const { name, data } = unzipOne(readFileSync(hostFile));
+  expect(name).toBe(file.replace(/\.zip$/, ''));
+  expect(data.length).toBeGreaterThan(10_000);
+  await lab.applyScenario('missing-snapshot', { node: M0, snapshot: file });
+  const ls = JSON.parse((await s.run(['rke2', 'etcd-snapshot', 'ls', '-o', 'json'])).stdout) as {
+    items: { spec: { snapshotName: string; location: string } }[];
+  };
+  const where = ls.items
+    .filter((i) => i.spec.snapshotName === file)
+    .map((i) => i.spec.location.split(':')[0]);
+  expect(where).toEqual(['s3']);
 });
 
 test('systemctl stop rke2-server leaves etcd and the API running; rke2-killall.sh stops them', async () => {
