@@ -7,16 +7,16 @@
  */
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
+import { runBundledAction, type ActionRun } from '../helpers/run-action.js';
 import type { HealthReport } from '../../src/kube/health.js';
 
 jest.setTimeout(600_000);
 
 const REPO = new URL('../..', import.meta.url).pathname;
-const ACTION = join(REPO, 'actions/health-check/dist/index.js');
 const CLI = join(REPO, 'bin/rke2-ops.js');
 const NAME = 'hc';
 const M0 = `${NAME}-master-0`;
@@ -53,45 +53,31 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
-/** `name<<DELIM\nvalue\nDELIM` blocks, as @actions/core writes GITHUB_OUTPUT. */
-function parseGithubOutput(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
-  for (const m of text.matchAll(re)) out[m[1]!] = m[3]!;
-  return out;
-}
-
-interface ActionRun extends Run {
-  outputs: Record<string, string>;
-  summary: string;
+interface HealthActionRun extends ActionRun {
   report: HealthReport;
 }
 
-async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'hc-action-'));
-  const outFile = join(dir, 'output');
-  const summaryFile = join(dir, 'summary');
-  writeFileSync(outFile, '');
-  writeFileSync(summaryFile, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    RUNNER_TEMP: dir,
-    GITHUB_OUTPUT: outFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-  };
-  const all = { 'inventory-file': lab.inventoryPath, 'ssh-key': lab.privateKey, ...inputs };
-  for (const [k, v] of Object.entries(all)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const r = await run([ACTION], env);
-  const outputs = parseGithubOutput(readFileSync(outFile, 'utf8'));
-  const summary = readFileSync(summaryFile, 'utf8');
+/** The bundled action through the shared runner-contract helper; the report file is kept. */
+async function runAction(inputs: Record<string, string>): Promise<HealthActionRun> {
+  const runnerTemp = mkdtempSync(join(tmpdir(), 'hc-runner-temp-'));
+  const r = await runBundledAction(
+    'health-check',
+    { 'inventory-file': lab.inventoryPath, 'ssh-key': lab.privateKey, ...inputs },
+    { RUNNER_TEMP: runnerTemp },
+    300_000,
+  );
   // No secret in anything the runner would show or keep.
-  for (const text of [r.stdout.replace(/^::add-mask::.*$/gm, ''), r.stderr, summary, outputs.report ?? '']) {
+  for (const text of [
+    r.stdout.replace(/^::add-mask::.*$/gm, ''),
+    r.stderr,
+    r.summary,
+    r.outputs.report ?? '',
+  ]) {
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(lab.privateKey.split('\n')[1]!);
   }
-  if (!outputs.report) throw new Error(`no report output (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return { ...r, outputs, summary, report: JSON.parse(outputs.report) as HealthReport };
+  if (!r.outputs.report) throw new Error(`no report output (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return { ...r, report: JSON.parse(r.outputs.report) as HealthReport };
 }
 
 interface CliRun extends Run {
