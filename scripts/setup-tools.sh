@@ -68,8 +68,9 @@ set_key() {
 
 # Lay out the providers of a set as an OpenTofu filesystem_mirror (unpacked layout):
 #   <mirror>/registry.opentofu.org/<ns>/<type>/<version>/<os>_<arch>/terraform-provider-<type>_v<version>
+# $3: "<package> <module version>" lines of the set's tools.
 build_mirror() {
-  local setdir=$1 out=$2 addr version pkgver pkg modver bin ns type dest got n=0
+  local setdir=$1 out=$2 tool_versions=$3 addr version pkgver pkg modver bin ns type dest got n=0
   while read -r addr version pkgver _ || [[ -n ${addr:-} ]]; do
     [[ -z ${addr:-} || $addr == \#* ]] && continue
     [[ $addr =~ ^[a-z0-9-]+/[a-z0-9-]+$ ]] || die "providers.txt: bad source address '$addr'"
@@ -77,9 +78,10 @@ build_mirror() {
     pkg=${pkgver%@*}
     modver=${pkgver#*@}
     [[ $pkg != "$pkgver" ]] || die "providers.txt: '$pkgver' needs <package>@<module version>"
-    # The mapping must describe what go.mod really pins.
-    got=$(cd "$setdir" && go list -m -f '{{.Version}}' "$pkg") || die "providers.txt: $pkg is not in $setdir/go.mod"
-    [[ $got == "$modver" ]] || die "providers.txt says $pkg@$modver but go.mod pins $got"
+    # The mapping must describe what go.mod really builds.
+    got=$(awk -v p="$pkg" '$1 == p { print $2 }' <<<"$tool_versions")
+    [[ -n $got ]] || die "providers.txt: $pkg is not a 'tool' in $setdir/go.mod"
+    [[ $got == "$modver" ]] || die "providers.txt says $pkg@$modver but go.mod selects $got"
     bin=$out/bin/${pkg##*/}
     [[ -x $bin ]] || die "no binary $bin for $addr (is $pkg a 'tool' in go.mod?)"
     ns=${addr%/*}
@@ -123,13 +125,24 @@ ensure_set() {
     if [[ -f $setdir/ldflags ]]; then
       ldflags+=" $(grep -v '^[[:space:]]*#' "$setdir/ldflags" | tr '\n' ' ')"
     fi
-    tools=$(cd "$setdir" && go list -f '{{.ImportPath}}' tool) || die "$set: cannot list the tools of tools/$set/go.mod"
+    tools=$(cd "$setdir" && go list -f '{{.ImportPath}} {{with .Module}}{{.Version}}{{end}}' tool) ||
+      die "$set: cannot list the tools of tools/$set/go.mod"
     log "$set: building $(wc -l <<<"$tools") tool(s) with $go_version (key $key) ..."
     t0=$(now)
     # A heartbeat, since a big set (OpenTofu) compiles for minutes without a word.
-    # It stops by itself once this (sub)shell is gone, even if the script is killed.
+    # It stops at once when killed (the trap ends its sleep), and by itself once this
+    # (sub)shell is gone, even if the script is killed.
     owner=$BASHPID
-    (while sleep 30 && kill -0 "$owner" 2>/dev/null; do log "$set: still building ($(elapsed "$t0"))"; done) &
+    (
+      sleeper=
+      trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+      while kill -0 "$owner" 2>/dev/null; do
+        sleep 30 &
+        sleeper=$!
+        wait "$sleeper"
+        log "$set: still building ($(elapsed "$t0"))"
+      done
+    ) &
     ticker=$!
     if ! (cd "$setdir" && GOBIN=$tmp/bin go install -trimpath -ldflags="$ldflags" tool >&2); then
       kill "$ticker" 2>/dev/null || true
@@ -139,7 +152,7 @@ ensure_set() {
     wait "$ticker" 2>/dev/null || true
     log "$set: built in $(elapsed "$t0")"
     if [[ -f $setdir/providers.txt ]]; then
-      build_mirror "$setdir" "$tmp"
+      build_mirror "$setdir" "$tmp" "$tools"
     fi
     {
       printf 'set=%s\nkey=%s\ngo=%s\nplatform=%s_%s\nbuilt=%s\n' "$set" "$key" "$go_version" \
