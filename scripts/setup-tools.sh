@@ -119,7 +119,7 @@ ensure_set() {
     if $locked; then
       rm -rf "$cache_root/.$set-$key.tmp."* # left over by an interrupted build
     fi
-    [[ -e $entry ]] && rm -rf "$entry"   # incomplete entry from an older layout
+    if [[ -e $entry ]]; then rm -rf "$entry"; fi # incomplete entry from an older layout
     tmp=$(mktemp -d "$cache_root/.$set-$key.tmp.XXXXXX")
     ldflags="-s -w"
     if [[ -f $setdir/ldflags ]]; then
@@ -183,8 +183,10 @@ for set in "${sets[@]}"; do
 done
 
 # --- this checkout's view of every set set up so far (not only the ones named now) ----------
-rm -rf "${local_dir:?}/bin"
+# .tools/bin is updated in place (others may be using it right now): links are replaced
+# atomically with ln -sfn, and links of tools that no set provides any more are removed.
 mkdir -p "$local_dir/bin"
+declare -A linked=()
 path_dirs=()
 mirrors=()
 for link in "$local_dir"/sets/*; do
@@ -201,13 +203,18 @@ for link in "$local_dir"/sets/*; do
   path_dirs+=("$entry/bin")
   for tool in "$entry"/bin/*; do
     name=$(basename "$tool")
-    if [[ -e $local_dir/bin/$name ]]; then
-      log "warning: $name is provided by more than one set; keeping $(readlink "$local_dir/bin/$name")"
+    [[ -e $tool ]] || continue
+    if [[ -n ${linked[$name]:-} ]]; then
+      log "warning: $name is provided by more than one set; keeping ${linked[$name]}"
       continue
     fi
-    ln -s "$tool" "$local_dir/bin/$name"
+    ln -sfn "$tool" "$local_dir/bin/$name"
+    linked[$name]=$tool
   done
-  [[ -d $entry/mirror ]] && mirrors+=("$entry")
+  if [[ -d $entry/mirror ]]; then mirrors+=("$entry"); fi
+done
+for link in "$local_dir"/bin/*; do
+  if [[ -L $link && -z ${linked[$(basename "$link")]:-} ]]; then rm -f "$link"; fi
 done
 
 tfrc=$local_dir/tofu.tfrc
