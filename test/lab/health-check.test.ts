@@ -7,6 +7,8 @@
  */
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +178,36 @@ describe('healthy cluster', () => {
     } finally {
       await kubectl(['uncordon', W1]);
     }
+  });
+});
+
+describe('HTTP URLs, checked from the runner', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/heartbeat') res.writeHead(200).end('{"mysql": "ok", "mongodb": "ok"}');
+      else res.writeHead(503).end('maintenance');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  test('a passing and a failing URL: the gate fails on the URL alone, named', async () => {
+    const r = await runAction({
+      timeout: '2',
+      'poll-interval': '1',
+      urls: `${base}/heartbeat status=200 body=/"mongodb": "ok"/\n${base}/lms`,
+    });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.outputs['failed-checks']!)).toEqual([`http ${base}/lms`]);
+    expect(check(r.report, `http ${base}/heartbeat`).status).toBe('pass');
+    expect(check(r.report, `http ${base}/lms`).message).toBe('HTTP 503, want 200-399');
+    expect(r.stdout).toContain(`::error::cluster ${NAME} is NOT healthy`);
   });
 });
 
