@@ -204,4 +204,18 @@ describe('evaluate on probe output recorded from the lab (real kube-apiserver, e
     expect(c.etcd!.failing).toEqual([]);
     expect(c.nodes!.message).toMatch(/^cannot list nodes: kubectl exited 1: Unable to connect to the server/);
   });
+
+  test('bad upgrade: every node named with its new version, crash-looping CoreDNS named with its image', () => {
+    // Recorded from a second lab, named hcdemo.
+    const names = (l: string[]) => l.map((n) => n.replace('hcdbg', 'hcdemo'));
+    const exp = { ...labExp(), nodeNames: names(LAB_NODES), masterNames: names(LAB_MASTERS) };
+    const checks = evaluate(fixture('lab-bad-upgrade.json'), exp);
+    expect(failed(checks)).toEqual(['version', 'pods/kube-dns']);
+    const c = byName(checks);
+    expect(c.version!.failing).toEqual(names(LAB_NODES));
+    expect(c.version!.message).toContain('6/6 nodes not at v1.34.4+rke2r1: hcdemo-master-0 (v1.34.5+rke2r1)');
+    expect(c['pods/kube-dns']!.message).toMatch(
+      /^0\/2 Ready .*CrashLoopBackOff, \d+ restarts \[rancher\/hardened-coredns:/,
+    );
+  });
 });
