@@ -36,12 +36,13 @@ while read -r pkg; do
 done <scripts/lab-packages.txt
 if ((${#missing[@]} > 0)); then
   echo "[test-lab] installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
 bash scripts/setup-tools.sh lab
 # shellcheck disable=SC1091
 source .tools/env
 
-NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning" \
+NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning --disable-warning=NodeVersionSupportWarning" \
   node node_modules/.bin/jest test/lab --runInBand "$@"

@@ -38,6 +38,9 @@ async function bench(masters: number, workers: number): Promise<Row> {
     log: (l) => process.stderr.write(`  [${masters}+${workers}] ${l}\n`),
   });
   const startS = (performance.now() - t0) / 1000;
+  // Steady state: the lab's own SSH sessions closed (a client's sessions are its own cost).
+  lab.close();
+  await new Promise((r) => setTimeout(r, 1000));
   const procs = labProcesses(lab.state.id, lab.dir);
   const byKind: Record<string, number> = {};
   let total = 0;

@@ -191,6 +191,64 @@ test('Velero: a Backup from the schedule completes and lands in S3; a scenario c
   expect(head.ContentLength).toBeGreaterThan(100);
 });
 
+test('Velero: a Restore recreates what is missing and never overwrites; a missing backup fails validation', async () => {
+  const s = await lab.shell(M0);
+  await kubectl(s, ['-n', 'openedx', 'delete', 'configmap', 'openedx-theme']);
+  await kubectl(s, [
+    '-n',
+    'openedx',
+    'patch',
+    'configmap',
+    'openedx-config',
+    '--type=merge',
+    '-p',
+    '{"data":{"PLATFORM_NAME":"changed"}}',
+  ]);
+  const restore = (name: string, backup: string) => ({
+    apiVersion: 'velero.io/v1',
+    kind: 'Restore',
+    metadata: { name, namespace: 'velero' },
+    spec: { backupName: backup, includedNamespaces: ['openedx'] },
+  });
+  const list = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [restore('r1', 'b1'), restore('r2', 'no-such-backup')],
+  };
+  const r = await s.exec(
+    `echo ${Buffer.from(JSON.stringify(list)).toString('base64')} | base64 -d | /var/lib/rancher/rke2/bin/kubectl --kubeconfig=/etc/rancher/rke2/rke2.yaml create -f -`,
+  );
+  expect(r.code).toBe(0);
+  const phase = async (n: string) =>
+    (await kubectl(s, ['-n', 'velero', 'get', 'restore', n, '-o', 'jsonpath={.status.phase}'])).trim();
+  for (
+    let i = 0;
+    i < 50 && ((await phase('r1')) !== 'Completed' || (await phase('r2')) !== 'FailedValidation');
+    i++
+  )
+    await new Promise((res) => setTimeout(res, 200));
+  expect(await phase('r1')).toBe('Completed');
+  expect(await phase('r2')).toBe('FailedValidation');
+  expect(
+    (
+      await kubectl(s, ['-n', 'openedx', 'get', 'configmap', 'openedx-theme', '-o', 'jsonpath={.data.theme}'])
+    ).trim(),
+  ).toBe('indigo');
+  expect(
+    (
+      await kubectl(s, [
+        '-n',
+        'openedx',
+        'get',
+        'configmap',
+        'openedx-config',
+        '-o',
+        'jsonpath={.data.PLATFORM_NAME}',
+      ])
+    ).trim(),
+  ).toBe('changed');
+});
+
 test('compressed snapshot is a real zip named <name>-<node>-<ts>.zip; missing-snapshot removes only the local copy', async () => {
   const s = await lab.shell(M0);
   const r = await s.run(['rke2', 'etcd-snapshot', 'save', '--name', 'zipped', '--etcd-snapshot-compress']);
