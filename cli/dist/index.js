@@ -33818,14 +33818,18 @@ function checkNodes(state, exp) {
         missing,
         cordoned,
     };
-    const ok = problems.length === 0 && ready.length >= expected;
+    // An explicit minimum tolerates the nodes beyond it (named, not failed); by default every node counts.
+    const ok = ready.length >= expected && (problems.length === 0 || exp.minimumOnly === true);
     // Cordoned (SchedulingDisabled) nodes are Ready by condition: worth showing, not a failure.
     const cordonNote = cordoned.length ? `; cordoned but Ready: ${cordoned.join(', ')}` : '';
     if (ok) {
+        const tolerated = problems.length
+            ? ` (at least ${expected} required; tolerated: ${problems.join('; ')})`
+            : '';
         return {
             name: 'nodes',
             status: 'pass',
-            message: `${ready.length}/${expected} nodes Ready${cordonNote}`,
+            message: `${ready.length}/${expected} nodes Ready${tolerated}${cordonNote}`,
             observed,
         };
     }
@@ -34711,6 +34715,7 @@ async function getInputs(get, secrets) {
             dataDir,
             expectations: {
                 nodeCount,
+                minimumOnly: inputOptional(get, Inputs.expectedNodes) !== undefined,
                 nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
                 masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
                 rke2Version: version,
@@ -35484,7 +35489,7 @@ function registerHealth(program, deps = defaultDeps) {
         .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself)')
         .option('--known-hosts <file>', 'known_hosts file for nodes without pinned host keys')
         .option('--insecure-skip-host-key-verification', 'do not verify host keys (dangerous)')
-        .option('--expected-nodes <n>', 'nodes that must be Ready (default: all in the inventory)')
+        .option('--expected-nodes <n>', 'at least this many nodes Ready; others are reported, not failed (default: every node of the inventory)')
         .option('--expected-version <version>', 'every node must run this RKE2 version, e.g. v1.34.4+rke2r1')
         .option('--system-pods <line>', '"<namespace> <selector> [per-node|per-master|<min>]" (repeatable; "defaults" adds the RKE2 defaults)', collect)
         .option('--url <line>', '"<url> [status=200-399] [body=<text or /regex/>]" checked from here (repeatable)', collect)

@@ -86,14 +86,18 @@ function checkNodes(state: ClusterState, exp: HealthExpectations): Check {
     missing,
     cordoned,
   };
-  const ok = problems.length === 0 && ready.length >= expected;
+  // An explicit minimum tolerates the nodes beyond it (named, not failed); by default every node counts.
+  const ok = ready.length >= expected && (problems.length === 0 || exp.minimumOnly === true);
   // Cordoned (SchedulingDisabled) nodes are Ready by condition: worth showing, not a failure.
   const cordonNote = cordoned.length ? `; cordoned but Ready: ${cordoned.join(', ')}` : '';
   if (ok) {
+    const tolerated = problems.length
+      ? ` (at least ${expected} required; tolerated: ${problems.join('; ')})`
+      : '';
     return {
       name: 'nodes',
       status: 'pass',
-      message: `${ready.length}/${expected} nodes Ready${cordonNote}`,
+      message: `${ready.length}/${expected} nodes Ready${tolerated}${cordonNote}`,
       observed,
     };
   }

@@ -93,6 +93,11 @@ export interface PodRequirement {
 export interface HealthExpectations {
   /** Expected node count; undefined = every node the API lists must be Ready. */
   nodeCount?: number;
+  /**
+   * True when nodeCount is an explicit minimum (the `expected-nodes` input): NotReady or missing
+   * nodes beyond it are reported but do not fail. Otherwise every node must be Ready.
+   */
+  minimumOnly?: boolean;
   /** Node names from the inventory: named in messages when missing. */
   nodeNames?: string[];
   /** Master node names (for per-master pods); undefined = taken from the control-plane label. */

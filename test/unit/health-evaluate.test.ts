@@ -132,6 +132,22 @@ describe('evaluate (pure health verdict)', () => {
     expect(v.message).toBe('no expected version given; running v1.35.0+rke2r1, v1.34.4+rke2r1');
   });
 
+  test('an explicit minimum tolerates a NotReady node beyond it, naming it', () => {
+    const c = byName(
+      evaluate(fixture('worker-stopped.json'), expectations({ nodeCount: 5, minimumOnly: true })),
+    ).nodes!;
+    expect(c.status).toBe('pass');
+    expect(c.message).toMatch(
+      /^5\/5 nodes Ready \(at least 5 required; tolerated: prod-eu-worker-2 NotReady/,
+    );
+    const strict = byName(evaluate(fixture('worker-stopped.json'), expectations({ nodeCount: 5 }))).nodes!;
+    expect(strict.status).toBe('fail');
+    const short = byName(
+      evaluate(fixture('worker-stopped.json'), expectations({ nodeCount: 6, minimumOnly: true })),
+    ).nodes!;
+    expect(short.status).toBe('fail');
+  });
+
   test('a node of the inventory that never registered is named, and the count is enforced', () => {
     const c = byName(
       evaluate(

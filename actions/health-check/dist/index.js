@@ -62175,6 +62175,7 @@ async function getInputs(get, secrets) {
             dataDir,
             expectations: {
                 nodeCount,
+                minimumOnly: inputOptional(get, Inputs.expectedNodes) !== undefined,
                 nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
                 masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
                 rke2Version: version,
@@ -62461,14 +62462,18 @@ function checkNodes(state, exp) {
         missing,
         cordoned,
     };
-    const ok = problems.length === 0 && ready.length >= expected;
+    // An explicit minimum tolerates the nodes beyond it (named, not failed); by default every node counts.
+    const ok = ready.length >= expected && (problems.length === 0 || exp.minimumOnly === true);
     // Cordoned (SchedulingDisabled) nodes are Ready by condition: worth showing, not a failure.
     const cordonNote = cordoned.length ? `; cordoned but Ready: ${cordoned.join(', ')}` : '';
     if (ok) {
+        const tolerated = problems.length
+            ? ` (at least ${expected} required; tolerated: ${problems.join('; ')})`
+            : '';
         return {
             name: 'nodes',
             status: 'pass',
-            message: `${ready.length}/${expected} nodes Ready${cordonNote}`,
+            message: `${ready.length}/${expected} nodes Ready${tolerated}${cordonNote}`,
             observed,
         };
     }

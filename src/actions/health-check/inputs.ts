@@ -116,6 +116,7 @@ export async function getInputs(get: InputSource, secrets: SecretRegistry): Prom
       dataDir,
       expectations: {
         nodeCount,
+        minimumOnly: inputOptional(get, Inputs.expectedNodes) !== undefined,
         nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
         masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
         rke2Version: version,

@@ -59,7 +59,10 @@ export function registerHealth(program: Command, deps: HealthMainDeps = defaultD
     .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself)')
     .option('--known-hosts <file>', 'known_hosts file for nodes without pinned host keys')
     .option('--insecure-skip-host-key-verification', 'do not verify host keys (dangerous)')
-    .option('--expected-nodes <n>', 'nodes that must be Ready (default: all in the inventory)')
+    .option(
+      '--expected-nodes <n>',
+      'at least this many nodes Ready; others are reported, not failed (default: every node of the inventory)',
+    )
     .option('--expected-version <version>', 'every node must run this RKE2 version, e.g. v1.34.4+rke2r1')
     .option(
       '--system-pods <line>',
