@@ -25,6 +25,9 @@ export interface ProbeResult {
  * last is asked first next time, so an unreachable master-0 costs its timeout once, not every
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
+ *
+ * Not SshPool: the connector is injected, so tests prove bad input never connects and the
+ * benchmark counts execs per poll.
  */
 export class MasterProber {
   private readonly open = new Map<string, RemoteShell>();

@@ -62880,6 +62880,9 @@ function parseProbeOutput(stdout, opts, probedVia) {
  * last is asked first next time, so an unreachable master-0 costs its timeout once, not every
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
+ *
+ * Not SshPool: the connector is injected, so tests prove bad input never connects and the
+ * benchmark counts execs per poll.
  */
 class MasterProber {
     masters;
