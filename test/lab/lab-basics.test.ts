@@ -13,6 +13,7 @@ import { connect } from '../../src/ssh/index.js';
 import { targetsFromInventory } from '../../src/inventory/targets.js';
 import { portOpen } from './sshd.js';
 import { unzipOne } from './zip.js';
+import { bashScript, sh } from '../../src/lib/quote.js';
 import { join } from 'node:path';
 
 jest.setTimeout(600_000);
@@ -293,6 +294,26 @@ test('systemctl stop rke2-server leaves etcd and the API running; rke2-killall.s
   await lab.service(name, 'start');
   expect((await s.run(['systemctl', 'is-active', 'rke2-server'])).stdout.trim()).toBe('active');
   expect(await ready()).toBe('True');
+});
+
+test('a node whose config.yaml token is wrong cannot join; server/token exists on masters', async () => {
+  const w = 'basics-worker-0';
+  const s = await lab.shell(w);
+  await lab.service(w, 'stop');
+  const cfg = '/etc/rancher/rke2/config.yaml';
+  await s.exec(
+    bashScript([
+      sh`cp ${cfg} /etc/rancher/rke2/config.yaml.lab-test`,
+      sh`sed -i 's/^token: .*/token: wrong-token/' ${cfg}`,
+    ]),
+  );
+  const r = await s.run(['systemctl', 'start', 'rke2-agent']);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain('token is not valid');
+  await s.exec(bashScript([sh`mv /etc/rancher/rke2/config.yaml.lab-test ${cfg}`]));
+  await lab.service(w, 'start');
+  const token = await (await lab.shell(M0)).run(['cat', '/var/lib/rancher/rke2/server/token']);
+  expect(token.stdout.trim()).toMatch(/^K10[0-9a-f]+::server:[0-9a-f]+$/);
 });
 
 test('unreachable node: its sshd stops, the rest of the cluster is unaffected', async () => {

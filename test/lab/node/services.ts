@@ -139,6 +139,31 @@ function ensureToken(node: NodeSimConfig, cfg: RkeConfig): void {
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
 }
 
+/** The secret part of an RKE2 token (`K10<ca hash>::<user>:<secret>` or a bare secret). */
+function tokenSecret(token: string): string {
+  const m = /^K10[0-9a-f]*::[^:]+:(.*)$/.exec(token.trim());
+  return m?.[1] ?? token.trim();
+}
+
+/**
+ * A node joining through `server:` must present the cluster's token (rke2-facts.md §2.5): the
+ * real supervisor refuses a wrong one. The lab reads the cluster token from the initial master's
+ * server/token (the one node-to-node peek of the simulation) and compares the secret parts.
+ */
+function checkJoinToken(node: NodeSimConfig, cfg: RkeConfig, unit: Unit): void {
+  const server = cfgString(cfg, 'server');
+  if (!server) return;
+  const m0 = node.masters[0];
+  if (!m0 || m0.name === node.name) return;
+  const file = `${node.labDir}/nodes/${m0.name}/var-lib-rancher/rke2/server/token`;
+  if (!existsSync(file)) return; // master-0 never started: the join fails later on its own
+  const mine = cfgString(cfg, 'token') || process.env.RKE2_TOKEN || '';
+  if (tokenSecret(mine) !== tokenSecret(readFileSync(file, 'utf8'))) {
+    setState(unit, 'failed');
+    fatal(`Failed to validate connection to cluster at ${server}: token is not valid`);
+  }
+}
+
 function placeholder(unit: Unit): void {
   daemon(unit, '/bin/sleep', ['infinity'], unit === 'rke2-server' ? 'rke2 server' : 'rke2 agent');
 }
@@ -150,6 +175,7 @@ export async function start(node: NodeSimConfig, cfg: RkeConfig, unit: Unit): Pr
   const timeoutSec = Number(process.env.RKE2_LAB_START_TIMEOUT ?? node.startTimeoutSec);
   const deadline = Date.now() + timeoutSec * 1000;
   try {
+    checkJoinToken(node, cfg, unit);
     if (node.role === 'master') {
       // Normal start deletes the reset flag (rke2-facts.md §2.3).
       rmSync(`${dbDir(cfg)}/reset-flag`, { force: true });
