@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
@@ -162,6 +162,43 @@ describe('healthy cluster', () => {
       status: 'pass',
       message: `all 6 nodes at ${lab.inventory.rke2.version}`,
     });
+  });
+
+  test('without an inventory: --host with keys from a known_hosts file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hc-known-hosts-'));
+    const knownHosts = join(dir, 'known_hosts');
+    const port = lab.inventory.ssh.port;
+    writeFileSync(
+      knownHosts,
+      lab.inventory.masters.map((m) => `[${m.address}]:${port} ${m.host_keys[0]}`).join('\n') + '\n',
+    );
+    const [m0, m1] = lab.inventory.masters;
+    const r = await run(
+      [
+        CLI,
+        'health',
+        '--host',
+        m0!.address,
+        '--host',
+        m1!.address,
+        '--port',
+        String(port),
+        '--known-hosts',
+        knownHosts,
+        '--ssh-key',
+        lab.privateKeyPath,
+        '--timeout',
+        '30',
+      ],
+      { PATH: process.env.PATH, HOME: process.env.HOME },
+    );
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as HealthReport;
+    expect(report.healthy).toBe(true);
+    expect(report.pollHistory[0]!.via).toBe(m0!.address);
+    // Node count and masters come from the API itself: every listed node, masters by label.
+    expect(check(report, 'nodes').message).toBe('6/6 nodes Ready');
+    expect(check(report, 'pods/etcd').message).toBe('3/3 masters have a Ready pod');
   });
 
   test('a cordoned node (Ready,SchedulingDisabled) is still counted Ready', async () => {
