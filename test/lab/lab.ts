@@ -176,27 +176,21 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
     throw new Error(`lab name ${JSON.stringify(name)}: lowercase letters, digits, "-"`);
   const dir = labDir(name);
   if (existsSync(dir)) await destroyLabDir(dir);
+  // Everything that can refuse the request runs before anything is claimed or started.
   const tools = findTools();
+  const moduleConfigs = options.moduleConfigDir ? readModuleConfigs(options.moduleConfigDir) : null;
+  const masters = moduleConfigs ? moduleConfigs.masters.length : options.masters;
+  const workers = moduleConfigs ? moduleConfigs.workers.length : options.workers;
+  const names = moduleConfigs
+    ? { masters: moduleConfigs.masters.map((m) => m.name), workers: moduleConfigs.workers.map((w) => w.name) }
+    : undefined;
+  nodePlans(name, 0, masters, workers, names);
   mkdirSync(dir, { recursive: true });
   const slot = claimSlot(dir);
   const id = `${name}-${randomBytes(4).toString('hex')}`;
   const sshPort = options.sshPort ?? DEFAULT_PORT;
   const version = options.rke2Version ?? BASE_VERSION;
-  const moduleConfigs = options.moduleConfigDir ? readModuleConfigs(options.moduleConfigDir) : null;
-  const masters = moduleConfigs ? moduleConfigs.masters.length : options.masters;
-  const workers = moduleConfigs ? moduleConfigs.workers.length : options.workers;
-  const plans = nodePlans(
-    name,
-    slot,
-    masters,
-    workers,
-    moduleConfigs
-      ? {
-          masters: moduleConfigs.masters.map((m) => m.name),
-          workers: moduleConfigs.workers.map((w) => w.name),
-        }
-      : undefined,
-  );
+  const plans = nodePlans(name, slot, masters, workers, names);
   const s3Port = await freePort();
   const s3: S3Info = {
     endpoint: `127.0.0.1:${s3Port}`,
