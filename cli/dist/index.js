@@ -34392,9 +34392,12 @@ async function runHealthCheck(config, deps) {
                 timeToHealthy = seconds(clock.now() - start);
                 break;
             }
-            const wait = Math.min(config.pollIntervalSeconds * 1000, deadline - clock.now());
-            if (wait <= 0)
+            // Polls start every interval (not interval after the last one ended), so a recovery is
+            // seen at most one interval plus one poll after it happens.
+            const left = deadline - clock.now();
+            if (left <= 0)
                 break;
+            const wait = Math.max(0, Math.min(pollStart + config.pollIntervalSeconds * 1000 - clock.now(), left));
             logger.info(`not healthy yet; next poll in ${seconds(wait)} s (${seconds(deadline - clock.now())} s left)`);
             await clock.sleep(wait);
         }

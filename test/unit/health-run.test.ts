@@ -132,3 +132,16 @@ describe('time budget', () => {
     ]);
   });
 });
+
+describe('poll cadence', () => {
+  test('polls start every interval: a slow poll shortens the wait, it does not add to it', async () => {
+    const clock = fakeClock();
+    const c = fakeCluster((_h, call) => {
+      clock.advance(1500); // each poll takes 1.5 s
+      return fixture(call < 3 ? 'worker-stopped.json' : 'healthy-3x3.json');
+    });
+    const report = await runHealthCheck(config({ pollIntervalSeconds: 5 }), deps(c.connect, clock));
+    expect(report.pollHistory.map((p) => p.atSeconds)).toEqual([0, 5, 10]);
+    expect(report.timeToHealthySeconds).toBe(11.5);
+  });
+});
