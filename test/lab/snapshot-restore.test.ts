@@ -198,6 +198,16 @@ test('rollback in the documented order restores the snapshot key space on every 
   // 4. start master-0 (deletes reset-flag).
   await lab.service(M(0), 'start');
   expect((await s0.run(['test', '-e', '/var/lib/rancher/rke2/server/db/reset-flag'])).code).not.toBe(0);
+  // Node objects come back from the snapshot saying Ready; the node lifecycle simulation marks
+  // a node whose kubelet is not running Unknown after its grace period.
+  const worker = lab.state.nodes.find((n) => n.role === 'worker')!.name;
+  const readyOf = async (n: string) =>
+    (
+      await kubectl(s0, ['get', 'node', n, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])
+    ).trim();
+  for (let i = 0; i < 60 && (await readyOf(worker)) !== 'Unknown'; i++)
+    await new Promise((r) => setTimeout(r, 500));
+  expect(await readyOf(worker)).toBe('Unknown');
   // A peer started with its old server/db does not rejoin: its cluster no longer exists.
   const s1 = await lab.shell(M(1));
   const stale = await s1.exec(bashScript([sh`RKE2_LAB_START_TIMEOUT=8 systemctl start rke2-server`]));
@@ -245,7 +255,13 @@ test('rollback in the documented order restores the snapshot key space on every 
   expect(
     (await kubectl(k, ['-n', 'openedx', 'get', 'configmap', 'openedx-theme', '-o', 'name'])).trim(),
   ).toBe('configmap/openedx-theme');
-  expect((await kubectlJson(k, ['get', 'nodes'])).items).toHaveLength(4);
+  const nodes = await kubectlJson<{
+    items: { status: { conditions: { type: string; status: string }[] } }[];
+  }>(k, ['get', 'nodes']);
+  expect(nodes.items).toHaveLength(4);
+  expect(
+    nodes.items.every((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status === 'True'),
+  ).toBe(true);
   expect(
     (await s0.run([ETCDCTL, `--endpoints=http://${nodeAddress(lab, M(0))}:2379`, 'member', 'list'])).stdout
       .trim()

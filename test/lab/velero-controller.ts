@@ -13,6 +13,7 @@
  *    lacks; like Velero it never overwrites an existing object (counted as a warning).
  *    FailedValidation when the backup does not exist.
  *  - Schedule: status.phase Enabled. (No cron: backups from a schedule are created by the toolkit.)
+ * The same process also runs the node lifecycle simulation (node-lifecycle.ts).
  */
 import { loadS3Sdk } from './aws-sdk.js';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { KubeClient, authFromFiles } from './kube-client.js';
 import { tarPack, tarUnpack } from './tar.js';
+import { tickNodeLifecycle } from './node-lifecycle.js';
 import type { LabState } from './state.js';
 
 const dir = process.argv[2] ?? '';
@@ -275,6 +277,12 @@ async function main(): Promise<void> {
       await tick();
     } catch {
       // API down (cluster being restored): try again next round
+    }
+    try {
+      const grace = Number(settings()['nodeMonitorGraceSeconds'] ?? 10) * 1000;
+      await tickNodeLifecycle(kube, state, grace);
+    } catch {
+      // same
     }
     await new Promise((r) => setTimeout(r, 500));
   }
