@@ -60,6 +60,19 @@ function smokeRun(bundle) {
   }
 }
 
+// ssh2's optional native add-ons, when compiled into node_modules, change what ncc emits.
+// package.json denies their install scripts, so `npm ci` (and CI) never builds them; a tree
+// where they exist would produce bundles that differ from CI's, so refuse it.
+const nativeBuilds = [
+  'node_modules/cpu-features/build',
+  'node_modules/ssh2/lib/protocol/crypto/build',
+].filter((p) => existsSync(join(root, p)));
+if (nativeBuilds.length) {
+  throw new Error(
+    `native add-on builds found (${nativeBuilds.join(', ')}): run \`npm ci\` so the bundles match CI's`,
+  );
+}
+
 for (const bundle of bundles()) {
   const started = Date.now();
   rmSync(bundle.out, { recursive: true, force: true });

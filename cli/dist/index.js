@@ -1286,7 +1286,7 @@ module.exports = {
 
 
 
-const binding = __nccwpck_require__(5243);
+const binding = __nccwpck_require__(7318);
 
 module.exports = binding.getCPUInfo;
 
@@ -12320,7 +12320,7 @@ let AESGCMDecipher;
 let ChaChaPolyDecipher;
 let GenericDecipher;
 try {
-  binding = __nccwpck_require__(8440);
+  binding = __nccwpck_require__(490);
   ({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,
      AESGCMDecipher, ChaChaPolyDecipher, GenericDecipher } = binding);
 } catch {}
@@ -35584,17 +35584,19 @@ async function runCli(argv) {
 
 /***/ }),
 
-/***/ 5243:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+/***/ 7318:
+/***/ ((module) => {
 
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)(__nccwpck_require__.ab + "build/Release/cpufeatures.node")
+module.exports = eval("require")("../build/Release/cpufeatures.node");
+
 
 /***/ }),
 
-/***/ 8440:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+/***/ 490:
+/***/ ((module) => {
 
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)(__nccwpck_require__.ab + "lib/protocol/crypto/build/Release/sshcrypto.node")
+module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
+
 
 /***/ }),
 
