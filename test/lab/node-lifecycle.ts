@@ -17,8 +17,15 @@ interface NodeObj {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
+/** The unit's main process runs, or the unit is starting (the kubelet registers before the unit is active). */
 function unitRunning(dir: string, unit: string): boolean {
   let pid: number;
+  try {
+    const state = readFileSync(join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.state`), 'utf8').trim();
+    if (state === 'activating') return true;
+  } catch {
+    // never started
+  }
   try {
     pid = Number(readFileSync(join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.pid`), 'utf8').trim());
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
