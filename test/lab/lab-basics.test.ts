@@ -7,7 +7,7 @@ import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createLab, labProcesses, type Lab } from './lab.js';
-import { kubectl, kubectlJson, nodeAddress, ETCDCTL } from './helpers.js';
+import { kubectl, kubectlJson, nodeAddress, ETCDCTL, KUBECTL, KUBECONFIG } from './helpers.js';
 import { parseInventory } from '../../src/inventory/load.js';
 import { connect } from '../../src/ssh/index.js';
 import { targetsFromInventory } from '../../src/inventory/targets.js';
@@ -248,6 +248,34 @@ test('Velero: a Restore recreates what is missing and never overwrites; a missin
       ])
     ).trim(),
   ).toBe('changed');
+});
+
+test('a deleted namespace goes away (namespace controller) and a Velero restore brings it back', async () => {
+  const s = await lab.shell(M0);
+  await kubectl(s, ['delete', 'namespace', 'openedx', '--wait=true', '--timeout=60s']);
+  expect((await s.run([KUBECTL, `--kubeconfig=${KUBECONFIG}`, 'get', 'namespace', 'openedx'])).code).not.toBe(
+    0,
+  );
+  const restore = {
+    apiVersion: 'velero.io/v1',
+    kind: 'Restore',
+    metadata: { name: 'r3', namespace: 'velero' },
+    spec: { backupName: 'b1', includedNamespaces: ['openedx'] },
+  };
+  const r = await s.exec(
+    `echo ${Buffer.from(JSON.stringify(restore)).toString('base64')} | base64 -d | ${KUBECTL} --kubeconfig=${KUBECONFIG} create -f -`,
+  );
+  expect(r.code).toBe(0);
+  const phase = async () =>
+    (await kubectl(s, ['-n', 'velero', 'get', 'restore', 'r3', '-o', 'jsonpath={.status.phase}'])).trim();
+  for (let i = 0; i < 50 && (await phase()) !== 'Completed'; i++)
+    await new Promise((res) => setTimeout(res, 200));
+  expect(await phase()).toBe('Completed');
+  const cms = await kubectl(s, ['-n', 'openedx', 'get', 'configmaps', '-o', 'name']);
+  expect(cms).toContain('configmap/openedx-config');
+  expect(await kubectl(s, ['-n', 'openedx', 'get', 'deployments', '-o', 'name'])).toContain(
+    'deployment.apps/lms',
+  );
 });
 
 test('compressed snapshot is a real zip named <name>-<node>-<ts>.zip; missing-snapshot removes only the local copy', async () => {

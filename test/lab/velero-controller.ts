@@ -13,7 +13,8 @@
  *    lacks; like Velero it never overwrites an existing object (counted as a warning).
  *    FailedValidation when the backup does not exist.
  *  - Schedule: status.phase Enabled. (No cron: backups from a schedule are created by the toolkit.)
- * The same process also runs the node lifecycle simulation (node-lifecycle.ts).
+ * The same process also runs the node lifecycle and namespace controller simulations
+ * (node-lifecycle.ts, namespace-controller.ts).
  */
 import { loadS3Sdk } from './aws-sdk.js';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { gzipSync, gunzipSync } from 'node:zlib';
 import { KubeClient, authFromFiles } from './kube-client.js';
 import { tarPack, tarUnpack } from './tar.js';
 import { tickNodeLifecycle } from './node-lifecycle.js';
+import { tickNamespaces } from './namespace-controller.js';
 import type { LabState } from './state.js';
 
 const dir = process.argv[2] ?? '';
@@ -277,6 +279,11 @@ async function main(): Promise<void> {
       await tick();
     } catch {
       // API down (cluster being restored): try again next round
+    }
+    try {
+      await tickNamespaces(kube);
+    } catch {
+      // same
     }
     try {
       const grace = Number(settings()['nodeMonitorGraceSeconds'] ?? 10) * 1000;
