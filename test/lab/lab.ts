@@ -36,6 +36,7 @@ import { buildInventory } from './inventory.js';
 import { LabShell } from './shell.js';
 import { applyScenario as runScenario, type ScenarioName, type ScenarioOptions } from './scenarios.js';
 import { installVelero } from './velero.js';
+import { installEtcdSnapshotCrd } from './etcd-snapshot-crd.js';
 import { KubeClient, authFromFiles } from './kube-client.js';
 import type { Inventory } from '../../src/inventory/schema.js';
 
@@ -322,6 +323,7 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
       (w) => lab.service(w.name, 'start'),
     );
     say(`${workers} workers up in ${Date.now() - t3} ms`);
+    await installEtcdSnapshotCrd(lab.kube());
     await installVelero(lab.kube());
     state.controllerPid = spawnMarked(
       id,

@@ -6,7 +6,7 @@
  */
 import { jest } from '@jest/globals';
 import { createLab, type Lab } from './lab.js';
-import { kubectl } from './helpers.js';
+import { kubectl, kubectlJson } from './helpers.js';
 
 jest.setTimeout(600_000);
 let lab: Lab;
@@ -63,6 +63,15 @@ test('delete and prune work by name, on the local copy and in S3', async () => {
   expect(del.stderr).toContain('Snapshot no-such-snapshot not found.');
   names = (await ls()).map((i) => i.spec.snapshotName);
   expect(names).not.toContain(b3);
+  // The ETCDSnapshotFile objects in the API follow the storage (local + S3 copy of `keep`).
+  const objs = await kubectlJson<{ items: { spec: { snapshotName: string; location: string } }[] }>(s, [
+    'get',
+    'etcdsnapshotfiles',
+  ]);
+  const recorded = objs.items.map((o) => o.spec.snapshotName);
+  expect(recorded.filter((n) => n === a)).toHaveLength(2);
+  expect(recorded).not.toContain(b3);
+  expect(recorded).not.toContain(b1);
 });
 
 test('restore from S3 by bare file name when the local copy is gone', async () => {

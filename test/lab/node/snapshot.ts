@@ -22,6 +22,7 @@ import {
 import { etcdctl, clientUrl, healthy } from './etcd.js';
 import { s3Settings, upload, list as s3List, remove as s3Remove, objectKey } from './s3.js';
 import { zipOne } from '../zip.js';
+import { kubeClient } from './kubelet.js';
 
 export interface Flags {
   [k: string]: string | boolean | string[];
@@ -126,6 +127,39 @@ export async function save(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): P
     }
   }
   for (const f of saved) log.info(`Snapshot ${f} saved.`);
+  await recordInApi(node, cfg, flags);
+}
+
+const SNAPSHOT_API = '/apis/k3s.cattle.io/v1/etcdsnapshotfiles';
+
+/**
+ * Keeps the ETCDSnapshotFile objects of this node's local snapshots and of S3 in step with the
+ * storage, as RKE2's snapshot controller does (rke2-facts.md §1.7). Best effort: without a
+ * reachable API the files still count.
+ */
+async function recordInApi(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Promise<void> {
+  try {
+    const kube = kubeClient(node, cfg, 3000);
+    const me = nodeName(cfg, node);
+    const want = await items(node, cfg, flags);
+    const have = await kube.get<{ items: Item[] }>(SNAPSHOT_API);
+    const mine = (i: Item) =>
+      ['s3', me].includes(i.metadata.labels?.['etcd.rke2.cattle.io/snapshot-storage-node'] ?? '');
+    for (const obj of have.items.filter(mine)) {
+      if (!want.some((w) => w.metadata.name === obj.metadata.name))
+        await kube.delete(`${SNAPSHOT_API}/${obj.metadata.name}`);
+    }
+    for (const w of want) {
+      if (!have.items.some((h) => h.metadata.name === w.metadata.name)) {
+        await kube.ensure(SNAPSHOT_API, {
+          ...w,
+          metadata: { ...w.metadata, annotations: { 'etcd.rke2.cattle.io/snapshot-token-hash': 'lab' } },
+        });
+      }
+    }
+  } catch (error) {
+    log.warn(`Unable to reconcile ETCDSnapshotFile objects: ${(error as Error).message}`);
+  }
 }
 
 interface Item {
@@ -242,7 +276,7 @@ export async function del(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Pr
     if (found) log.info(`Snapshot ${name} deleted.`);
     else log.warn(`Snapshot ${name} not found.`);
   }
-  void node;
+  await recordInApi(node, cfg, flags);
 }
 
 export async function prune(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): Promise<void> {
@@ -273,4 +307,5 @@ export async function prune(node: NodeSimConfig, cfg: RkeConfig, flags: Flags): 
       }
     }
   }
+  await recordInApi(node, cfg, flags);
 }
