@@ -217,7 +217,13 @@ export async function waitFor(
 }
 
 /** Waits until pid is gone (after SIGKILL the kernel reaps it quickly unless it is our child). */
-export async function waitGone(pid: number | null, timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until pid is gone (its sockets closed). A SIGKILLed kube-apiserver can take seconds to
+ * exit on a loaded 2-core machine, so the default is generous; a process still there after it
+ * is an error, not something to continue past silently.
+ */
+export async function waitGone(pid: number | null, timeoutMs = 60_000): Promise<void> {
   if (!pid) return;
-  await waitFor(() => !alive(pid), timeoutMs, 50);
+  if (!(await waitFor(() => !alive(pid), timeoutMs, 50)))
+    throw new Error(`process ${pid} did not exit within ${timeoutMs} ms`);
 }
