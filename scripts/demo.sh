@@ -49,10 +49,12 @@ phase "lab: 3 masters + 3 workers, healthy" lab up --masters 3 --workers 3 --nam
 inventory=$RKE2OPS_LAB_DIR/$name/inventory.json
 key=$RKE2OPS_LAB_DIR/$name/ssh/id_ed25519
 health() { node bin/rke2-ops.js health --inventory "$inventory" --ssh-key "$key" "$@"; }
+# The version the cluster was built with: after the bad upgrade every node runs another one.
+version=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rke2.version)' "$inventory")
 
-phase "health check: healthy cluster" health --timeout 120 --poll-interval 2 --report-file "$RKE2OPS_LAB_DIR/$name/health-before.json"
+phase "health check: healthy cluster" health --expected-version "$version" --timeout 120 --poll-interval 2 --report-file "$RKE2OPS_LAB_DIR/$name/health-before.json"
 phase "bad upgrade: new RKE2 on every node" lab scenario bad-upgrade --name "$name"
-phase "health check: must fail and say why" expect_exit 1 health --timeout 20 --poll-interval 5 --report-file "$RKE2OPS_LAB_DIR/$name/health-after.json"
+phase "health check: must fail and say why" expect_exit 1 health --expected-version "$version" --timeout 20 --poll-interval 5 --report-file "$RKE2OPS_LAB_DIR/$name/health-after.json"
 phase "lab: down" lab down --name "$name"
 trap - EXIT
 
