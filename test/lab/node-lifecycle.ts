@@ -7,7 +7,7 @@
  * the lab settings, default 10 s). This matters after a restore: Node objects come back from the
  * snapshot saying Ready, and a node nobody starts again must not stay Ready.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from './kube-client.js';
 import type { LabState } from './state.js';
@@ -21,8 +21,11 @@ interface NodeObj {
 function unitRunning(dir: string, unit: string): boolean {
   let pid: number;
   try {
-    const state = readFileSync(join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.state`), 'utf8').trim();
-    if (state === 'activating') return true;
+    // A start that was interrupted (its SSH session killed) leaves `activating` behind: only a
+    // recent one counts.
+    const file = join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.state`);
+    const state = readFileSync(file, 'utf8').trim();
+    if (state === 'activating' && Date.now() - statSync(file).mtimeMs < 180_000) return true;
   } catch {
     // never started
   }
