@@ -13,5 +13,8 @@ export default {
   // Source files import siblings as './x.js' (NodeNext); map back to the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Lab state (etcd data, *.snap files) and scratch space are not part of the test tree.
+  modulePathIgnorePatterns: ['<rootDir>/.lab/', '<rootDir>/tmp/', '<rootDir>/.tools/'],
+  watchPathIgnorePatterns: ['<rootDir>/.lab/', '<rootDir>/tmp/'],
   clearMocks: true,
 };
