@@ -1,0 +1,120 @@
+/**
+ * The contract between the module and the actions: real `tofu` applies the module (hcloud
+ * mocked, real tls host keys) and the `ops_inventory` it outputs must load through the very
+ * schema the actions use, and yield SSH targets with pinned host keys. A change on either side
+ * that breaks the other fails here, not on a user's cluster.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseInventory, targetsFromInventory } from '../../src/inventory/index.js';
+import { parseHostKey } from '../../src/ssh/hostkeys.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const haveTofu = spawnSync('sh', ['-c', 'command -v tofu'], { encoding: 'utf8' }).status === 0;
+// In CI the toolchain is always set up (scripts/test.sh sources .tools/env): a missing tofu is a
+// failure there, not a skip.
+const maybe = haveTofu || process.env.CI === 'true' ? test : test.skip;
+if (!haveTofu) console.warn('tofu not on PATH: run `bash scripts/setup-tools.sh tofu && source .tools/env`');
+
+const mocks = `
+mock_provider "hcloud" {
+  mock_resource "hcloud_network" { defaults = { id = "1001" } }
+  mock_resource "hcloud_network_subnet" { defaults = { id = "1001-10.0.1.0/24" } }
+  mock_resource "hcloud_firewall" { defaults = { id = "2001" } }
+  mock_resource "hcloud_placement_group" { defaults = { id = "3001" } }
+  mock_resource "hcloud_ssh_key" { defaults = { id = "4001" } }
+  mock_resource "hcloud_server" { defaults = { id = "5001", ipv4_address = "203.0.113.10", ipv6_address = "2001:db8::10" } }
+  mock_resource "hcloud_load_balancer" { defaults = { id = "6001", ipv4 = "203.0.113.100", ipv6 = "2001:db8::100" } }
+}
+`;
+
+function tofu(args: string[], cwd: string): string {
+  const res = spawnSync('tofu', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, TF_IN_AUTOMATION: '1' },
+  });
+  if (res.status !== 0) throw new Error(`tofu ${args.join(' ')} failed:\n${res.stdout}\n${res.stderr}`);
+  return res.stdout;
+}
+
+maybe(
+  'the module ops_inventory loads through the actions schema',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rke2ops-contract-'));
+    try {
+      const out = join(dir, 'ops_inventory.json');
+      // A root configuration that calls the module and dumps ops_inventory with a provisioner
+      // (terraform_data is built in, so it really runs inside `tofu test`).
+      writeFileSync(
+        join(dir, 'main.tf'),
+        `
+terraform {
+  required_providers {
+    hcloud = { source = "hetznercloud/hcloud" }
+  }
+}
+variable "out" { type = string }
+module "cluster" {
+  source                 = "${join(root, 'module')}"
+  cluster_name           = "contract"
+  hcloud_token           = "${'a'.repeat(64)}"
+  master_count           = 3
+  worker_count           = 2
+  wait_for_cluster_ready = false
+  health_check_urls      = ["https://lms.example.com/heartbeat"]
+}
+resource "terraform_data" "dump" {
+  input = module.cluster.ops_inventory
+  provisioner "local-exec" {
+    command     = "printf '%s' \\"$INV\\" > \\"$OUT\\""
+    environment = { INV = jsonencode(module.cluster.ops_inventory), OUT = var.out }
+  }
+}
+`,
+      );
+      mkdirSync(join(dir, 'tests'));
+      writeFileSync(
+        join(dir, 'tests', 'contract.tftest.hcl'),
+        `${mocks}\nvariables {\n  out = "${out}"\n}\nrun "dump" {\n  command = apply\n}\n`,
+      );
+      tofu(['init', '-backend=false', '-input=false', '-no-color'], dir);
+      expect(tofu(['test', '-no-color'], dir)).toMatch(/1 passed, 0 failed/);
+
+      const text = readFileSync(out, 'utf8');
+      // The mock gives every server the same address (one value per resource), which the
+      // inventory rightly refuses as a duplicate; Hetzner gives each its own. Give each node a
+      // distinct documentation address; everything else is checked exactly as tofu rendered it.
+      const rendered = JSON.parse(text) as { masters: { address: string }[]; workers: { address: string }[] };
+      [...rendered.masters, ...rendered.workers].forEach((node, i) => {
+        expect(node.address).toBe('203.0.113.10');
+        node.address = `203.0.113.${20 + i}`;
+      });
+      const { inventory, warnings } = parseInventory(JSON.stringify(rendered), 'ops_inventory');
+      expect(warnings).toEqual([]);
+      expect(inventory.cluster).toBe('contract');
+      expect(inventory.masters.map((m) => m.name)).toEqual([
+        'contract-master-0',
+        'contract-master-1',
+        'contract-master-2',
+      ]);
+      expect(inventory.workers).toHaveLength(2);
+      expect(inventory.health.urls).toEqual(['https://lms.example.com/heartbeat']);
+      // Every node pinned by a real, distinct ed25519 host key from the first connection on.
+      const targets = targetsFromInventory(inventory);
+      expect(targets).toHaveLength(5);
+      const keys = targets.map((t) => {
+        expect(t.hostKeys).toHaveLength(1);
+        return parseHostKey(t.hostKeys[0]!).blob.toString('base64');
+      });
+      expect(new Set(keys).size).toBe(5);
+      // And the inventory, as the actions receive it, carries no secret.
+      expect(text).not.toMatch(/PRIVATE KEY|aaaaaaaaaaaaaaaa/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  180_000,
+);
