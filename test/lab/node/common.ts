@@ -5,7 +5,7 @@
  * path below is the real RKE2 path. Behaviour follows /work/shared/docs/rke2-facts.md; each
  * command cites the section it follows.
  */
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 
@@ -151,10 +151,14 @@ export function alive(pid: number | null): boolean {
   } catch {
     return false;
   }
-  // A zombie or a recycled pid of another program does not count.
+  // A zombie does not count - but only once its whole thread group is gone: the leader of a
+  // multi-threaded process (kube-apiserver, etcd: Go) shows `Z` while its other threads are
+  // still exiting, and their shared fd table (the listening sockets) is released only by the
+  // last one. Treating that leader as dead let a killed API server's port stay open.
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
+    if (!/\) Z /.test(stat)) return true;
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
@@ -183,7 +187,6 @@ export function daemon(name: string, cmd: string, args: string[], argv0?: string
   return child.pid;
 }
 
-import { openSync } from 'node:fs';
 function openAppend(path: string): number {
   return openSync(path, 'a');
 }
@@ -216,7 +219,6 @@ export async function waitFor(
   }
 }
 
-/** Waits until pid is gone (after SIGKILL the kernel reaps it quickly unless it is our child). */
 /**
  * Waits until pid is gone (its sockets closed). A SIGKILLed kube-apiserver can take seconds to
  * exit on a loaded 2-core machine, so the default is generous; a process still there after it
