@@ -103,6 +103,9 @@ function verifierFor(
 async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<RemoteShell> {
   const logger = deps.logger ?? silentLogger;
   const opts = deps.options ?? {};
+  // Trust is settled before anything is opened: a target without a usable pin must not leave
+  // a jump-host connection behind.
+  const { algorithms, verify } = verifierFor(target, logger);
   let sock: Duplex | undefined;
   let bastion: RemoteShell | undefined;
   if (target.bastion) {
@@ -119,7 +122,6 @@ async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<Remote
       );
     }
   }
-  const { algorithms, verify } = verifierFor(target, logger);
   const client = new Client();
   let presented: Buffer | undefined;
   const config: ConnectConfig = {

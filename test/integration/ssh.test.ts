@@ -3,6 +3,7 @@
  * timeout that really stops the remote command, a wrong host key refused before anything
  * runs, a jump host, and fan-out where some hosts are down.
  */
+import { jest } from '@jest/globals';
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ import { quoteArgv, sh, bashScript } from '../../src/lib/quote.js';
 import { startSshd, makeClientKey, type TestSshd } from '../helpers/sshd.js';
 import { targetOf } from '../helpers/ssh-targets.js';
 import type { SshTarget } from '../../src/ssh/types.js';
+
+// A hang guard, not a speed check: a loaded 2-core CI machine can take seconds per handshake.
+jest.setTimeout(30_000);
 
 const ADDRESSES = Array.from({ length: 11 }, (_, i) => `127.0.200.${i + 1}`);
 let sshd: TestSshd;
@@ -184,6 +188,16 @@ describe('jump host', () => {
     }
     const log = readFileSync(bastion.logFile, 'utf8');
     expect(log).toMatch(new RegExp(`direct-tcpip.*${ADDRESSES[2]!.replace(/\./g, '\\.')}`, 's'));
+  });
+
+  test('an inner target without a pinned key is refused before the bastion is contacted', async () => {
+    const jump: SshTarget = targetOf(bastion, '127.0.201.1', { name: 'bastion' });
+    const logins = () => (readFileSync(bastion.logFile, 'utf8').match(/Accepted publickey/g) ?? []).length;
+    const before = logins();
+    await expect(
+      connect(targetOf(sshd, ADDRESSES[2]!, { bastion: jump, hostKeys: [] }), creds()),
+    ).rejects.toThrow(/no host key to verify against/);
+    expect(logins()).toBe(before);
   });
 
   test('the inner hop host key is verified separately', async () => {
