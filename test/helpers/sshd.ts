@@ -71,6 +71,7 @@ export async function startSshd(options: SshdOptions): Promise<TestSshd> {
   const hostKey = keygen(join(dir, 'host_key'));
   const client = options.clientKey ?? makeClientKey(dir);
   writeFileSync(join(dir, 'authorized_keys'), `${client.publicLine}\n`, { mode: 0o600 });
+  mkdirSync(join(dir, 'home'), { mode: 0o700 });
   // Privilege separation directory; nothing on these machines creates it (no systemd).
   if (user === 'root') mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const logFile = join(dir, 'sshd.log');
@@ -93,6 +94,9 @@ export async function startSshd(options: SshdOptions): Promise<TestSshd> {
       'MaxStartups 200',
       'MaxSessions 100',
       `LogLevel ${options.logLevel ?? 'ERROR'}`,
+      // Sessions get an empty HOME: the host user's dotfiles (pyenv init on these machines,
+      // whose rehash lock can stall a session for 60 s) are not what the tests exercise.
+      `SetEnv HOME=${join(dir, 'home')}`,
     ].join('\n');
     writeFileSync(join(dir, 'sshd_config'), `${config}\n`);
     execFileSync(SSHD, ['-t', '-f', join(dir, 'sshd_config')]);

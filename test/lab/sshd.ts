@@ -33,6 +33,7 @@ export function writeSshdConfig(
   sshdBin: string,
 ): string {
   const cfg = join(node.dir, 'sshd', 'sshd_config');
+  mkdirSync(join(node.dir, 'home'), { recursive: true, mode: 0o700 });
   writeFileSync(
     cfg,
     [
@@ -50,8 +51,10 @@ export function writeSshdConfig(
       'MaxStartups 200:30:400',
       'MaxSessions 100',
       'LogLevel ERROR',
-      // The marker reaches every session and all it starts: `down` finds them by it.
-      `SetEnv ${MARKER}=${labId} ${MARKER}_NODE=${node.name}`,
+      // The marker reaches every session and all it starts: `down` finds them by it. HOME is
+      // the node's own: root's dotfiles on the host (pyenv init, whose rehash lock can hang a
+      // session for 60 s) must not run in a node's sessions - a real node has none of them.
+      `SetEnv ${MARKER}=${labId} ${MARKER}_NODE=${node.name} HOME=${join(node.dir, 'home')}`,
       'Subsystem sftp internal-sftp',
       '',
     ].join('\n'),
