@@ -35212,6 +35212,9 @@ function verifierFor(target, logger) {
 async function connectOnce(target, deps) {
     const logger = deps.logger ?? silentLogger;
     const opts = deps.options ?? {};
+    // Trust is settled before anything is opened: a target without a usable pin must not leave
+    // a jump-host connection behind.
+    const { algorithms, verify } = verifierFor(target, logger);
     let sock;
     let bastion;
     if (target.bastion) {
@@ -35225,7 +35228,6 @@ async function connectOnce(target, deps) {
             throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`, true);
         }
     }
-    const { algorithms, verify } = verifierFor(target, logger);
     const client = new lib.Client();
     let presented;
     const config = {

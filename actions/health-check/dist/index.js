@@ -63473,6 +63473,9 @@ function verifierFor(target, logger) {
 async function connectOnce(target, deps) {
     const logger = deps.logger ?? silentLogger;
     const opts = deps.options ?? {};
+    // Trust is settled before anything is opened: a target without a usable pin must not leave
+    // a jump-host connection behind.
+    const { algorithms, verify } = verifierFor(target, logger);
     let sock;
     let bastion;
     if (target.bastion) {
@@ -63486,7 +63489,6 @@ async function connectOnce(target, deps) {
             throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${(0,errors/* errorMessage */.g)(error)}`, true);
         }
     }
-    const { algorithms, verify } = verifierFor(target, logger);
     const client = new lib.Client();
     let presented;
     const config = {
