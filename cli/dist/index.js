@@ -23562,7 +23562,7 @@ g.__dirname ??= (0,external_node_path_.dirname)(g.__filename);
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_common_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2541);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4753);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(184);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -23575,7 +23575,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4753:
+/***/ 184:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34045,6 +34045,282 @@ function http_describe(error) {
     return errorMessage(error);
 }
 
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
+const objectToString = Object.prototype.toString;
+
+const isError = value => objectToString.call(value) === '[object Error]';
+
+const errorMessages = new Set([
+	'network error', // Chrome
+	'NetworkError when attempting to fetch resource.', // Firefox
+	'The Internet connection appears to be offline.', // Safari 16
+	'Network request failed', // `cross-fetch`
+	'fetch failed', // Undici (Node.js)
+	'terminated', // Undici (Node.js)
+	' A network error occurred.', // Bun (WebKit)
+	'Network connection lost', // Cloudflare Workers (fetch)
+]);
+
+function isNetworkError(error) {
+	const isValid = error
+		&& isError(error)
+		&& error.name === 'TypeError'
+		&& typeof error.message === 'string';
+
+	if (!isValid) {
+		return false;
+	}
+
+	const {message, stack} = error;
+
+	// Safari 17+ has generic message but no stack for network errors
+	if (message === 'Load failed' || (message.startsWith('Load failed (') && message.endsWith(')'))) {
+		return stack === undefined
+			// Sentry adds its own stack trace to the fetch error, so also check for that
+			|| '__sentry_captured__' in error;
+	}
+
+	// Deno network errors start with specific text
+	if (message.startsWith('error sending request for url')) {
+		return true;
+	}
+
+	// Chrome: exact "Failed to fetch" or with hostname: "Failed to fetch (example.com)"
+	if (message === 'Failed to fetch' || (message.startsWith('Failed to fetch (') && message.endsWith(')'))) {
+		return true;
+	}
+
+	// Standard network error messages
+	return errorMessages.has(message);
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-retry/index.js
+
+
+function validateRetries(retries) {
+	if (typeof retries === 'number') {
+		if (retries < 0) {
+			throw new TypeError('Expected `retries` to be a non-negative number.');
+		}
+
+		if (Number.isNaN(retries)) {
+			throw new TypeError('Expected `retries` to be a valid number or Infinity, got NaN.');
+		}
+	} else if (retries !== undefined) {
+		throw new TypeError('Expected `retries` to be a number or Infinity.');
+	}
+}
+
+function validateNumberOption(name, value, {min = 0, allowInfinity = false} = {}) {
+	if (value === undefined) {
+		return;
+	}
+
+	if (typeof value !== 'number' || Number.isNaN(value)) {
+		throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? ' or Infinity' : ''}.`);
+	}
+
+	if (!allowInfinity && !Number.isFinite(value)) {
+		throw new TypeError(`Expected \`${name}\` to be a finite number.`);
+	}
+
+	if (value < min) {
+		throw new TypeError(`Expected \`${name}\` to be \u2265 ${min}.`);
+	}
+}
+
+class AbortError extends Error {
+	constructor(message) {
+		super();
+
+		if (message instanceof Error) {
+			this.originalError = message;
+			({message} = message);
+		} else {
+			this.originalError = new Error(message);
+			this.originalError.stack = this.stack;
+		}
+
+		this.name = 'AbortError';
+		this.message = message;
+	}
+}
+
+function calculateDelay(retriesConsumed, options) {
+	const attempt = Math.max(1, retriesConsumed + 1);
+	const random = options.randomize ? (Math.random() + 1) : 1;
+
+	let timeout = Math.round(random * options.minTimeout * (options.factor ** (attempt - 1)));
+	timeout = Math.min(timeout, options.maxTimeout);
+
+	return timeout;
+}
+
+function calculateRemainingTime(start, max) {
+	if (!Number.isFinite(max)) {
+		return max;
+	}
+
+	return max - (performance.now() - start);
+}
+
+async function onAttemptFailure({error, attemptNumber, retriesConsumed, startTime, options}) {
+	const normalizedError = error instanceof Error
+		? error
+		: new TypeError(`Non-error was thrown: "${error}". You should only throw errors.`);
+
+	if (normalizedError instanceof AbortError) {
+		throw normalizedError.originalError;
+	}
+
+	const retriesLeft = Number.isFinite(options.retries)
+		? Math.max(0, options.retries - retriesConsumed)
+		: options.retries;
+
+	const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
+
+	const context = Object.freeze({
+		error: normalizedError,
+		attemptNumber,
+		retriesLeft,
+		retriesConsumed,
+	});
+
+	await options.onFailedAttempt(context);
+
+	if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
+		throw normalizedError;
+	}
+
+	const consumeRetry = await options.shouldConsumeRetry(context);
+
+	const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
+
+	if (remainingTime <= 0 || retriesLeft <= 0) {
+		throw normalizedError;
+	}
+
+	if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
+		if (consumeRetry) {
+			throw normalizedError;
+		}
+
+		options.signal?.throwIfAborted();
+		return false;
+	}
+
+	if (!await options.shouldRetry(context)) {
+		throw normalizedError;
+	}
+
+	if (!consumeRetry) {
+		options.signal?.throwIfAborted();
+		return false;
+	}
+
+	const delayTime = calculateDelay(retriesConsumed, options);
+	const finalDelay = Math.min(delayTime, remainingTime);
+
+	options.signal?.throwIfAborted();
+
+	if (finalDelay > 0) {
+		await new Promise((resolve, reject) => {
+			const onAbort = () => {
+				clearTimeout(timeoutToken);
+				options.signal?.removeEventListener('abort', onAbort);
+				reject(options.signal.reason);
+			};
+
+			const timeoutToken = setTimeout(() => {
+				options.signal?.removeEventListener('abort', onAbort);
+				resolve();
+			}, finalDelay);
+
+			if (options.unref) {
+				timeoutToken.unref?.();
+			}
+
+			options.signal?.addEventListener('abort', onAbort, {once: true});
+		});
+	}
+
+	options.signal?.throwIfAborted();
+
+	return true;
+}
+
+async function pRetry(input, options = {}) {
+	options = {...options};
+
+	validateRetries(options.retries);
+
+	if (Object.hasOwn(options, 'forever')) {
+		throw new Error('The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.');
+	}
+
+	options.retries ??= 10;
+	options.factor ??= 2;
+	options.minTimeout ??= 1000;
+	options.maxTimeout ??= Number.POSITIVE_INFINITY;
+	options.maxRetryTime ??= Number.POSITIVE_INFINITY;
+	options.randomize ??= false;
+	options.onFailedAttempt ??= () => {};
+	options.shouldRetry ??= () => true;
+	options.shouldConsumeRetry ??= () => true;
+
+	// Validate numeric options and normalize edge cases
+	validateNumberOption('factor', options.factor, {min: 0, allowInfinity: false});
+	validateNumberOption('minTimeout', options.minTimeout, {min: 0, allowInfinity: false});
+	validateNumberOption('maxTimeout', options.maxTimeout, {min: 0, allowInfinity: true});
+	validateNumberOption('maxRetryTime', options.maxRetryTime, {min: 0, allowInfinity: true});
+
+	// Treat non-positive factor as 1 to avoid zero backoff or negative behavior
+	if (!(options.factor > 0)) {
+		options.factor = 1;
+	}
+
+	options.signal?.throwIfAborted();
+
+	let attemptNumber = 0;
+	let retriesConsumed = 0;
+	const startTime = performance.now();
+
+	while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
+		attemptNumber++;
+
+		try {
+			options.signal?.throwIfAborted();
+
+			const result = await input(attemptNumber);
+
+			options.signal?.throwIfAborted();
+
+			return result;
+		} catch (error) {
+			if (await onAttemptFailure({
+				error,
+				attemptNumber,
+				retriesConsumed,
+				startTime,
+				options,
+			})) {
+				retriesConsumed++;
+			}
+		}
+	}
+
+	// Should not reach here, but in case it does, throw an error
+	throw new Error('Retry attempts exhausted without throwing an error.');
+}
+
+function makeRetriable(function_, options) {
+	return function (...arguments_) {
+		return pRetry(() => function_.apply(this, arguments_), options);
+	};
+}
+
 ;// CONCATENATED MODULE: ./src/lib/quote.ts
 /**
  * Shell quoting. Every remote command is built from quoted arguments: a value can never
@@ -34113,6 +34389,346 @@ function renderInterpolation(value) {
 function bashScript(lines) {
     const body = ['set -euo pipefail', ...lines.map(String)].join('\n');
     return quoteArgv(['bash', '-c', body]);
+}
+
+;// CONCATENATED MODULE: ./src/ssh/connection.ts
+
+
+
+
+
+
+
+const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
+class SshError extends Error {
+    host;
+    retryable;
+    name = 'SshError';
+    constructor(host, message, retryable) {
+        super(`${host}: ${message}`);
+        this.host = host;
+        this.retryable = retryable;
+    }
+}
+/**
+ * Opens one authenticated, host-key-verified connection to `target`, retrying transient
+ * failures (refused, reset, timeout) with jittered exponential backoff. A wrong host key or a
+ * rejected login fails at once: retrying cannot fix either, and a wrong key may be an attack.
+ */
+async function connect(target, deps) {
+    const logger = deps.logger ?? silentLogger;
+    const opts = deps.options ?? {};
+    const attempts = Math.max(1, opts.attempts ?? 4);
+    return pRetry(async () => {
+        try {
+            return await connectOnce(target, deps);
+        }
+        catch (error) {
+            if (error instanceof SshError && !error.retryable)
+                throw new AbortError(error);
+            throw error;
+        }
+    }, {
+        retries: attempts - 1,
+        factor: 2,
+        minTimeout: opts.minBackoffMs ?? 1000,
+        maxTimeout: opts.maxBackoffMs ?? 15_000,
+        randomize: true,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0) {
+                logger.info(`${target.name}: connect attempt ${attemptNumber} of ${attempts} failed (${errorMessage(error)}); retrying`);
+            }
+        },
+    });
+}
+function verifierFor(target, logger) {
+    if (target.insecureSkipHostKeyVerification) {
+        logger.warning(`${target.name}: host key verification is DISABLED (insecure-skip-host-key-verification). ` +
+            'Anyone on the path can impersonate this node and read what the toolkit sends. Pin host keys instead.');
+        return { verify: () => true };
+    }
+    if (target.hostKeys.length === 0) {
+        throw new SshError(target.name, 'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
+            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false);
+    }
+    let pinned;
+    try {
+        pinned = target.hostKeys.map(parseHostKey);
+    }
+    catch (error) {
+        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false);
+    }
+    return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
+}
+async function connectOnce(target, deps) {
+    const logger = deps.logger ?? silentLogger;
+    const opts = deps.options ?? {};
+    // Trust is settled before anything is opened: a target without a usable pin must not leave
+    // a jump-host connection behind.
+    const { algorithms, verify } = verifierFor(target, logger);
+    let sock;
+    let bastion;
+    if (target.bastion) {
+        // The jump host gets its own verified connection; the inner hop is tunnelled through it.
+        bastion = await connect(target.bastion, { ...deps, options: { ...opts, attempts: 1 } });
+        try {
+            sock = await bastion.forward(target.address, target.port);
+        }
+        catch (error) {
+            bastion.close();
+            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`, true);
+        }
+    }
+    const client = new lib.Client();
+    let presented;
+    const config = {
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        privateKey: deps.credentials.privateKey,
+        passphrase: deps.credentials.passphrase,
+        readyTimeout: opts.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: 4,
+        hostVerifier: (key) => {
+            presented = key;
+            return verify(key);
+        },
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
+        ...(sock ? { sock } : {}),
+    };
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        client.once('ready', () => {
+            settled = true;
+            resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
+        });
+        // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
+        // handshake" after a handshake timeout), and an unhandled one would crash the process.
+        client.on('error', (err) => {
+            if (settled)
+                return;
+            settled = true;
+            client.end();
+            bastion?.close();
+            reject(classify(target, err, presented));
+        });
+        try {
+            client.connect(config);
+        }
+        catch (err) {
+            settled = true;
+            bastion?.close();
+            reject(new SshError(target.name, errorMessage(err), false));
+        }
+    });
+}
+function classify(target, err, presented) {
+    if (/host denied/i.test(err.message)) {
+        const seen = presented ? ` (the server presented ${fingerprint(presented)})` : '';
+        return new SshError(target.name, `host key verification failed${seen}: it matches none of the pinned keys. ` +
+            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false);
+    }
+    if (err.level === 'client-authentication') {
+        return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
+    }
+    return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
+}
+/** Extra time the client waits beyond the remote limit before it abandons the channel. */
+const CLIENT_GRACE_MS = 3000;
+/**
+ * The command as sent: under coreutils `timeout`, which kills the command's whole process
+ * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
+ * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
+ * signalling requires privilege separation"), and closing the channel does not stop a
+ * command without a tty. Non-root users go through `sudo -n`, which fails instead of
+ * prompting for a password.
+ */
+function wrapCommand(command, user, timeoutMs) {
+    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
+    return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
+}
+/**
+ * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
+ * is every command here; the protocol-level request works regardless, so send that.
+ */
+function sendSignal(stream, name) {
+    const channel = stream;
+    try {
+        if (channel.outgoing && channel.outgoing.state !== 'closed')
+            channel._client?._protocol?.signal(channel.outgoing.id, name);
+    }
+    catch {
+        /* the channel is already gone */
+    }
+}
+/** Keeps at most `limit` bytes of a stream, counting what was dropped. */
+class BoundedBuffer {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        const room = this.limit - this.kept;
+        if (room <= 0) {
+            this.dropped += chunk.length;
+            return;
+        }
+        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+        this.chunks.push(part);
+        this.kept += part.length;
+        this.dropped += chunk.length - part.length;
+    }
+    text() {
+        return Buffer.concat(this.chunks).toString('utf8');
+    }
+}
+class SshConnection {
+    target;
+    client;
+    secrets;
+    bastion;
+    closed = false;
+    constructor(target, client, secrets, bastion) {
+        this.target = target;
+        this.client = client;
+        this.secrets = secrets;
+        this.bastion = bastion;
+        client.on('close', () => {
+            this.closed = true;
+        });
+    }
+    /** Opens a TCP tunnel from this host to address:port (used for jump hosts). */
+    forward(address, port) {
+        return new Promise((resolve, reject) => {
+            this.client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => err ? reject(err) : resolve(channel));
+        });
+    }
+    /**
+     * Runs `command` (built from quoted arguments by the caller) and resolves with its exit code
+     * and both streams; never rejects for a non-zero exit. With a non-root user the command runs
+     * through `sudo -n`, which fails instead of prompting.
+     */
+    exec(command, options = {}) {
+        const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+        const wrapped = wrapCommand(command, this.target.user, timeoutMs);
+        const shownCommand = this.secrets.redact(wrapped);
+        const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+        const started = Date.now();
+        if (this.closed)
+            return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
+        return new Promise((resolve, reject) => {
+            this.client.exec(wrapped, (err, stream) => {
+                if (err) {
+                    reject(new SshError(this.target.name, `could not start command: ${err.message}`, true));
+                    return;
+                }
+                const out = new BoundedBuffer(limit);
+                const errOut = new BoundedBuffer(limit);
+                let code = null;
+                let signal = null;
+                let timedOut = false;
+                let graceTimer;
+                // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
+                // node): give up on our side a little after the remote limit.
+                const timer = setTimeout(() => {
+                    timedOut = true;
+                    sendSignal(stream, 'KILL');
+                    stream.close();
+                    graceTimer = setTimeout(() => finish(), 5000);
+                }, timeoutMs + CLIENT_GRACE_MS);
+                let finished = false;
+                const finish = () => {
+                    if (finished)
+                        return;
+                    finished = true;
+                    clearTimeout(timer);
+                    clearTimeout(graceTimer);
+                    // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
+                    if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs)
+                        timedOut = true;
+                    resolve({
+                        host: this.target.name,
+                        command: shownCommand,
+                        code: timedOut ? null : code,
+                        signal: timedOut ? (signal ?? 'KILL') : signal,
+                        stdout: this.secrets.redact(out.text()),
+                        stderr: this.secrets.redact(errOut.text()),
+                        truncated: out.dropped + errOut.dropped > 0,
+                        timedOut,
+                        durationMs: Date.now() - started,
+                    });
+                };
+                stream.on('data', (chunk) => out.push(chunk));
+                stream.stderr.on('data', (chunk) => errOut.push(chunk));
+                stream.on('exit', (exitCode, exitSignal) => {
+                    code = typeof exitCode === 'number' ? exitCode : null;
+                    signal = exitSignal ?? null;
+                });
+                stream.on('close', finish);
+                if (options.stdin !== undefined)
+                    stream.end(options.stdin);
+                else
+                    stream.end();
+            });
+        });
+    }
+    close() {
+        if (!this.closed)
+            this.client.end();
+        this.closed = true;
+        this.bastion?.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/pool.ts
+
+/**
+ * One connection per node, opened on first use and reused: an exec on an open connection
+ * costs ~190 ms, a new connection ~280 ms more (toolchain-notes.md).
+ */
+class SshPool {
+    deps;
+    connector;
+    connections = new Map();
+    constructor(deps, connector = connect) {
+        this.deps = deps;
+        this.connector = connector;
+    }
+    get(target) {
+        const key = poolKey(target);
+        let pending = this.connections.get(key);
+        if (!pending) {
+            pending = this.connector(target, this.deps);
+            // A failed connect must not be cached: the next call retries.
+            pending.catch(() => this.connections.delete(key));
+            this.connections.set(key, pending);
+        }
+        return pending;
+    }
+    /** Drops a connection (e.g. after the node rebooted) so the next get reconnects. */
+    async drop(target) {
+        const key = poolKey(target);
+        const pending = this.connections.get(key);
+        this.connections.delete(key);
+        if (pending)
+            (await pending.catch(() => undefined))?.close();
+    }
+    async closeAll() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+    }
+}
+/** One entry per node: two named nodes never share a connection, even behind one address. */
+function poolKey(target) {
+    return `${target.name} ${target.user}@${target.address}:${target.port}`;
 }
 
 ;// CONCATENATED MODULE: ./src/kube/probe.ts
@@ -34230,6 +34846,7 @@ function parseProbeOutput(stdout, opts, probedVia) {
 ;// CONCATENATED MODULE: ./src/kube/probe-runner.ts
 
 
+
 /**
  * Runs the probe on a master, falling back to the others: a health check must still give a
  * verdict when master-0 is down. Connections stay open across polls; the master that answered
@@ -34237,42 +34854,27 @@ function parseProbeOutput(stdout, opts, probedVia) {
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
  *
- * Not SshPool: the connector is injected, so tests prove bad input never connects and the
- * benchmark counts execs per poll.
+ * The connector is injected (through the pool), so tests prove bad input never connects and
+ * the benchmark counts execs per poll.
  */
 class MasterProber {
     masters;
     opts;
-    connect;
-    connectDeps;
     execTimeoutMs;
-    open = new Map();
+    pool;
     preferred;
     script;
     constructor(masters, opts, connect, connectDeps, execTimeoutMs) {
         this.masters = masters;
         this.opts = opts;
-        this.connect = connect;
-        this.connectDeps = connectDeps;
         this.execTimeoutMs = execTimeoutMs;
+        this.pool = new SshPool(connectDeps, connect);
         // Built (and its inputs validated) once, before any connection.
         this.script = buildProbeScript(opts);
     }
     order() {
         const first = this.masters.find((m) => m.name === this.preferred);
         return first ? [first, ...this.masters.filter((m) => m !== first)] : [...this.masters];
-    }
-    async shell(target) {
-        const existing = this.open.get(target.name);
-        if (existing)
-            return existing;
-        const shell = await this.connect(target, this.connectDeps);
-        this.open.set(target.name, shell);
-        return shell;
-    }
-    drop(target) {
-        this.open.get(target.name)?.close();
-        this.open.delete(target.name);
     }
     /**
      * `outOfTime` is asked before each master after the first: once the time budget is spent, one
@@ -34289,7 +34891,7 @@ class MasterProber {
             }
             let shell;
             try {
-                shell = await this.shell(target);
+                shell = await this.pool.get(target);
             }
             catch (error) {
                 attempts.push({ host: target.name, error: `unreachable: ${errorMessage(error)}` });
@@ -34307,7 +34909,7 @@ class MasterProber {
                         : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
                     attempts.push({ host: target.name, error: why });
                     if (res.timedOut)
-                        this.drop(target);
+                        await this.pool.drop(target);
                     continue;
                 }
                 const state = parseProbeOutput(res.stdout, this.opts, target.name);
@@ -34323,15 +34925,14 @@ class MasterProber {
             }
             catch (error) {
                 // A dropped connection (node rebooting) is reopened on the next poll.
-                this.drop(target);
+                await this.pool.drop(target);
                 attempts.push({ host: target.name, error: errorMessage(error) });
             }
         }
         return { state: fallback, attempts, execs };
     }
     close() {
-        for (const target of this.masters)
-            this.drop(target);
+        return this.pool.closeAll();
     }
 }
 
@@ -34403,7 +35004,7 @@ async function runHealthCheck(config, deps) {
         }
     }
     finally {
-        prober.close();
+        await prober.close();
     }
     const end = clock.now();
     const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
@@ -34860,578 +35461,6 @@ function parseUrlLine(line, field) {
         }
     }
     return { url: parsed.toString(), status, ...(body ? { body } : {}) };
-}
-
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
-const objectToString = Object.prototype.toString;
-
-const isError = value => objectToString.call(value) === '[object Error]';
-
-const errorMessages = new Set([
-	'network error', // Chrome
-	'NetworkError when attempting to fetch resource.', // Firefox
-	'The Internet connection appears to be offline.', // Safari 16
-	'Network request failed', // `cross-fetch`
-	'fetch failed', // Undici (Node.js)
-	'terminated', // Undici (Node.js)
-	' A network error occurred.', // Bun (WebKit)
-	'Network connection lost', // Cloudflare Workers (fetch)
-]);
-
-function isNetworkError(error) {
-	const isValid = error
-		&& isError(error)
-		&& error.name === 'TypeError'
-		&& typeof error.message === 'string';
-
-	if (!isValid) {
-		return false;
-	}
-
-	const {message, stack} = error;
-
-	// Safari 17+ has generic message but no stack for network errors
-	if (message === 'Load failed' || (message.startsWith('Load failed (') && message.endsWith(')'))) {
-		return stack === undefined
-			// Sentry adds its own stack trace to the fetch error, so also check for that
-			|| '__sentry_captured__' in error;
-	}
-
-	// Deno network errors start with specific text
-	if (message.startsWith('error sending request for url')) {
-		return true;
-	}
-
-	// Chrome: exact "Failed to fetch" or with hostname: "Failed to fetch (example.com)"
-	if (message === 'Failed to fetch' || (message.startsWith('Failed to fetch (') && message.endsWith(')'))) {
-		return true;
-	}
-
-	// Standard network error messages
-	return errorMessages.has(message);
-}
-
-;// CONCATENATED MODULE: ./node_modules/p-retry/index.js
-
-
-function validateRetries(retries) {
-	if (typeof retries === 'number') {
-		if (retries < 0) {
-			throw new TypeError('Expected `retries` to be a non-negative number.');
-		}
-
-		if (Number.isNaN(retries)) {
-			throw new TypeError('Expected `retries` to be a valid number or Infinity, got NaN.');
-		}
-	} else if (retries !== undefined) {
-		throw new TypeError('Expected `retries` to be a number or Infinity.');
-	}
-}
-
-function validateNumberOption(name, value, {min = 0, allowInfinity = false} = {}) {
-	if (value === undefined) {
-		return;
-	}
-
-	if (typeof value !== 'number' || Number.isNaN(value)) {
-		throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? ' or Infinity' : ''}.`);
-	}
-
-	if (!allowInfinity && !Number.isFinite(value)) {
-		throw new TypeError(`Expected \`${name}\` to be a finite number.`);
-	}
-
-	if (value < min) {
-		throw new TypeError(`Expected \`${name}\` to be \u2265 ${min}.`);
-	}
-}
-
-class AbortError extends Error {
-	constructor(message) {
-		super();
-
-		if (message instanceof Error) {
-			this.originalError = message;
-			({message} = message);
-		} else {
-			this.originalError = new Error(message);
-			this.originalError.stack = this.stack;
-		}
-
-		this.name = 'AbortError';
-		this.message = message;
-	}
-}
-
-function calculateDelay(retriesConsumed, options) {
-	const attempt = Math.max(1, retriesConsumed + 1);
-	const random = options.randomize ? (Math.random() + 1) : 1;
-
-	let timeout = Math.round(random * options.minTimeout * (options.factor ** (attempt - 1)));
-	timeout = Math.min(timeout, options.maxTimeout);
-
-	return timeout;
-}
-
-function calculateRemainingTime(start, max) {
-	if (!Number.isFinite(max)) {
-		return max;
-	}
-
-	return max - (performance.now() - start);
-}
-
-async function onAttemptFailure({error, attemptNumber, retriesConsumed, startTime, options}) {
-	const normalizedError = error instanceof Error
-		? error
-		: new TypeError(`Non-error was thrown: "${error}". You should only throw errors.`);
-
-	if (normalizedError instanceof AbortError) {
-		throw normalizedError.originalError;
-	}
-
-	const retriesLeft = Number.isFinite(options.retries)
-		? Math.max(0, options.retries - retriesConsumed)
-		: options.retries;
-
-	const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
-
-	const context = Object.freeze({
-		error: normalizedError,
-		attemptNumber,
-		retriesLeft,
-		retriesConsumed,
-	});
-
-	await options.onFailedAttempt(context);
-
-	if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
-		throw normalizedError;
-	}
-
-	const consumeRetry = await options.shouldConsumeRetry(context);
-
-	const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
-
-	if (remainingTime <= 0 || retriesLeft <= 0) {
-		throw normalizedError;
-	}
-
-	if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
-		if (consumeRetry) {
-			throw normalizedError;
-		}
-
-		options.signal?.throwIfAborted();
-		return false;
-	}
-
-	if (!await options.shouldRetry(context)) {
-		throw normalizedError;
-	}
-
-	if (!consumeRetry) {
-		options.signal?.throwIfAborted();
-		return false;
-	}
-
-	const delayTime = calculateDelay(retriesConsumed, options);
-	const finalDelay = Math.min(delayTime, remainingTime);
-
-	options.signal?.throwIfAborted();
-
-	if (finalDelay > 0) {
-		await new Promise((resolve, reject) => {
-			const onAbort = () => {
-				clearTimeout(timeoutToken);
-				options.signal?.removeEventListener('abort', onAbort);
-				reject(options.signal.reason);
-			};
-
-			const timeoutToken = setTimeout(() => {
-				options.signal?.removeEventListener('abort', onAbort);
-				resolve();
-			}, finalDelay);
-
-			if (options.unref) {
-				timeoutToken.unref?.();
-			}
-
-			options.signal?.addEventListener('abort', onAbort, {once: true});
-		});
-	}
-
-	options.signal?.throwIfAborted();
-
-	return true;
-}
-
-async function pRetry(input, options = {}) {
-	options = {...options};
-
-	validateRetries(options.retries);
-
-	if (Object.hasOwn(options, 'forever')) {
-		throw new Error('The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.');
-	}
-
-	options.retries ??= 10;
-	options.factor ??= 2;
-	options.minTimeout ??= 1000;
-	options.maxTimeout ??= Number.POSITIVE_INFINITY;
-	options.maxRetryTime ??= Number.POSITIVE_INFINITY;
-	options.randomize ??= false;
-	options.onFailedAttempt ??= () => {};
-	options.shouldRetry ??= () => true;
-	options.shouldConsumeRetry ??= () => true;
-
-	// Validate numeric options and normalize edge cases
-	validateNumberOption('factor', options.factor, {min: 0, allowInfinity: false});
-	validateNumberOption('minTimeout', options.minTimeout, {min: 0, allowInfinity: false});
-	validateNumberOption('maxTimeout', options.maxTimeout, {min: 0, allowInfinity: true});
-	validateNumberOption('maxRetryTime', options.maxRetryTime, {min: 0, allowInfinity: true});
-
-	// Treat non-positive factor as 1 to avoid zero backoff or negative behavior
-	if (!(options.factor > 0)) {
-		options.factor = 1;
-	}
-
-	options.signal?.throwIfAborted();
-
-	let attemptNumber = 0;
-	let retriesConsumed = 0;
-	const startTime = performance.now();
-
-	while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
-		attemptNumber++;
-
-		try {
-			options.signal?.throwIfAborted();
-
-			const result = await input(attemptNumber);
-
-			options.signal?.throwIfAborted();
-
-			return result;
-		} catch (error) {
-			if (await onAttemptFailure({
-				error,
-				attemptNumber,
-				retriesConsumed,
-				startTime,
-				options,
-			})) {
-				retriesConsumed++;
-			}
-		}
-	}
-
-	// Should not reach here, but in case it does, throw an error
-	throw new Error('Retry attempts exhausted without throwing an error.');
-}
-
-function makeRetriable(function_, options) {
-	return function (...arguments_) {
-		return pRetry(() => function_.apply(this, arguments_), options);
-	};
-}
-
-;// CONCATENATED MODULE: ./src/ssh/connection.ts
-
-
-
-
-
-
-
-const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-/** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
-class SshError extends Error {
-    host;
-    retryable;
-    name = 'SshError';
-    constructor(host, message, retryable) {
-        super(`${host}: ${message}`);
-        this.host = host;
-        this.retryable = retryable;
-    }
-}
-/**
- * Opens one authenticated, host-key-verified connection to `target`, retrying transient
- * failures (refused, reset, timeout) with jittered exponential backoff. A wrong host key or a
- * rejected login fails at once: retrying cannot fix either, and a wrong key may be an attack.
- */
-async function connect(target, deps) {
-    const logger = deps.logger ?? silentLogger;
-    const opts = deps.options ?? {};
-    const attempts = Math.max(1, opts.attempts ?? 4);
-    return pRetry(async () => {
-        try {
-            return await connectOnce(target, deps);
-        }
-        catch (error) {
-            if (error instanceof SshError && !error.retryable)
-                throw new AbortError(error);
-            throw error;
-        }
-    }, {
-        retries: attempts - 1,
-        factor: 2,
-        minTimeout: opts.minBackoffMs ?? 1000,
-        maxTimeout: opts.maxBackoffMs ?? 15_000,
-        randomize: true,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0) {
-                logger.info(`${target.name}: connect attempt ${attemptNumber} of ${attempts} failed (${errorMessage(error)}); retrying`);
-            }
-        },
-    });
-}
-function verifierFor(target, logger) {
-    if (target.insecureSkipHostKeyVerification) {
-        logger.warning(`${target.name}: host key verification is DISABLED (insecure-skip-host-key-verification). ` +
-            'Anyone on the path can impersonate this node and read what the toolkit sends. Pin host keys instead.');
-        return { verify: () => true };
-    }
-    if (target.hostKeys.length === 0) {
-        throw new SshError(target.name, 'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
-            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false);
-    }
-    let pinned;
-    try {
-        pinned = target.hostKeys.map(parseHostKey);
-    }
-    catch (error) {
-        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false);
-    }
-    return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
-}
-async function connectOnce(target, deps) {
-    const logger = deps.logger ?? silentLogger;
-    const opts = deps.options ?? {};
-    // Trust is settled before anything is opened: a target without a usable pin must not leave
-    // a jump-host connection behind.
-    const { algorithms, verify } = verifierFor(target, logger);
-    let sock;
-    let bastion;
-    if (target.bastion) {
-        // The jump host gets its own verified connection; the inner hop is tunnelled through it.
-        bastion = await connect(target.bastion, { ...deps, options: { ...opts, attempts: 1 } });
-        try {
-            sock = await bastion.forward(target.address, target.port);
-        }
-        catch (error) {
-            bastion.close();
-            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`, true);
-        }
-    }
-    const client = new lib.Client();
-    let presented;
-    const config = {
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        privateKey: deps.credentials.privateKey,
-        passphrase: deps.credentials.passphrase,
-        readyTimeout: opts.readyTimeoutMs ?? 20_000,
-        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
-        keepaliveCountMax: 4,
-        hostVerifier: (key) => {
-            presented = key;
-            return verify(key);
-        },
-        ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
-        ...(sock ? { sock } : {}),
-    };
-    return new Promise((resolve, reject) => {
-        let settled = false;
-        client.once('ready', () => {
-            settled = true;
-            resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
-        });
-        // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
-        // handshake" after a handshake timeout), and an unhandled one would crash the process.
-        client.on('error', (err) => {
-            if (settled)
-                return;
-            settled = true;
-            client.end();
-            bastion?.close();
-            reject(classify(target, err, presented));
-        });
-        try {
-            client.connect(config);
-        }
-        catch (err) {
-            settled = true;
-            bastion?.close();
-            reject(new SshError(target.name, errorMessage(err), false));
-        }
-    });
-}
-function classify(target, err, presented) {
-    if (/host denied/i.test(err.message)) {
-        const seen = presented ? ` (the server presented ${fingerprint(presented)})` : '';
-        return new SshError(target.name, `host key verification failed${seen}: it matches none of the pinned keys. ` +
-            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false);
-    }
-    if (err.level === 'client-authentication') {
-        return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
-    }
-    return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
-}
-/** Extra time the client waits beyond the remote limit before it abandons the channel. */
-const CLIENT_GRACE_MS = 3000;
-/**
- * The command as sent: under coreutils `timeout`, which kills the command's whole process
- * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
- * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
- * signalling requires privilege separation"), and closing the channel does not stop a
- * command without a tty. Non-root users go through `sudo -n`, which fails instead of
- * prompting for a password.
- */
-function wrapCommand(command, user, timeoutMs) {
-    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
-    return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
-}
-/**
- * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
- * is every command here; the protocol-level request works regardless, so send that.
- */
-function sendSignal(stream, name) {
-    const channel = stream;
-    try {
-        if (channel.outgoing && channel.outgoing.state !== 'closed')
-            channel._client?._protocol?.signal(channel.outgoing.id, name);
-    }
-    catch {
-        /* the channel is already gone */
-    }
-}
-/** Keeps at most `limit` bytes of a stream, counting what was dropped. */
-class BoundedBuffer {
-    limit;
-    chunks = [];
-    kept = 0;
-    dropped = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        const room = this.limit - this.kept;
-        if (room <= 0) {
-            this.dropped += chunk.length;
-            return;
-        }
-        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-        this.chunks.push(part);
-        this.kept += part.length;
-        this.dropped += chunk.length - part.length;
-    }
-    text() {
-        return Buffer.concat(this.chunks).toString('utf8');
-    }
-}
-class SshConnection {
-    target;
-    client;
-    secrets;
-    bastion;
-    closed = false;
-    constructor(target, client, secrets, bastion) {
-        this.target = target;
-        this.client = client;
-        this.secrets = secrets;
-        this.bastion = bastion;
-        client.on('close', () => {
-            this.closed = true;
-        });
-    }
-    /** Opens a TCP tunnel from this host to address:port (used for jump hosts). */
-    forward(address, port) {
-        return new Promise((resolve, reject) => {
-            this.client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => err ? reject(err) : resolve(channel));
-        });
-    }
-    /**
-     * Runs `command` (built from quoted arguments by the caller) and resolves with its exit code
-     * and both streams; never rejects for a non-zero exit. With a non-root user the command runs
-     * through `sudo -n`, which fails instead of prompting.
-     */
-    exec(command, options = {}) {
-        const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-        const wrapped = wrapCommand(command, this.target.user, timeoutMs);
-        const shownCommand = this.secrets.redact(wrapped);
-        const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-        const started = Date.now();
-        if (this.closed)
-            return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
-        return new Promise((resolve, reject) => {
-            this.client.exec(wrapped, (err, stream) => {
-                if (err) {
-                    reject(new SshError(this.target.name, `could not start command: ${err.message}`, true));
-                    return;
-                }
-                const out = new BoundedBuffer(limit);
-                const errOut = new BoundedBuffer(limit);
-                let code = null;
-                let signal = null;
-                let timedOut = false;
-                let graceTimer;
-                // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
-                // node): give up on our side a little after the remote limit.
-                const timer = setTimeout(() => {
-                    timedOut = true;
-                    sendSignal(stream, 'KILL');
-                    stream.close();
-                    graceTimer = setTimeout(() => finish(), 5000);
-                }, timeoutMs + CLIENT_GRACE_MS);
-                let finished = false;
-                const finish = () => {
-                    if (finished)
-                        return;
-                    finished = true;
-                    clearTimeout(timer);
-                    clearTimeout(graceTimer);
-                    // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
-                    if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs)
-                        timedOut = true;
-                    resolve({
-                        host: this.target.name,
-                        command: shownCommand,
-                        code: timedOut ? null : code,
-                        signal: timedOut ? (signal ?? 'KILL') : signal,
-                        stdout: this.secrets.redact(out.text()),
-                        stderr: this.secrets.redact(errOut.text()),
-                        truncated: out.dropped + errOut.dropped > 0,
-                        timedOut,
-                        durationMs: Date.now() - started,
-                    });
-                };
-                stream.on('data', (chunk) => out.push(chunk));
-                stream.stderr.on('data', (chunk) => errOut.push(chunk));
-                stream.on('exit', (exitCode, exitSignal) => {
-                    code = typeof exitCode === 'number' ? exitCode : null;
-                    signal = exitSignal ?? null;
-                });
-                stream.on('close', finish);
-                if (options.stdin !== undefined)
-                    stream.end(options.stdin);
-                else
-                    stream.end();
-            });
-        });
-    }
-    close() {
-        if (!this.closed)
-            this.client.end();
-        this.closed = true;
-        this.bastion?.close();
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/lib/clock.ts

@@ -131,7 +131,7 @@ export async function runHealthCheck(config: HealthConfig, deps: HealthDeps): Pr
       await clock.sleep(wait);
     }
   } finally {
-    prober.close();
+    await prober.close();
   }
   const end = clock.now();
   const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);

@@ -1,10 +1,11 @@
 import type { ConnectDeps } from '../ssh/connection.js';
+import { SshPool, type Connector } from '../ssh/pool.js';
 import type { RemoteShell, SshTarget } from '../ssh/types.js';
 import { errorMessage } from '../lib/errors.js';
 import { buildProbeScript, parseProbeOutput, type ProbeOptions } from './probe.js';
 import type { ClusterState } from './types.js';
 
-export type Connector = (target: SshTarget, deps: ConnectDeps) => Promise<RemoteShell>;
+export type { Connector };
 
 export interface ProbeAttempt {
   host: string;
@@ -26,21 +27,22 @@ export interface ProbeResult {
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
  *
- * Not SshPool: the connector is injected, so tests prove bad input never connects and the
- * benchmark counts execs per poll.
+ * The connector is injected (through the pool), so tests prove bad input never connects and
+ * the benchmark counts execs per poll.
  */
 export class MasterProber {
-  private readonly open = new Map<string, RemoteShell>();
+  private readonly pool: SshPool;
   private preferred: string | undefined;
   private readonly script: string;
 
   constructor(
     private readonly masters: readonly SshTarget[],
     private readonly opts: ProbeOptions,
-    private readonly connect: Connector,
-    private readonly connectDeps: ConnectDeps,
+    connect: Connector,
+    connectDeps: ConnectDeps,
     private readonly execTimeoutMs: number,
   ) {
+    this.pool = new SshPool(connectDeps, connect);
     // Built (and its inputs validated) once, before any connection.
     this.script = buildProbeScript(opts);
   }
@@ -48,19 +50,6 @@ export class MasterProber {
   private order(): SshTarget[] {
     const first = this.masters.find((m) => m.name === this.preferred);
     return first ? [first, ...this.masters.filter((m) => m !== first)] : [...this.masters];
-  }
-
-  private async shell(target: SshTarget): Promise<RemoteShell> {
-    const existing = this.open.get(target.name);
-    if (existing) return existing;
-    const shell = await this.connect(target, this.connectDeps);
-    this.open.set(target.name, shell);
-    return shell;
-  }
-
-  private drop(target: SshTarget): void {
-    this.open.get(target.name)?.close();
-    this.open.delete(target.name);
   }
 
   /**
@@ -78,7 +67,7 @@ export class MasterProber {
       }
       let shell: RemoteShell;
       try {
-        shell = await this.shell(target);
+        shell = await this.pool.get(target);
       } catch (error) {
         attempts.push({ host: target.name, error: `unreachable: ${errorMessage(error)}` });
         continue;
@@ -94,7 +83,7 @@ export class MasterProber {
             ? `probe timed out after ${this.execTimeoutMs} ms`
             : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
           attempts.push({ host: target.name, error: why });
-          if (res.timedOut) this.drop(target);
+          if (res.timedOut) await this.pool.drop(target);
           continue;
         }
         const state = parseProbeOutput(res.stdout, this.opts, target.name);
@@ -109,14 +98,14 @@ export class MasterProber {
         fallback ??= state;
       } catch (error) {
         // A dropped connection (node rebooting) is reopened on the next poll.
-        this.drop(target);
+        await this.pool.drop(target);
         attempts.push({ host: target.name, error: errorMessage(error) });
       }
     }
     return { state: fallback, attempts, execs };
   }
 
-  close(): void {
-    for (const target of this.masters) this.drop(target);
+  close(): Promise<void> {
+    return this.pool.closeAll();
   }
 }

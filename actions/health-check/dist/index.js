@@ -51976,7 +51976,7 @@ async function runAction(name, main) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _common_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9778);
 /* harmony import */ var _common_runtime_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6097);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3623);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7267);
 
 
 
@@ -51987,7 +51987,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3623:
+/***/ 7267:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -62689,411 +62689,6 @@ function http_describe(error) {
     return (0,errors/* errorMessage */.g)(error);
 }
 
-;// CONCATENATED MODULE: ./src/lib/quote.ts
-/**
- * Shell quoting. Every remote command is built from quoted arguments: a value can never
- * reach a shell unquoted, whatever it contains (quotes, `$()`, backticks, newlines, unicode).
- *
- * POSIX single quotes preserve every byte literally except `'` itself, which is written as
- * `'\''` (close, escaped quote, reopen). NUL cannot travel in an argv string at all, so it is
- * refused rather than silently truncated by the remote shell.
- */
-class QuotingError extends Error {
-    name = 'QuotingError';
-}
-function shellQuote(value) {
-    if (value.includes('\0'))
-        throw new QuotingError('a shell argument cannot contain a NUL byte');
-    // Plain words stay readable in logs; everything else is single-quoted.
-    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value))
-        return value;
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** Joins argv into one command line, every element quoted. */
-function quoteArgv(argv) {
-    if (argv.length === 0)
-        throw new QuotingError('a command needs at least one word');
-    return argv.map(shellQuote).join(' ');
-}
-/** A fragment of shell that is already safe: produced only by `sh` or `raw` below. */
-class ShellFragment {
-    text;
-    constructor(text) {
-        this.text = text;
-    }
-    toString() {
-        return this.text;
-    }
-}
-/**
- * Tagged template for shell: the literal parts are trusted (they are in our source code),
- * every interpolated value is quoted (arrays become several quoted words).
- *
- *   sh`rke2 etcd-snapshot save --name ${name}`
- */
-function sh(strings, ...values) {
-    let out = strings[0] ?? '';
-    values.forEach((value, i) => {
-        out += renderInterpolation(value) + (strings[i + 1] ?? '');
-    });
-    return new ShellFragment(out);
-}
-function renderInterpolation(value) {
-    if (value instanceof ShellFragment)
-        return value.text;
-    if (typeof value === 'number') {
-        if (!Number.isFinite(value))
-            throw new QuotingError(`cannot interpolate ${value} into a command`);
-        return String(value);
-    }
-    if (Array.isArray(value))
-        return value.map((v) => shellQuote(String(v))).join(' ');
-    return shellQuote(value);
-}
-/**
- * A bash script run as one remote command, with strict mode on. The script text is passed
- * as a single quoted argument to `bash -c`, so the login shell never parses it.
- */
-function bashScript(lines) {
-    const body = ['set -euo pipefail', ...lines.map(String)].join('\n');
-    return quoteArgv(['bash', '-c', body]);
-}
-
-;// CONCATENATED MODULE: ./src/kube/probe.ts
-
-
-/**
- * The health probe: ONE remote command per poll that collects every piece of raw state the
- * evaluator needs and prints it as one JSON document.
- *
- * Stock RKE2 nodes have no jq, so the script does not build JSON from kubectl output: each
- * part's stdout and stderr are base64-encoded (coreutils) into a fixed JSON skeleton and parsed
- * on the runner. Each part runs in its own subshell with its exit code captured, so a failing
- * part (API down, kubectl missing, a namespace forbidden) still yields JSON for the others. The
- * kubectl calls run concurrently: a poll costs one API round trip, not five.
- *
- * etcd: etcdctl is not on an RKE2 host; asking it means `kubectl exec` into each etcd static
- * pod with the certs under server/tls/etcd - an exec per member, seconds per poll, and a
- * dependency on exec working at all. We use two cheaper signals instead: the API server's own
- * `/readyz/etcd` (can it read and write its datastore) and the readiness of the `component=etcd`
- * static pods on every master (whose kubelet probes etcd's /health). Together they say whether
- * etcd serves and how many members are up, which is what the gate needs.
- */
-const KUBECONFIG = '/etc/rancher/rke2/rke2.yaml';
-const PROBE_VERSION = 1;
-function parts(opts) {
-    return [
-        { key: 'readyz', args: sh `get --raw ${'/readyz?verbose'}` },
-        { key: 'readyz_etcd', args: sh `get --raw /readyz/etcd` },
-        { key: 'nodes', args: sh `get nodes -o json` },
-        ...opts.namespaces.map((ns, i) => ({ key: `pods_${i}`, args: sh `get pods -n ${ns} -o json` })),
-    ];
-}
-function buildProbeScript(opts) {
-    assertAbsolutePath('rke2.data_dir', opts.dataDir);
-    opts.namespaces.forEach((ns) => assertIdentifier('namespace', 'system-pods namespace', ns));
-    const kubectl = `${opts.dataDir.replace(/\/+$/, '')}/bin/kubectl`;
-    const timeout = `${Math.max(1, Math.round(opts.requestTimeoutSeconds))}s`;
-    const list = parts(opts);
-    return bashScript([
-        sh `k() { ${kubectl} --kubeconfig ${KUBECONFIG} --request-timeout=${timeout} "$@"; }`,
-        'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
-        // `set +e` inside the subshell: a failing kubectl is data, not the end of the probe.
-        'part() { local n=$1; shift; ( set +e; k "$@" >"$d/$n.out" 2>"$d/$n.err"; echo $? >"$d/$n.rc" ) & }',
-        ...list.map((p) => sh `part ${p.key} ${p.args}`),
-        'wait',
-        'emit() { printf \'"%s":{"code":%s,"out":"%s","err":"%s"}\' "$1" "$(cat "$d/$1.rc" 2>/dev/null || echo 255)" "$(base64 -w0 <"$d/$1.out")" "$(base64 -w0 <"$d/$1.err")"; }',
-        sh `printf '{"v":%s,"host":"%s","parts":{' ${String(PROBE_VERSION)} "$(hostname)"`,
-        ...list.map((p, i) => (i === 0 ? sh `emit ${p.key}` : sh `printf ,; emit ${p.key}`)),
-        "printf '}}\\n'",
-    ]);
-}
-class ProbeOutputError extends Error {
-    name = 'ProbeOutputError';
-}
-function probe_decode(part, key) {
-    if (!part)
-        return { code: 255, stdout: '', stderr: `probe part ${key} missing from the output` };
-    return {
-        code: Number(part.code),
-        stdout: Buffer.from(part.out, 'base64').toString('utf8'),
-        stderr: Buffer.from(part.err, 'base64').toString('utf8'),
-    };
-}
-function kubectlError(part) {
-    const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
-    return `kubectl exited ${part.code}${text ? `: ${text}` : ''}`;
-}
-function parseList(part) {
-    if (part.code !== 0)
-        return { list: null, error: kubectlError(part) };
-    try {
-        const doc = JSON.parse(part.stdout);
-        if (!Array.isArray(doc?.items))
-            return { list: null, error: 'kubectl output has no items list' };
-        return { list: { items: doc.items } };
-    }
-    catch (error) {
-        return { list: null, error: `kubectl output is not JSON (${error.message})` };
-    }
-}
-/** Decodes the probe's stdout into raw cluster state; throws only if the document is unusable. */
-function parseProbeOutput(stdout, opts, probedVia) {
-    let doc;
-    // A login rc file may print before the script does: take the document line itself.
-    const line = stdout.split('\n').findLast((l) => l.startsWith('{"v":')) ?? stdout.trim();
-    try {
-        doc = JSON.parse(line);
-    }
-    catch (error) {
-        throw new ProbeOutputError(`the probe printed no valid JSON (${error.message}): ${stdout.slice(0, 200)}`);
-    }
-    if (doc.v !== PROBE_VERSION || !doc.parts)
-        throw new ProbeOutputError('the probe output has an unexpected shape');
-    const p = doc.parts;
-    const nodes = parseList(probe_decode(p.nodes, 'nodes'));
-    const pods = {};
-    const podsErrors = {};
-    opts.namespaces.forEach((ns, i) => {
-        const parsed = parseList(probe_decode(p[`pods_${i}`], `pods_${i}`));
-        pods[ns] = parsed.list;
-        if (parsed.error)
-            podsErrors[ns] = parsed.error;
-    });
-    return {
-        probedVia,
-        readyz: probe_decode(p.readyz, 'readyz'),
-        readyzEtcd: probe_decode(p.readyz_etcd, 'readyz_etcd'),
-        nodes: nodes.list,
-        ...(nodes.error ? { nodesError: nodes.error } : {}),
-        pods,
-        ...(Object.keys(podsErrors).length ? { podsErrors } : {}),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/kube/probe-runner.ts
-
-
-/**
- * Runs the probe on a master, falling back to the others: a health check must still give a
- * verdict when master-0 is down. Connections stay open across polls; the master that answered
- * last is asked first next time, so an unreachable master-0 costs its timeout once, not every
- * poll. A master whose own API cannot list nodes is also passed over: its view is not the
- * cluster's, and the API check of the master that does answer tells the story.
- *
- * Not SshPool: the connector is injected, so tests prove bad input never connects and the
- * benchmark counts execs per poll.
- */
-class MasterProber {
-    masters;
-    opts;
-    connect;
-    connectDeps;
-    execTimeoutMs;
-    open = new Map();
-    preferred;
-    script;
-    constructor(masters, opts, connect, connectDeps, execTimeoutMs) {
-        this.masters = masters;
-        this.opts = opts;
-        this.connect = connect;
-        this.connectDeps = connectDeps;
-        this.execTimeoutMs = execTimeoutMs;
-        // Built (and its inputs validated) once, before any connection.
-        this.script = buildProbeScript(opts);
-    }
-    order() {
-        const first = this.masters.find((m) => m.name === this.preferred);
-        return first ? [first, ...this.masters.filter((m) => m !== first)] : [...this.masters];
-    }
-    async shell(target) {
-        const existing = this.open.get(target.name);
-        if (existing)
-            return existing;
-        const shell = await this.connect(target, this.connectDeps);
-        this.open.set(target.name, shell);
-        return shell;
-    }
-    drop(target) {
-        this.open.get(target.name)?.close();
-        this.open.delete(target.name);
-    }
-    /**
-     * `outOfTime` is asked before each master after the first: once the time budget is spent, one
-     * master's view (or its failure) is the verdict rather than another request timeout per master.
-     */
-    async probe(outOfTime = () => false) {
-        const attempts = [];
-        let execs = 0;
-        let fallback = null;
-        for (const [i, target] of this.order().entries()) {
-            if (i > 0 && outOfTime()) {
-                attempts.push({ host: target.name, error: 'not tried: the time budget is spent' });
-                continue;
-            }
-            let shell;
-            try {
-                shell = await this.shell(target);
-            }
-            catch (error) {
-                attempts.push({ host: target.name, error: `unreachable: ${(0,errors/* errorMessage */.g)(error)}` });
-                continue;
-            }
-            try {
-                execs += 1;
-                const res = await shell.exec(this.script, {
-                    timeoutMs: this.execTimeoutMs,
-                    maxOutputBytes: 32 * 1024 * 1024,
-                });
-                if (res.code !== 0 || res.timedOut) {
-                    const why = res.timedOut
-                        ? `probe timed out after ${this.execTimeoutMs} ms`
-                        : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
-                    attempts.push({ host: target.name, error: why });
-                    if (res.timedOut)
-                        this.drop(target);
-                    continue;
-                }
-                const state = parseProbeOutput(res.stdout, this.opts, target.name);
-                if (state.nodes) {
-                    this.preferred = target.name;
-                    return { state, attempts, execs };
-                }
-                attempts.push({
-                    host: target.name,
-                    error: `its API cannot list nodes: ${state.nodesError ?? 'unknown'}`,
-                });
-                fallback ??= state;
-            }
-            catch (error) {
-                // A dropped connection (node rebooting) is reopened on the next poll.
-                this.drop(target);
-                attempts.push({ host: target.name, error: (0,errors/* errorMessage */.g)(error) });
-            }
-        }
-        return { state: fallback, attempts, execs };
-    }
-    close() {
-        for (const target of this.masters)
-            this.drop(target);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/kube/health.ts
-
-
-
-const seconds = (ms) => Math.round(ms) / 1000;
-/**
- * Polls until every check passes or the time budget runs out. Each poll is one SSH exec on a
- * master (plus the HTTP checks from here, concurrently); the evaluation is the pure `evaluate`.
- */
-async function runHealthCheck(config, deps) {
-    const { clock, logger } = deps;
-    const start = clock.now();
-    const deadline = start + config.timeoutSeconds * 1000;
-    const prober = new MasterProber(config.masters, {
-        dataDir: config.dataDir,
-        namespaces: namespacesOf(config.expectations),
-        requestTimeoutSeconds: config.requestTimeoutSeconds,
-    }, deps.connect, {
-        credentials: deps.credentials,
-        logger,
-        secrets: deps.secrets,
-        // One attempt per poll: the poll loop is the retry, and a dead master-0 must not eat the budget.
-        options: { attempts: 1, readyTimeoutMs: config.connectTimeoutSeconds * 1000 },
-    }, (config.requestTimeoutSeconds + 15) * 1000);
-    const history = [];
-    let checks;
-    let timeToHealthy = null;
-    try {
-        for (let poll = 1;; poll++) {
-            const pollStart = clock.now();
-            checks = await logger.group(`poll ${poll}`, async () => {
-                const [probe, http] = await Promise.all([
-                    // Every poll may spend one request timeout looking for a master, even at the deadline.
-                    prober.probe(() => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000)),
-                    Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
-                ]);
-                for (const a of probe.attempts)
-                    logger.warning(`${a.host}: ${a.error}`);
-                const unreachable = probe.attempts.map((a) => `${a.host}: ${a.error}`).join('; ');
-                const result = [...evaluate(probe.state, config.expectations, unreachable), ...http];
-                for (const c of result)
-                    logger.info(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.message}`);
-                history.push({
-                    poll,
-                    atSeconds: seconds(pollStart - start),
-                    durationMs: clock.now() - pollStart,
-                    via: probe.state?.probedVia ?? null,
-                    execs: probe.execs,
-                    unreachable: probe.attempts,
-                    failed: result.filter((c) => c.status === 'fail').map((c) => c.name),
-                });
-                return result;
-            });
-            if (!checks.some((c) => c.status === 'fail')) {
-                timeToHealthy = seconds(clock.now() - start);
-                break;
-            }
-            // Polls start every interval (not interval after the last one ended), so a recovery is
-            // seen at most one interval plus one poll after it happens.
-            const left = deadline - clock.now();
-            if (left <= 0)
-                break;
-            const wait = Math.max(0, Math.min(pollStart + config.pollIntervalSeconds * 1000 - clock.now(), left));
-            logger.info(`not healthy yet; next poll in ${seconds(wait)} s (${seconds(deadline - clock.now())} s left)`);
-            await clock.sleep(wait);
-        }
-    }
-    finally {
-        prober.close();
-    }
-    const end = clock.now();
-    const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
-    const healthy = failed.length === 0;
-    const report = {
-        kind: 'health-check',
-        cluster: config.cluster,
-        healthy,
-        verdict: healthy
-            ? `healthy after ${history.length} poll(s), ${timeToHealthy} s`
-            : `NOT healthy after ${history.length} poll(s) in ${seconds(end - start)} s`,
-        startedAt: new Date(start).toISOString(),
-        finishedAt: new Date(end).toISOString(),
-        durationSeconds: seconds(end - start),
-        timeToHealthySeconds: timeToHealthy,
-        polls: history.length,
-        timeoutSeconds: config.timeoutSeconds,
-        pollIntervalSeconds: config.pollIntervalSeconds,
-        checks,
-        failedChecks: failed,
-        pollHistory: history,
-    };
-    return deps.secrets.redactDeep(report);
-}
-function namespacesOf(exp) {
-    // kube-system is always read: the etcd member check uses its static pods.
-    return [...new Set(['kube-system', ...exp.pods.filter((p) => !p.skipReason).map((p) => p.namespace)])];
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/kube/report-file.ts
-
-
-
-/** Writes the report where later steps (incident, artifact upload) can pick it up. */
-async function writeReportFile(report, dir = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()) {
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-    const stamp = report.startedAt.replace(/[:.]/g, '-');
-    const path = (0,external_node_path_.join)(dir, `rke2-ops-health-${report.cluster}-${stamp}.json`);
-    await (0,promises_namespaceObject.writeFile)(path, JSON.stringify(report, null, 2) + '\n');
-    return path;
-}
-
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 ;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
@@ -63368,6 +62963,76 @@ function makeRetriable(function_, options) {
 	return function (...arguments_) {
 		return pRetry(() => function_.apply(this, arguments_), options);
 	};
+}
+
+;// CONCATENATED MODULE: ./src/lib/quote.ts
+/**
+ * Shell quoting. Every remote command is built from quoted arguments: a value can never
+ * reach a shell unquoted, whatever it contains (quotes, `$()`, backticks, newlines, unicode).
+ *
+ * POSIX single quotes preserve every byte literally except `'` itself, which is written as
+ * `'\''` (close, escaped quote, reopen). NUL cannot travel in an argv string at all, so it is
+ * refused rather than silently truncated by the remote shell.
+ */
+class QuotingError extends Error {
+    name = 'QuotingError';
+}
+function shellQuote(value) {
+    if (value.includes('\0'))
+        throw new QuotingError('a shell argument cannot contain a NUL byte');
+    // Plain words stay readable in logs; everything else is single-quoted.
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value))
+        return value;
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** Joins argv into one command line, every element quoted. */
+function quoteArgv(argv) {
+    if (argv.length === 0)
+        throw new QuotingError('a command needs at least one word');
+    return argv.map(shellQuote).join(' ');
+}
+/** A fragment of shell that is already safe: produced only by `sh` or `raw` below. */
+class ShellFragment {
+    text;
+    constructor(text) {
+        this.text = text;
+    }
+    toString() {
+        return this.text;
+    }
+}
+/**
+ * Tagged template for shell: the literal parts are trusted (they are in our source code),
+ * every interpolated value is quoted (arrays become several quoted words).
+ *
+ *   sh`rke2 etcd-snapshot save --name ${name}`
+ */
+function sh(strings, ...values) {
+    let out = strings[0] ?? '';
+    values.forEach((value, i) => {
+        out += renderInterpolation(value) + (strings[i + 1] ?? '');
+    });
+    return new ShellFragment(out);
+}
+function renderInterpolation(value) {
+    if (value instanceof ShellFragment)
+        return value.text;
+    if (typeof value === 'number') {
+        if (!Number.isFinite(value))
+            throw new QuotingError(`cannot interpolate ${value} into a command`);
+        return String(value);
+    }
+    if (Array.isArray(value))
+        return value.map((v) => shellQuote(String(v))).join(' ');
+    return shellQuote(value);
+}
+/**
+ * A bash script run as one remote command, with strict mode on. The script text is passed
+ * as a single quoted argument to `bash -c`, so the login shell never parses it.
+ */
+function bashScript(lines) {
+    const body = ['set -euo pipefail', ...lines.map(String)].join('\n');
+    return quoteArgv(['bash', '-c', body]);
 }
 
 // EXTERNAL MODULE: ./src/lib/secrets.ts
@@ -63693,6 +63358,370 @@ class SshConnection {
         this.closed = true;
         this.bastion?.close();
     }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/pool.ts
+
+/**
+ * One connection per node, opened on first use and reused: an exec on an open connection
+ * costs ~190 ms, a new connection ~280 ms more (toolchain-notes.md).
+ */
+class SshPool {
+    deps;
+    connector;
+    connections = new Map();
+    constructor(deps, connector = connect) {
+        this.deps = deps;
+        this.connector = connector;
+    }
+    get(target) {
+        const key = poolKey(target);
+        let pending = this.connections.get(key);
+        if (!pending) {
+            pending = this.connector(target, this.deps);
+            // A failed connect must not be cached: the next call retries.
+            pending.catch(() => this.connections.delete(key));
+            this.connections.set(key, pending);
+        }
+        return pending;
+    }
+    /** Drops a connection (e.g. after the node rebooted) so the next get reconnects. */
+    async drop(target) {
+        const key = poolKey(target);
+        const pending = this.connections.get(key);
+        this.connections.delete(key);
+        if (pending)
+            (await pending.catch(() => undefined))?.close();
+    }
+    async closeAll() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+    }
+}
+/** One entry per node: two named nodes never share a connection, even behind one address. */
+function poolKey(target) {
+    return `${target.name} ${target.user}@${target.address}:${target.port}`;
+}
+
+;// CONCATENATED MODULE: ./src/kube/probe.ts
+
+
+/**
+ * The health probe: ONE remote command per poll that collects every piece of raw state the
+ * evaluator needs and prints it as one JSON document.
+ *
+ * Stock RKE2 nodes have no jq, so the script does not build JSON from kubectl output: each
+ * part's stdout and stderr are base64-encoded (coreutils) into a fixed JSON skeleton and parsed
+ * on the runner. Each part runs in its own subshell with its exit code captured, so a failing
+ * part (API down, kubectl missing, a namespace forbidden) still yields JSON for the others. The
+ * kubectl calls run concurrently: a poll costs one API round trip, not five.
+ *
+ * etcd: etcdctl is not on an RKE2 host; asking it means `kubectl exec` into each etcd static
+ * pod with the certs under server/tls/etcd - an exec per member, seconds per poll, and a
+ * dependency on exec working at all. We use two cheaper signals instead: the API server's own
+ * `/readyz/etcd` (can it read and write its datastore) and the readiness of the `component=etcd`
+ * static pods on every master (whose kubelet probes etcd's /health). Together they say whether
+ * etcd serves and how many members are up, which is what the gate needs.
+ */
+const KUBECONFIG = '/etc/rancher/rke2/rke2.yaml';
+const PROBE_VERSION = 1;
+function parts(opts) {
+    return [
+        { key: 'readyz', args: sh `get --raw ${'/readyz?verbose'}` },
+        { key: 'readyz_etcd', args: sh `get --raw /readyz/etcd` },
+        { key: 'nodes', args: sh `get nodes -o json` },
+        ...opts.namespaces.map((ns, i) => ({ key: `pods_${i}`, args: sh `get pods -n ${ns} -o json` })),
+    ];
+}
+function buildProbeScript(opts) {
+    assertAbsolutePath('rke2.data_dir', opts.dataDir);
+    opts.namespaces.forEach((ns) => assertIdentifier('namespace', 'system-pods namespace', ns));
+    const kubectl = `${opts.dataDir.replace(/\/+$/, '')}/bin/kubectl`;
+    const timeout = `${Math.max(1, Math.round(opts.requestTimeoutSeconds))}s`;
+    const list = parts(opts);
+    return bashScript([
+        sh `k() { ${kubectl} --kubeconfig ${KUBECONFIG} --request-timeout=${timeout} "$@"; }`,
+        'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+        // `set +e` inside the subshell: a failing kubectl is data, not the end of the probe.
+        'part() { local n=$1; shift; ( set +e; k "$@" >"$d/$n.out" 2>"$d/$n.err"; echo $? >"$d/$n.rc" ) & }',
+        ...list.map((p) => sh `part ${p.key} ${p.args}`),
+        'wait',
+        'emit() { printf \'"%s":{"code":%s,"out":"%s","err":"%s"}\' "$1" "$(cat "$d/$1.rc" 2>/dev/null || echo 255)" "$(base64 -w0 <"$d/$1.out")" "$(base64 -w0 <"$d/$1.err")"; }',
+        sh `printf '{"v":%s,"host":"%s","parts":{' ${String(PROBE_VERSION)} "$(hostname)"`,
+        ...list.map((p, i) => (i === 0 ? sh `emit ${p.key}` : sh `printf ,; emit ${p.key}`)),
+        "printf '}}\\n'",
+    ]);
+}
+class ProbeOutputError extends Error {
+    name = 'ProbeOutputError';
+}
+function probe_decode(part, key) {
+    if (!part)
+        return { code: 255, stdout: '', stderr: `probe part ${key} missing from the output` };
+    return {
+        code: Number(part.code),
+        stdout: Buffer.from(part.out, 'base64').toString('utf8'),
+        stderr: Buffer.from(part.err, 'base64').toString('utf8'),
+    };
+}
+function kubectlError(part) {
+    const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
+    return `kubectl exited ${part.code}${text ? `: ${text}` : ''}`;
+}
+function parseList(part) {
+    if (part.code !== 0)
+        return { list: null, error: kubectlError(part) };
+    try {
+        const doc = JSON.parse(part.stdout);
+        if (!Array.isArray(doc?.items))
+            return { list: null, error: 'kubectl output has no items list' };
+        return { list: { items: doc.items } };
+    }
+    catch (error) {
+        return { list: null, error: `kubectl output is not JSON (${error.message})` };
+    }
+}
+/** Decodes the probe's stdout into raw cluster state; throws only if the document is unusable. */
+function parseProbeOutput(stdout, opts, probedVia) {
+    let doc;
+    // A login rc file may print before the script does: take the document line itself.
+    const line = stdout.split('\n').findLast((l) => l.startsWith('{"v":')) ?? stdout.trim();
+    try {
+        doc = JSON.parse(line);
+    }
+    catch (error) {
+        throw new ProbeOutputError(`the probe printed no valid JSON (${error.message}): ${stdout.slice(0, 200)}`);
+    }
+    if (doc.v !== PROBE_VERSION || !doc.parts)
+        throw new ProbeOutputError('the probe output has an unexpected shape');
+    const p = doc.parts;
+    const nodes = parseList(probe_decode(p.nodes, 'nodes'));
+    const pods = {};
+    const podsErrors = {};
+    opts.namespaces.forEach((ns, i) => {
+        const parsed = parseList(probe_decode(p[`pods_${i}`], `pods_${i}`));
+        pods[ns] = parsed.list;
+        if (parsed.error)
+            podsErrors[ns] = parsed.error;
+    });
+    return {
+        probedVia,
+        readyz: probe_decode(p.readyz, 'readyz'),
+        readyzEtcd: probe_decode(p.readyz_etcd, 'readyz_etcd'),
+        nodes: nodes.list,
+        ...(nodes.error ? { nodesError: nodes.error } : {}),
+        pods,
+        ...(Object.keys(podsErrors).length ? { podsErrors } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/kube/probe-runner.ts
+
+
+
+/**
+ * Runs the probe on a master, falling back to the others: a health check must still give a
+ * verdict when master-0 is down. Connections stay open across polls; the master that answered
+ * last is asked first next time, so an unreachable master-0 costs its timeout once, not every
+ * poll. A master whose own API cannot list nodes is also passed over: its view is not the
+ * cluster's, and the API check of the master that does answer tells the story.
+ *
+ * The connector is injected (through the pool), so tests prove bad input never connects and
+ * the benchmark counts execs per poll.
+ */
+class MasterProber {
+    masters;
+    opts;
+    execTimeoutMs;
+    pool;
+    preferred;
+    script;
+    constructor(masters, opts, connect, connectDeps, execTimeoutMs) {
+        this.masters = masters;
+        this.opts = opts;
+        this.execTimeoutMs = execTimeoutMs;
+        this.pool = new SshPool(connectDeps, connect);
+        // Built (and its inputs validated) once, before any connection.
+        this.script = buildProbeScript(opts);
+    }
+    order() {
+        const first = this.masters.find((m) => m.name === this.preferred);
+        return first ? [first, ...this.masters.filter((m) => m !== first)] : [...this.masters];
+    }
+    /**
+     * `outOfTime` is asked before each master after the first: once the time budget is spent, one
+     * master's view (or its failure) is the verdict rather than another request timeout per master.
+     */
+    async probe(outOfTime = () => false) {
+        const attempts = [];
+        let execs = 0;
+        let fallback = null;
+        for (const [i, target] of this.order().entries()) {
+            if (i > 0 && outOfTime()) {
+                attempts.push({ host: target.name, error: 'not tried: the time budget is spent' });
+                continue;
+            }
+            let shell;
+            try {
+                shell = await this.pool.get(target);
+            }
+            catch (error) {
+                attempts.push({ host: target.name, error: `unreachable: ${(0,errors/* errorMessage */.g)(error)}` });
+                continue;
+            }
+            try {
+                execs += 1;
+                const res = await shell.exec(this.script, {
+                    timeoutMs: this.execTimeoutMs,
+                    maxOutputBytes: 32 * 1024 * 1024,
+                });
+                if (res.code !== 0 || res.timedOut) {
+                    const why = res.timedOut
+                        ? `probe timed out after ${this.execTimeoutMs} ms`
+                        : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
+                    attempts.push({ host: target.name, error: why });
+                    if (res.timedOut)
+                        await this.pool.drop(target);
+                    continue;
+                }
+                const state = parseProbeOutput(res.stdout, this.opts, target.name);
+                if (state.nodes) {
+                    this.preferred = target.name;
+                    return { state, attempts, execs };
+                }
+                attempts.push({
+                    host: target.name,
+                    error: `its API cannot list nodes: ${state.nodesError ?? 'unknown'}`,
+                });
+                fallback ??= state;
+            }
+            catch (error) {
+                // A dropped connection (node rebooting) is reopened on the next poll.
+                await this.pool.drop(target);
+                attempts.push({ host: target.name, error: (0,errors/* errorMessage */.g)(error) });
+            }
+        }
+        return { state: fallback, attempts, execs };
+    }
+    close() {
+        return this.pool.closeAll();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/kube/health.ts
+
+
+
+const seconds = (ms) => Math.round(ms) / 1000;
+/**
+ * Polls until every check passes or the time budget runs out. Each poll is one SSH exec on a
+ * master (plus the HTTP checks from here, concurrently); the evaluation is the pure `evaluate`.
+ */
+async function runHealthCheck(config, deps) {
+    const { clock, logger } = deps;
+    const start = clock.now();
+    const deadline = start + config.timeoutSeconds * 1000;
+    const prober = new MasterProber(config.masters, {
+        dataDir: config.dataDir,
+        namespaces: namespacesOf(config.expectations),
+        requestTimeoutSeconds: config.requestTimeoutSeconds,
+    }, deps.connect, {
+        credentials: deps.credentials,
+        logger,
+        secrets: deps.secrets,
+        // One attempt per poll: the poll loop is the retry, and a dead master-0 must not eat the budget.
+        options: { attempts: 1, readyTimeoutMs: config.connectTimeoutSeconds * 1000 },
+    }, (config.requestTimeoutSeconds + 15) * 1000);
+    const history = [];
+    let checks;
+    let timeToHealthy = null;
+    try {
+        for (let poll = 1;; poll++) {
+            const pollStart = clock.now();
+            checks = await logger.group(`poll ${poll}`, async () => {
+                const [probe, http] = await Promise.all([
+                    // Every poll may spend one request timeout looking for a master, even at the deadline.
+                    prober.probe(() => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000)),
+                    Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
+                ]);
+                for (const a of probe.attempts)
+                    logger.warning(`${a.host}: ${a.error}`);
+                const unreachable = probe.attempts.map((a) => `${a.host}: ${a.error}`).join('; ');
+                const result = [...evaluate(probe.state, config.expectations, unreachable), ...http];
+                for (const c of result)
+                    logger.info(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.message}`);
+                history.push({
+                    poll,
+                    atSeconds: seconds(pollStart - start),
+                    durationMs: clock.now() - pollStart,
+                    via: probe.state?.probedVia ?? null,
+                    execs: probe.execs,
+                    unreachable: probe.attempts,
+                    failed: result.filter((c) => c.status === 'fail').map((c) => c.name),
+                });
+                return result;
+            });
+            if (!checks.some((c) => c.status === 'fail')) {
+                timeToHealthy = seconds(clock.now() - start);
+                break;
+            }
+            // Polls start every interval (not interval after the last one ended), so a recovery is
+            // seen at most one interval plus one poll after it happens.
+            const left = deadline - clock.now();
+            if (left <= 0)
+                break;
+            const wait = Math.max(0, Math.min(pollStart + config.pollIntervalSeconds * 1000 - clock.now(), left));
+            logger.info(`not healthy yet; next poll in ${seconds(wait)} s (${seconds(deadline - clock.now())} s left)`);
+            await clock.sleep(wait);
+        }
+    }
+    finally {
+        await prober.close();
+    }
+    const end = clock.now();
+    const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
+    const healthy = failed.length === 0;
+    const report = {
+        kind: 'health-check',
+        cluster: config.cluster,
+        healthy,
+        verdict: healthy
+            ? `healthy after ${history.length} poll(s), ${timeToHealthy} s`
+            : `NOT healthy after ${history.length} poll(s) in ${seconds(end - start)} s`,
+        startedAt: new Date(start).toISOString(),
+        finishedAt: new Date(end).toISOString(),
+        durationSeconds: seconds(end - start),
+        timeToHealthySeconds: timeToHealthy,
+        polls: history.length,
+        timeoutSeconds: config.timeoutSeconds,
+        pollIntervalSeconds: config.pollIntervalSeconds,
+        checks,
+        failedChecks: failed,
+        pollHistory: history,
+    };
+    return deps.secrets.redactDeep(report);
+}
+function namespacesOf(exp) {
+    // kube-system is always read: the etcd member check uses its static pods.
+    return [...new Set(['kube-system', ...exp.pods.filter((p) => !p.skipReason).map((p) => p.namespace)])];
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/kube/report-file.ts
+
+
+
+/** Writes the report where later steps (incident, artifact upload) can pick it up. */
+async function writeReportFile(report, dir = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()) {
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    const stamp = report.startedAt.replace(/[:.]/g, '-');
+    const path = (0,external_node_path_.join)(dir, `rke2-ops-health-${report.cluster}-${stamp}.json`);
+    await (0,promises_namespaceObject.writeFile)(path, JSON.stringify(report, null, 2) + '\n');
+    return path;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/clock.ts
