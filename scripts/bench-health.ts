@@ -9,13 +9,14 @@
  *  - bundle: `node actions/health-check/dist/index.js` as the runner starts it, process start to exit.
  * Counts the SSH execs of every poll through a counting connector.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLab } from '../test/lab/lab.js';
+import { inputEnv, runBundledAction, runnerFiles } from '../test/helpers/run-action.js';
 import { getInputs } from '../src/actions/health-check/inputs.js';
 import { runHealthCheck } from '../src/kube/health.js';
 import { connect } from '../src/ssh/connection.js';
@@ -82,25 +83,13 @@ try {
 
   const bundle: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-hc-'));
-    writeFileSync(join(dir, 'out'), '');
-    writeFileSync(join(dir, 'sum'), '');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      RUNNER_TEMP: dir,
-      GITHUB_OUTPUT: join(dir, 'out'),
-      GITHUB_STEP_SUMMARY: join(dir, 'sum'),
-      'INPUT_INVENTORY-FILE': lab.inventoryPath,
-      'INPUT_SSH-KEY': lab.privateKey,
-      INPUT_TIMEOUT: '60',
-    };
-    const started = performance.now();
-    const r = spawnSync(process.execPath, [join(REPO, 'actions/health-check/dist/index.js')], {
-      env,
-      encoding: 'utf8',
+    const r = await runBundledAction('health-check', {
+      'inventory-file': lab.inventoryPath,
+      'ssh-key': lab.privateKey,
+      timeout: '60',
     });
-    bundle.push(performance.now() - started);
-    if (r.status !== 0) throw new Error(`bundled action failed:\n${r.stdout}\n${r.stderr}`);
+    bundle.push(r.durationMs);
+    if (r.code !== 0) throw new Error(`bundled action failed:\n${r.stdout}\n${r.stderr}`);
   }
 
   // Bundle start-up: process start to its first SSH connection (a local listener stands in for
@@ -154,9 +143,7 @@ try {
 }
 
 async function timeToFirstConnect(privateKey: string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-hc-start-'));
-  writeFileSync(join(dir, 'out'), '');
-  writeFileSync(join(dir, 'sum'), '');
+  const files = runnerFiles(mkdtempSync(join(tmpdir(), 'bench-hc-start-')));
   let started = 0;
   const accepted = new Promise<number>((resolve) => {
     const server = createServer((socket) => {
@@ -178,13 +165,13 @@ async function timeToFirstConnect(privateKey: string): Promise<number> {
         stdio: 'ignore',
         env: {
           PATH: process.env.PATH,
-          RUNNER_TEMP: dir,
-          GITHUB_OUTPUT: join(dir, 'out'),
-          GITHUB_STEP_SUMMARY: join(dir, 'sum'),
-          INPUT_INVENTORY: JSON.stringify(inventory),
-          'INPUT_SSH-KEY': privateKey,
-          'INPUT_INSECURE-SKIP-HOST-KEY-VERIFICATION': 'true',
-          INPUT_TIMEOUT: '1',
+          ...files,
+          ...inputEnv({
+            inventory: JSON.stringify(inventory),
+            'ssh-key': privateKey,
+            'insecure-skip-host-key-verification': 'true',
+            timeout: '1',
+          }),
         },
       });
     });

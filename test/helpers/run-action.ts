@@ -45,6 +45,22 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs;
 }
 
+/** The runner's files for one step (created beforehand, as the runner does) in `dir`. */
+export function runnerFiles(dir: string): {
+  GITHUB_OUTPUT: string;
+  GITHUB_STEP_SUMMARY: string;
+  RUNNER_TEMP: string;
+} {
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+    RUNNER_TEMP: dir,
+  };
+  writeFileSync(files.GITHUB_OUTPUT, '');
+  writeFileSync(files.GITHUB_STEP_SUMMARY, '');
+  return files;
+}
+
 export async function runBundledAction(
   name: string,
   inputs: Record<string, string>,
@@ -52,10 +68,7 @@ export async function runBundledAction(
   timeoutMs = 120_000,
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), `rke2ops-action-${name}-`));
-  const outputFile = join(dir, 'output');
-  const summaryFile = join(dir, 'summary');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
+  const files = runnerFiles(dir);
   // Only what a runner provides: no INPUT_* leaking from the test process's environment.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')),
@@ -65,9 +78,7 @@ export async function runBundledAction(
     env: {
       ...base,
       ...inputEnv(inputs),
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: summaryFile,
-      RUNNER_TEMP: dir,
+      ...files,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,8 +94,8 @@ export async function runBundledAction(
     code,
     stdout,
     stderr,
-    outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
-    summary: readFileSync(summaryFile, 'utf8'),
+    outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
     durationMs: Date.now() - started,
   };
   rmSync(dir, { recursive: true, force: true });
