@@ -1,6 +1,7 @@
-# Two layers (see docs/ARCHITECTURE.md):
-# - hard rules that span several variables: lifecycle preconditions on
-#   terraform_data.guardrails. They stop `tofu plan`.
+# Two layers (see docs/ARCHITECTURE.md §9):
+# - hard rules that span several variables or the state: one lifecycle
+#   precondition per terraform_data guard_*, so a failing plan (and a test's
+#   expect_failures) names the rule. They stop `tofu plan`.
 # - soft advice: check blocks. OpenTofu only WARNS on them; never put a rule
 #   that must hold into a check block.
 
@@ -13,7 +14,6 @@ locals {
   )
 
   pod_prefix     = tonumber(split("/", var.cluster_configuration.cluster_cidr)[1])
-  svc_prefix     = tonumber(split("/", var.cluster_configuration.service_cidr)[1])
   pod_in_network = local.pod_prefix >= local.network_prefix && cidrhost("${cidrhost(var.cluster_configuration.cluster_cidr, 0)}/${local.network_prefix}", 0) == cidrhost(var.network_ip_range, 0)
 
   # Two CIDRs overlap exactly when one contains the other's base address.
@@ -28,48 +28,111 @@ locals {
       cidrhost("${cidrhost(p[0], 0)}/${split("/", p[1])[1]}", 0) == cidrhost(p[1], 0)
     )
   ]
+
+  # The user's kube-apiserver-arg entries (appended to the module's).
+  user_apiserver_args = concat(
+    [for a in flatten([try(var.rke2_extra_server_config["kube-apiserver-arg"], [])]) : tostring(a)],
+    [for a in flatten([try(var.rke2_extra_server_config["kube-apiserver-arg+"], [])]) : tostring(a)],
+  )
+  conflicting_apiserver_args = [
+    for a in local.user_apiserver_args : a
+    if can(regex("^-{0,2}(authentication-config|anonymous-auth)=", a))
+  ]
+
+  channel_paths_ok = alltrue(flatten([
+    for name, files in local.channel_files : [
+      for f in files : can(regex("^(/etc/rancher/rke2/|/var/lib/rancher/rke2/server/manifests/)[A-Za-z0-9._-][A-Za-z0-9._/-]*$", f.path)) && !strcontains(f.path, "..") && !strcontains(f.path, "//")
+    ]
+  ]))
+  channel_paths_unique = alltrue([for name, files in local.channel_files : length(distinct([for f in files : f.path])) == length(files)])
 }
 
-resource "terraform_data" "guardrails" {
-  input = {
-    cluster_name = var.cluster_name
-    rke2_version = var.rke2_version
-  }
-
+resource "terraform_data" "guard_one_network_zone" {
   lifecycle {
     precondition {
       condition     = length(local.location_zones) == 1
       error_message = "All locations must be in one Hetzner network zone (a private network spans one zone): got ${join(", ", var.locations)} in zones ${join(", ", local.location_zones)}. Use fsn1/nbg1/hel1 (eu-central), ash (us-east), hil (us-west) or sin (ap-southeast)."
     }
+  }
+}
 
+resource "terraform_data" "guard_network_zone_fixed" {
+  lifecycle {
+    precondition {
+      condition     = hcloud_network_subnet.nodes.network_zone == local.network_zone
+      error_message = "The cluster's subnet is in network zone ${hcloud_network_subnet.nodes.network_zone}, fixed when it was created; locations (${join(", ", var.locations)}) now point to ${local.network_zone}. New servers there could not join the private network: keep locations in ${hcloud_network_subnet.nodes.network_zone}."
+    }
+  }
+}
+
+resource "terraform_data" "guard_load_balancer_zone" {
+  lifecycle {
     precondition {
       condition     = local.location_network_zones[local.cp_lb_location] == local.network_zone && local.location_network_zones[local.ingress_lb_location] == local.network_zone
       error_message = "Load balancer locations (control plane: ${local.cp_lb_location}, ingress: ${local.ingress_lb_location}) must be in the network zone of the nodes (${local.network_zone})."
     }
+  }
+}
 
+resource "terraform_data" "guard_subnet_in_network" {
+  lifecycle {
     precondition {
       condition     = local.subnet_in_network
       error_message = "subnet_ip_range ${var.subnet_ip_range} must lie inside network_ip_range ${var.network_ip_range}."
     }
+  }
+}
 
+resource "terraform_data" "guard_cidrs_disjoint" {
+  lifecycle {
     precondition {
       condition     = !anytrue(local.cidr_overlaps)
       error_message = "subnet_ip_range (${var.subnet_ip_range}), cluster_configuration.cluster_cidr (${var.cluster_configuration.cluster_cidr}) and service_cidr (${var.cluster_configuration.service_cidr}) must not overlap."
     }
+  }
+}
 
+resource "terraform_data" "guard_pod_cidr_routable" {
+  lifecycle {
     precondition {
       condition     = !(local.ccm.enabled && local.ccm.networking) || local.pod_in_network
       error_message = "With hcloud CCM networking (routes) enabled, cluster_configuration.cluster_cidr (${var.cluster_configuration.cluster_cidr}) must lie inside network_ip_range (${var.network_ip_range}); widen the network (e.g. 10.0.0.0/8) or set hcloud_ccm.networking = false."
     }
+  }
+}
 
+resource "terraform_data" "guard_readyz_needs_recent_rke2" {
+  lifecycle {
     precondition {
       condition     = !(local.cp_lb_enabled && local.readyz_health) || local.rke2_supports_anonymous_config
       error_message = "control_plane_load_balancer.health_check = \"readyz\" needs anonymous access to /readyz through an AuthenticationConfiguration, which RKE2 accepts from v1.32.6+rke2r1, v1.33.1+rke2r1 and v1.34; rke2_version is ${var.rke2_version}. Use health_check = \"tcp\" or a newer RKE2."
     }
+  }
+}
 
+resource "terraform_data" "guard_apiserver_args" {
+  lifecycle {
     precondition {
-      condition     = !local.cp_lb_enabled || var.control_plane_load_balancer.public || length(var.api_extra_sans) > 0 || length(var.api_allowed_cidrs) > 0
-      error_message = "A private-only control-plane load balancer with api_allowed_cidrs empty leaves no way to reach the Kubernetes API from outside the private network; open api_allowed_cidrs, make the LB public, or give api_extra_sans for your own access path."
+      condition     = !local.readyz_health || length(local.conflicting_apiserver_args) == 0
+      error_message = "rke2_extra_server_config kube-apiserver-arg ${jsonencode(local.conflicting_apiserver_args)} conflicts with the module's authentication config for the /readyz health check (kube-apiserver refuses anonymous-auth next to AuthenticationConfiguration.anonymous, and a second authentication-config replaces it). Drop the argument or set control_plane_load_balancer.health_check = \"tcp\"."
+    }
+  }
+}
+
+resource "terraform_data" "guard_channel_needs_ssh" {
+  lifecycle {
+    precondition {
+      condition     = !local.channel_apply || length(var.ssh_allowed_cidrs) > 0
+      error_message = "ssh_allowed_cidrs is empty, but the node channel (node_channel.apply = true) delivers every node's tokens and config over SSH from the machine running tofu. Allow that machine's address, or set node_channel.apply = false and deliver the node_channel_scripts/payloads through your own path."
+    }
+  }
+}
+
+resource "terraform_data" "guard_channel_paths" {
+  lifecycle {
+    precondition {
+      condition     = local.channel_paths_ok && local.channel_paths_unique
+      error_message = "Every node channel file must have a unique absolute path under /etc/rancher/rke2/ or /var/lib/rancher/rke2/server/manifests/ made of letters, digits, '.', '_', '-' and '/' (no '..')."
     }
   }
 }
@@ -85,5 +148,43 @@ check "ingress_lb_on_masters" {
   assert {
     condition     = !local.ingress_lb_enabled || var.worker_count > 0
     error_message = "The ingress load balancer targets the masters because worker_count is 0; application traffic will share the control-plane nodes."
+  }
+}
+
+# Existing servers keep their type, location and public IPv6 (servers.tf):
+# say so when the variables have moved on.
+check "servers_keep_their_type" {
+  assert {
+    condition = alltrue(concat(
+      [for s in hcloud_server.master : s.server_type == var.master_server_type],
+      [for s in hcloud_server.worker : s.server_type == var.worker_server_type],
+    ))
+    error_message = "Existing servers keep their server type (tofu would power them all off at once to resize): ${join(", ", concat([for s in hcloud_server.master : "${s.name}=${s.server_type}" if s.server_type != var.master_server_type], [for s in hcloud_server.worker : "${s.name}=${s.server_type}" if s.server_type != var.worker_server_type]))}. Only new servers get master_server_type/worker_server_type; resize existing ones one at a time (docs/ARCHITECTURE.md §8)."
+  }
+}
+
+check "servers_keep_their_location" {
+  assert {
+    condition = alltrue(concat(
+      [for i, s in hcloud_server.master : s.location == local.masters[i].location],
+      [for i, s in hcloud_server.worker : s.location == local.workers[i].location],
+    ))
+    error_message = "Existing servers stay in the location they were created in (moving one means replacing it); only new servers follow the changed locations list."
+  }
+}
+
+check "servers_keep_their_ipv6" {
+  assert {
+    condition = alltrue([
+      for s in concat(hcloud_server.master, hcloud_server.worker) : one(s.public_net).ipv6_enabled == var.enable_ipv6
+    ])
+    error_message = "Existing servers keep their public IPv6 setting (changing it powers a server off); enable_ipv6 = ${var.enable_ipv6} applies to new servers only."
+  }
+}
+
+check "metadata_restriction_with_cilium_kpr" {
+  assert {
+    condition     = !(var.restrict_metadata_service && var.cluster_configuration.cni == "cilium" && !module.rke2_config.kube_proxy_enabled)
+    error_message = "Cilium without kube-proxy may route pod traffic past netfilter (eBPF host routing), where restrict_metadata_service cannot drop it: add a CiliumClusterwideNetworkPolicy denying egress to 169.254.169.254/32."
   }
 }

@@ -1,5 +1,10 @@
 ################################################################################
-# Control-plane load balancer: 6443 (Kubernetes API) and 9345 (RKE2 supervisor)
+# Control-plane load balancer: private only. 6443 (Kubernetes API) and 9345
+# (RKE2 supervisor, the join address) on the subnet's .2.
+#
+# Hetzner load balancers take no firewall, and a service listens on every
+# interface of its load balancer: the supervisor (9345: node join, etcd
+# snapshot CLI) must never share a load balancer with a public interface.
 ################################################################################
 
 resource "hcloud_load_balancer" "control_plane" {
@@ -14,6 +19,12 @@ resource "hcloud_load_balancer" "control_plane" {
   algorithm {
     type = "round_robin"
   }
+
+  lifecycle {
+    # ForceNew: a replaced load balancer gets new addresses. It keeps the
+    # location it was created in (var.locations may be reordered).
+    ignore_changes = [location]
+  }
 }
 
 resource "hcloud_load_balancer_network" "control_plane" {
@@ -23,7 +34,7 @@ resource "hcloud_load_balancer_network" "control_plane" {
   subnet_id        = hcloud_network_subnet.nodes.id
   # Fixed address: it is the join address in every node's config.yaml.
   ip                      = local.cp_lb_private_ip
-  enable_public_interface = var.control_plane_load_balancer.public
+  enable_public_interface = false
 }
 
 resource "hcloud_load_balancer_target" "control_plane" {
@@ -69,6 +80,8 @@ resource "hcloud_load_balancer_service" "kube_api" {
   }
 }
 
+# The supervisor has no documented unauthenticated readiness endpoint
+# (rke2-facts.md section 7: /ping is unverified), so TCP it is.
 resource "hcloud_load_balancer_service" "supervisor" {
   count = local.cp_lb_enabled ? 1 : 0
 
@@ -77,14 +90,85 @@ resource "hcloud_load_balancer_service" "supervisor" {
   listen_port      = 9345
   destination_port = 9345
 
-  # The supervisor has no documented unauthenticated readiness endpoint
-  # (rke2-facts.md section 7: /ping is unverified), so TCP it is.
   health_check {
     protocol = "tcp"
     port     = 9345
     interval = 10
     timeout  = 5
     retries  = 3
+  }
+}
+
+################################################################################
+# Optional public API load balancer (control_plane_load_balancer.public): 6443
+# only, at the subnet's .4. Reachable from the whole Internet: Hetzner load
+# balancers take no firewall, and api_allowed_cidrs filters only the masters'
+# own interfaces.
+################################################################################
+
+resource "hcloud_load_balancer" "api" {
+  count = local.api_lb_enabled ? 1 : 0
+
+  name               = "${var.cluster_name}-api"
+  load_balancer_type = var.control_plane_load_balancer.type
+  location           = local.cp_lb_location
+  delete_protection  = var.delete_protection
+  labels             = merge(local.common_labels, { "role" = "api" })
+
+  algorithm {
+    type = "round_robin"
+  }
+
+  lifecycle {
+    ignore_changes = [location]
+  }
+}
+
+resource "hcloud_load_balancer_network" "api" {
+  count = local.api_lb_enabled ? 1 : 0
+
+  load_balancer_id        = hcloud_load_balancer.api[0].id
+  subnet_id               = hcloud_network_subnet.nodes.id
+  ip                      = local.api_lb_private_ip
+  enable_public_interface = true
+}
+
+resource "hcloud_load_balancer_target" "api" {
+  count = local.api_lb_enabled ? var.master_count : 0
+
+  type             = "server"
+  load_balancer_id = hcloud_load_balancer.api[0].id
+  server_id        = hcloud_server.master[count.index].id
+  use_private_ip   = true
+
+  depends_on = [hcloud_load_balancer_network.api]
+}
+
+resource "hcloud_load_balancer_service" "api" {
+  count = local.api_lb_enabled ? 1 : 0
+
+  load_balancer_id = hcloud_load_balancer.api[0].id
+  protocol         = "tcp"
+  listen_port      = 6443
+  destination_port = 6443
+
+  # Same check as the private 6443 service.
+  health_check {
+    protocol = local.readyz_health ? "http" : "tcp"
+    port     = 6443
+    interval = 10
+    timeout  = 5
+    retries  = 3
+
+    dynamic "http" {
+      for_each = local.readyz_health ? [1] : []
+      content {
+        path         = "/readyz"
+        tls          = true
+        status_codes = ["200"]
+        response     = "ok"
+      }
+    }
   }
 }
 
@@ -107,6 +191,10 @@ resource "hcloud_load_balancer" "ingress" {
 
   algorithm {
     type = "round_robin"
+  }
+
+  lifecycle {
+    ignore_changes = [location]
   }
 }
 

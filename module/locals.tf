@@ -22,6 +22,7 @@ locals {
   csi = var.cluster_configuration.hcloud_csi
 
   cp_lb_enabled       = var.control_plane_load_balancer.enabled
+  api_lb_enabled      = local.cp_lb_enabled && var.control_plane_load_balancer.public
   cp_lb_location      = coalesce(var.control_plane_load_balancer.location, var.locations[0])
   ingress_lb_enabled  = var.ingress_load_balancer.enabled
   ingress_lb_location = coalesce(var.ingress_load_balancer.location, var.locations[0])
@@ -34,7 +35,10 @@ locals {
   subnet_prefix      = tonumber(split("/", var.subnet_ip_range)[1])
   cp_lb_private_ip   = module.rke2_config.control_plane_lb_private_ip
   ingress_private_ip = module.rke2_config.ingress_lb_private_ip
+  api_lb_private_ip  = module.rke2_config.api_lb_private_ip
 
+  # The location a NEW server gets. An existing server keeps the one it was
+  # created in (lifecycle.ignore_changes = [location] in servers.tf).
   masters = [
     for m in module.rke2_config.masters : merge(m, { location = var.locations[m.index % length(var.locations)] })
   ]
@@ -45,8 +49,6 @@ locals {
   # Spread placement groups hold at most 10 servers each.
   worker_placement_group_count = var.placement_groups ? ceil(var.worker_count / 10) : 0
 
-  kube_proxy_enabled = try(var.rke2_extra_server_config["disable-kube-proxy"], false) != true
-
   # RKE2 version gate for the anonymous /readyz health check.
   rke2_version_parts = regex("^v1\\.([0-9]+)\\.([0-9]+)\\+rke2r([0-9]+)$", var.rke2_version)
   kube_minor         = tonumber(local.rke2_version_parts[0])
@@ -56,9 +58,4 @@ locals {
     (local.kube_minor == 33 && local.kube_patch >= 1) ||
     (local.kube_minor == 32 && local.kube_patch >= 6)
   )
-
-  # Ports that must stay on the private network (Hetzner firewalls filter only
-  # public interfaces; private-network traffic is never filtered). Documented and
-  # asserted by tests: none of them may appear in a public firewall rule.
-  private_only_ports = ["2379", "2380", "2381", "9345", "10250", "8472", "4240", "4789", "51820", "51821", "5473", "9099", "179"]
 }

@@ -9,4 +9,11 @@ resource "hcloud_network_subnet" "nodes" {
   type         = "cloud"
   network_zone = local.network_zone
   ip_range     = var.subnet_ip_range
+
+  lifecycle {
+    # ForceNew, and every server is attached to this subnet: the zone is fixed
+    # at creation. A guardrail (guard_network_zone_fixed) refuses locations in
+    # another zone instead of planning a subnet replacement.
+    ignore_changes = [network_zone]
+  }
 }

@@ -23,10 +23,12 @@ output "ops_inventory" {
       }
     ]
     rke2 = {
-      version         = var.rke2_version
-      data_dir        = local.data_dir
-      kube_proxy      = local.kube_proxy_enabled
-      install_command = null
+      version  = var.rke2_version
+      data_dir = local.data_dir
+      # As RKE2 reads disable-kube-proxy from the rendered server config.
+      kube_proxy = module.rke2_config.kube_proxy_enabled
+      # null: the actions' default install script (get.rke2.io).
+      install_command = local.inventory_install_command
     }
     # Filled by the operational-readiness issue (etcd S3 snapshots, Velero).
     etcd_s3 = null
@@ -46,7 +48,7 @@ output "masters" {
       ipv4_address = s.ipv4_address
       ipv6_address = s.ipv6_address
       private_ip   = local.masters[i].private_ip
-      location     = local.masters[i].location
+      location     = s.location
     }
   ]
 }
@@ -60,18 +62,26 @@ output "workers" {
       ipv4_address = s.ipv4_address
       ipv6_address = s.ipv6_address
       private_ip   = local.workers[i].private_ip
-      location     = local.workers[i].location
+      location     = s.location
     }
   ]
 }
 
 output "control_plane_lb" {
-  description = "Control-plane load balancer (null when disabled): public IPv4/IPv6 and private IP."
+  description = "Private control-plane load balancer (null when disabled): ID and private IP (6443, 9345). It has no public interface."
   value = local.cp_lb_enabled ? {
     id         = hcloud_load_balancer.control_plane[0].id
-    ipv4       = hcloud_load_balancer.control_plane[0].ipv4
-    ipv6       = hcloud_load_balancer.control_plane[0].ipv6
     private_ip = local.cp_lb_private_ip
+  } : null
+}
+
+output "api_lb" {
+  description = "Public API load balancer (null unless control_plane_load_balancer.public): public IPv4/IPv6 and private IP; forwards 6443 only, to anyone."
+  value = local.api_lb_enabled ? {
+    id         = hcloud_load_balancer.api[0].id
+    ipv4       = hcloud_load_balancer.api[0].ipv4
+    ipv6       = hcloud_load_balancer.api[0].ipv6
+    private_ip = local.api_lb_private_ip
   } : null
 }
 
@@ -86,8 +96,10 @@ output "ingress_lb" {
 }
 
 output "kube_api_endpoint" {
-  description = "https URL of the Kubernetes API: the control-plane LB's public IPv4, else master-0's public IPv4."
-  value       = "https://${local.cp_lb_enabled && var.control_plane_load_balancer.public ? hcloud_load_balancer.control_plane[0].ipv4 : hcloud_server.master[0].ipv4_address}:6443"
+  description = "https URL of the Kubernetes API: the public API load balancer when there is one, else master-0's public IPv4 when api_allowed_cidrs opens it, else the private control-plane endpoint (reach it from the private network or through an SSH tunnel)."
+  value = "https://${(local.api_lb_enabled ? hcloud_load_balancer.api[0].ipv4 :
+    length(var.api_allowed_cidrs) > 0 ? hcloud_server.master[0].ipv4_address :
+  local.cp_lb_enabled ? local.cp_lb_private_ip : local.masters[0].private_ip)}:6443"
 }
 
 output "network_id" {
@@ -123,13 +135,29 @@ output "rke2_token" {
 }
 
 output "rke2_configs" {
-  description = "Rendered /etc/rancher/rke2/config.yaml per node name (contains the token)."
+  description = "Effective RKE2 configuration per node name: config.yaml (from cloud-init) merged with the node channel's drop-ins (contains the tokens)."
   value       = module.rke2_config.configs
   sensitive   = true
 }
 
 output "cloud_init" {
-  description = "Rendered cloud-config (user_data) per node name, as sent at creation (contains keys and tokens)."
+  description = "Rendered cloud-config (user_data) per node name, as sent at creation. No RKE2 or Hetzner token; it holds the node's SSH host private key."
   value       = local.node_cloud_init
+  sensitive   = true
+}
+
+output "node_channel" {
+  description = "What the node channel delivers per node name: sha256 of the payload (the re-run trigger, also the rke2-ops.io/channel-sha256 annotation of an applied master), files (path, restart) and, for masters, the masters that must have applied theirs first."
+  value       = local.channel_summary
+}
+
+output "node_channel_scripts" {
+  description = "The node channel's script per node name (bash; no secret): run as root with the node's payload file as its argument."
+  value       = local.channel_scripts
+}
+
+output "node_channel_payloads" {
+  description = "The node channel's payload per node name (the files to write, with tokens and the hcloud token). For node_channel.apply = false: copy it to the node (0600) and run the node's script on it."
+  value       = local.channel_payloads
   sensitive   = true
 }

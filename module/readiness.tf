@@ -1,9 +1,10 @@
 locals {
   expected_node_count = var.master_count + var.worker_count
 
-  # POSIX sh; runs on master-0 through remote-exec. Bounded by
-  # cluster_ready_timeout: cloud-init, the apiserver's /readyz and the Ready
-  # condition of every expected node (by condition, so a cordoned node counts).
+  # POSIX sh; runs on master-0 through remote-exec after the node channel.
+  # Bounded by cluster_ready_timeout: cloud-init (exit 2 = done but degraded,
+  # e.g. a deprecated key: not a failure), the apiserver's /readyz and the
+  # Ready condition of every expected node (by condition, so a cordoned node counts).
   wait_for_cluster_ready_script = <<-EOT
     set -eu
     deadline=$(( $(date +%s) + ${var.cluster_ready_timeout} ))
@@ -11,7 +12,8 @@ locals {
     KC=${local.data_dir}/bin/kubectl
     left() { echo $(( deadline - $(date +%s) )); }
     echo "waiting for cloud-init (at most ${var.cluster_ready_timeout}s in total)"
-    timeout "$(left)" cloud-init status --wait >/dev/null || { echo "FAIL: cloud-init did not finish: $(cloud-init status --long 2>&1 | tail -n 5)" >&2; exit 1; }
+    rc=0; timeout "$(left)" cloud-init status --wait >/dev/null || rc=$?
+    case $rc in 0|2) ;; *) echo "FAIL: cloud-init did not finish (exit $rc): $(cloud-init status --long 2>&1 | tail -n 5)" >&2; exit 1 ;; esac
     until [ -x "$KC" ] && [ "$("$KC" get --raw=/readyz 2>/dev/null)" = "ok" ]; do
       [ "$(left)" -gt 0 ] || { echo "FAIL: apiserver /readyz not ok within ${var.cluster_ready_timeout}s" >&2; exit 1; }
       sleep 5
@@ -55,5 +57,7 @@ resource "terraform_data" "wait_for_cluster_ready" {
     hcloud_load_balancer_target.control_plane,
     hcloud_load_balancer_service.kube_api,
     hcloud_load_balancer_service.supervisor,
+    terraform_data.node_channel_master,
+    terraform_data.node_channel_worker,
   ]
 }

@@ -47,10 +47,16 @@ resource "hcloud_server" "master" {
   depends_on = [hcloud_network_subnet.nodes]
 
   lifecycle {
-    # rke2_version, cloud-init and the image only matter at creation. Changing
-    # them must never replace a server (that would destroy etcd members and
-    # data); upgrades happen in place. ssh_keys is ForceNew in the provider.
-    ignore_changes = [user_data, image, ssh_keys]
+    # Nothing may replace or power off a running master: replacing one
+    # destroys an etcd member and its data (master-0: the cluster), and tofu
+    # would do every master at once, losing etcd quorum.
+    # - user_data, image, ssh_keys, location: ForceNew in the provider. They
+    #   matter at creation only; changes reach live nodes over the node
+    #   channel, upgrades happen in place. A server keeps the location it was
+    #   created in (changing var.locations only affects new servers).
+    # - server_type, public_net: the provider powers the server off to change
+    #   them. Resize one server at a time instead (docs/ARCHITECTURE.md §8).
+    ignore_changes = [user_data, image, ssh_keys, location, server_type, public_net]
   }
 }
 
@@ -83,6 +89,7 @@ resource "hcloud_server" "worker" {
   depends_on = [hcloud_network_subnet.nodes]
 
   lifecycle {
-    ignore_changes = [user_data, image, ssh_keys]
+    # As for masters: tofu would power off or replace every worker at once.
+    ignore_changes = [user_data, image, ssh_keys, location, server_type, public_net]
   }
 }

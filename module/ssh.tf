@@ -13,7 +13,9 @@ resource "hcloud_ssh_key" "this" {
 
 # Per-node SSH host keys, generated here and installed by cloud-init
 # (ssh_keys.ed25519_private/ed25519_public), so every client can pin the host
-# key from the very first connection (no trust-on-first-use).
+# key from the very first connection (no trust-on-first-use). user_data is the
+# only way onto the node before that first connection; pods are kept away from
+# the metadata service that serves it (restrict_metadata_service, ARCHITECTURE §5).
 resource "tls_private_key" "master_host" {
   count     = var.master_count
   algorithm = "ED25519"
@@ -29,8 +31,16 @@ resource "random_password" "rke2_token" {
   special = false
 }
 
+# Workers join with this one (agent-token on the masters): a token read on a
+# worker can register an agent, never a server (which would get etcd).
+resource "random_password" "rke2_agent_token" {
+  length  = 48
+  special = false
+}
+
 locals {
-  rke2_token = coalesce(var.rke2_token, random_password.rke2_token.result)
+  rke2_token       = coalesce(var.rke2_token, random_password.rke2_token.result)
+  rke2_agent_token = random_password.rke2_agent_token.result
 
   master_host_public_keys = [for k in tls_private_key.master_host : trimspace(k.public_key_openssh)]
   worker_host_public_keys = [for k in tls_private_key.worker_host : trimspace(k.public_key_openssh)]

@@ -14,7 +14,7 @@ variable "cluster_name" {
 }
 
 variable "hcloud_token" {
-  description = "Hetzner Cloud API token for the in-cluster hcloud CCM and CSI driver (written as the kube-system/hcloud Secret). Configure the hcloud provider separately in the root module."
+  description = "Hetzner Cloud API token for the in-cluster hcloud CCM and CSI driver: the kube-system/hcloud Secret, delivered to the masters over SSH by the node channel (never in user_data). Configure the hcloud provider separately in the root module."
   type        = string
   sensitive   = true
   nullable    = false
@@ -26,7 +26,7 @@ variable "hcloud_token" {
 }
 
 variable "rke2_token" {
-  description = "RKE2 cluster token. null generates one. Set it to the original token when rebuilding a cluster from an etcd snapshot (the snapshot is encrypted with it)."
+  description = "RKE2 server token. null generates one. Set it to the original token when rebuilding a cluster from an etcd snapshot (the snapshot is encrypted with it). Only masters get it (over the node channel); workers join with a separate generated agent token."
   type        = string
   sensitive   = true
   default     = null
@@ -50,14 +50,14 @@ variable "rke2_version" {
 }
 
 variable "rke2_install_script_url" {
-  description = "URL of the RKE2 install script that cloud-init pipes to sh."
+  description = "URL of the RKE2 install script cloud-init downloads (with retries) and runs. A non-default URL is exported as ops_inventory.rke2.install_command for the ops actions."
   type        = string
   default     = "https://get.rke2.io"
   nullable    = false
 
   validation {
-    condition     = can(regex("^https://", var.rke2_install_script_url))
-    error_message = "rke2_install_script_url must be an https:// URL."
+    condition     = can(regex("^https://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$", var.rke2_install_script_url))
+    error_message = "rke2_install_script_url must be an https:// URL without spaces or quotes."
   }
 }
 
@@ -90,7 +90,7 @@ variable "worker_count" {
 }
 
 variable "master_server_type" {
-  description = "Hetzner server type for masters (RKE2 servers need at least 2 vCPU / 4 GB)."
+  description = "Hetzner server type for new masters (RKE2 servers need at least 2 vCPU / 4 GB). Existing masters are never resized by tofu (Hetzner powers a server off to resize it; tofu would do all at once): resize one at a time as docs/ARCHITECTURE.md describes."
   type        = string
   default     = "cx23"
   nullable    = false
@@ -102,7 +102,7 @@ variable "master_server_type" {
 }
 
 variable "worker_server_type" {
-  description = "Hetzner server type for workers."
+  description = "Hetzner server type for new workers. Existing workers are not resized by tofu (that powers them off, all at once); resize one at a time as docs/ARCHITECTURE.md describes."
   type        = string
   default     = "cx33"
   nullable    = false
@@ -126,7 +126,7 @@ variable "image" {
 }
 
 variable "locations" {
-  description = "Hetzner locations; masters and workers are spread round-robin over them. All must be in one network zone (eu-central: fsn1, nbg1, hel1; us-east: ash; us-west: hil; ap-southeast: sin)."
+  description = "Hetzner locations; new masters and workers are spread round-robin over them. A server keeps the location it was created in (changing this list never moves or replaces one). All must be in one network zone (eu-central: fsn1, nbg1, hel1; us-east: ash; us-west: hil; ap-southeast: sin), and the zone cannot change after creation."
   type        = list(string)
   default     = ["fsn1", "nbg1", "hel1"]
   nullable    = false
@@ -145,7 +145,7 @@ variable "placement_groups" {
 }
 
 variable "enable_ipv6" {
-  description = "Give every node a public IPv6 address in addition to IPv4."
+  description = "Give new nodes a public IPv6 address in addition to IPv4. Existing nodes keep what they were created with (changing it powers a server off)."
   type        = bool
   default     = true
   nullable    = false
@@ -206,7 +206,7 @@ variable "subnet_ip_range" {
 }
 
 variable "ssh_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach SSH (22/tcp) on every node's public interface. The machine running tofu (wait_for_cluster_ready) and the ops actions need it. Empty closes SSH on the public interface."
+  description = "Source CIDRs allowed to reach SSH (22/tcp) on every node's public interface. The machine running tofu (node channel, wait_for_cluster_ready) and the ops actions need it. Empty closes SSH on the public interface (then set node_channel.apply = false and deliver the node scripts yourself)."
   type        = list(string)
   default     = ["0.0.0.0/0", "::/0"]
   nullable    = false
@@ -218,9 +218,9 @@ variable "ssh_allowed_cidrs" {
 }
 
 variable "api_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) on the masters' public interfaces. The control-plane load balancer reaches masters over the private network and is not filtered by Hetzner firewalls. Empty closes 6443 on the masters' public interfaces."
+  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) directly on the masters' public interfaces (Hetzner firewall rule). It does NOT cover load balancers: Hetzner load balancers take no firewall, so a public API load balancer (control_plane_load_balancer.public) answers the whole Internet whatever this says. Empty (default) closes 6443 on the masters' public interfaces."
   type        = list(string)
-  default     = ["0.0.0.0/0", "::/0"]
+  default     = []
   nullable    = false
 
   validation {
@@ -242,7 +242,8 @@ variable "allow_icmp" {
 
 variable "control_plane_load_balancer" {
   description = <<-EOT
-    Control-plane load balancer for 6443 (Kubernetes API) and 9345 (RKE2 supervisor), targets = masters via private IPs.
+    Private control-plane load balancer (no public interface) at the subnet's .2: 6443 (Kubernetes API) and 9345 (RKE2 supervisor, the join address), targets = masters via private IPs.
+    public = true adds a second, public load balancer that forwards only 6443 (the supervisor is never public). Hetzner load balancers take no firewall: a public one answers the whole Internet, api_allowed_cidrs does not apply to it.
     health_check: "readyz" = HTTPS GET /readyz expecting 200 (needs anonymous access to /readyz, configured by this module; RKE2 >= v1.32.6 / v1.33.1 / v1.34),
     "tcp" = TCP connect only (fallback for older RKE2). When disabled, joining nodes use master-0's private IP.
   EOT
@@ -250,7 +251,7 @@ variable "control_plane_load_balancer" {
     enabled      = optional(bool, true)
     type         = optional(string, "lb11")
     location     = optional(string)
-    public       = optional(bool, true)
+    public       = optional(bool, false)
     health_check = optional(string, "readyz")
   })
   default  = {}
@@ -343,35 +344,71 @@ variable "cluster_configuration" {
 }
 
 variable "rke2_extra_server_config" {
-  description = "Extra keys for every master's /etc/rancher/rke2/config.yaml (e.g. {\"etcd-expose-metrics\" = true}). Keys the module owns are refused."
+  description = "Extra RKE2 config keys for every master (e.g. {\"etcd-expose-metrics\" = true}), delivered as a config.yaml.d drop-in by the node channel, so a change reaches live masters (rolling restart). tls-san and kube-apiserver-arg (also as key+) are appended to the module's own entries; every other key the module sets is refused: token, agent-token, token-file, agent-token-file, server, node-name, node-ip, cloud-provider-name, cni, cluster-cidr, service-cidr, write-kubeconfig-mode, data-dir."
   type        = any
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length(setintersection(keys(var.rke2_extra_server_config), ["token", "server", "node-name", "node-ip", "cloud-provider-name", "tls-san", "cni", "cluster-cidr", "service-cidr"])) == 0
-    error_message = "rke2_extra_server_config must not set keys owned by the module: token, server, node-name, node-ip, cloud-provider-name, tls-san, cni, cluster-cidr, service-cidr."
+    condition     = length(setintersection([for k in keys(var.rke2_extra_server_config) : trimsuffix(k, "+")], ["token", "agent-token", "token-file", "agent-token-file", "server", "node-name", "node-ip", "cloud-provider-name", "cni", "cluster-cidr", "service-cidr", "write-kubeconfig-mode", "data-dir"])) == 0
+    error_message = "rke2_extra_server_config must not set keys owned by the module: token, agent-token, token-file, agent-token-file, server, node-name, node-ip, cloud-provider-name, cni, cluster-cidr, service-cidr, write-kubeconfig-mode, data-dir (tls-san and kube-apiserver-arg are appended to the module's entries instead)."
+  }
+
+  validation {
+    condition = alltrue([
+      for k, v in var.rke2_extra_server_config : can([for s in flatten([v]) : tostring(s)])
+      if contains(["tls-san", "kube-apiserver-arg"], trimsuffix(k, "+"))
+    ])
+    error_message = "rke2_extra_server_config: tls-san and kube-apiserver-arg must be a string or a list of strings."
   }
 }
 
 variable "rke2_extra_agent_config" {
-  description = "Extra keys for every worker's /etc/rancher/rke2/config.yaml. Keys the module owns are refused."
+  description = "Extra RKE2 config keys for every worker, delivered as a config.yaml.d drop-in by the node channel. Keys the module sets are refused: token, token-file, server, node-name, node-ip, cloud-provider-name, data-dir."
   type        = any
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length(setintersection(keys(var.rke2_extra_agent_config), ["token", "server", "node-name", "node-ip", "cloud-provider-name"])) == 0
-    error_message = "rke2_extra_agent_config must not set keys owned by the module: token, server, node-name, node-ip, cloud-provider-name."
+    condition     = length(setintersection([for k in keys(var.rke2_extra_agent_config) : trimsuffix(k, "+")], ["token", "token-file", "server", "node-name", "node-ip", "cloud-provider-name", "data-dir"])) == 0
+    error_message = "rke2_extra_agent_config must not set keys owned by the module: token, token-file, server, node-name, node-ip, cloud-provider-name, data-dir."
   }
+}
+
+variable "restrict_metadata_service" {
+  description = "Drop traffic from pods to the Hetzner metadata service (169.254.169.254), which serves user_data (it holds each node's SSH host key). The node itself and host-network pods keep access; the hcloud CSI driver is switched to the host network for it. false leaves the metadata service open to every pod."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 ################################################################################
 # Readiness and operations
 ################################################################################
 
+variable "node_channel" {
+  description = <<-EOT
+    The node channel writes each node's RKE2 drop-ins (config.yaml.d), manifests and secrets over SSH (generated key, pinned host key),
+    re-runs for a node when the sha256 of its content changes and restarts masters one at a time, waiting for readiness after each.
+    apply = true: tofu does it (SSH from the machine running tofu). false: tofu only renders node_channel_scripts and the sensitive
+    node_channel_payloads for a runner that delivers them itself (e.g. through a bastion), and for offline tests; RKE2 does not start on
+    a node until its script ran. timeout: seconds each wait may take (SSH connect, cloud-init, the masters before this one, restart readiness).
+  EOT
+  type = object({
+    apply   = optional(bool, true)
+    timeout = optional(number, 900)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.node_channel.timeout >= 60 && var.node_channel.timeout <= 7200
+    error_message = "node_channel.timeout must be between 60 and 7200 seconds."
+  }
+}
+
 variable "wait_for_cluster_ready" {
-  description = "After creating the servers, SSH to master-0 (generated key, pinned host key) and wait until /readyz is ok and every node is Ready."
+  description = "After the node channel ran, SSH to master-0 (generated key, pinned host key) and wait until /readyz is ok and every node is Ready."
   type        = bool
   default     = true
   nullable    = false

@@ -38,6 +38,12 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
 
 variables {
@@ -167,8 +173,8 @@ run "no_control_plane_lb_joins_master0" {
   }
 
   assert {
-    condition     = output.kube_api_endpoint == "https://203.0.113.10:6443"
-    error_message = "Without the LB, the API endpoint is master-0."
+    condition     = output.kube_api_endpoint == "https://10.0.1.11:6443" && strcontains(output.node_channel_scripts["test-master-0"], "API_FALLBACK='https://10.0.1.11:6443'")
+    error_message = "Without the LB (and no public API path), the API endpoint is master-0's private address."
   }
 }
 

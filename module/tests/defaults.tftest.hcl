@@ -38,6 +38,12 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
 
 variables {
@@ -89,18 +95,13 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(hcloud_load_balancer.control_plane) == 1 && length(hcloud_load_balancer.ingress) == 0
-    error_message = "Defaults: control-plane LB on, ingress LB off."
+    condition     = length(hcloud_load_balancer.control_plane) == 1 && length(hcloud_load_balancer.api) == 0 && length(hcloud_load_balancer.ingress) == 0
+    error_message = "Defaults: private control-plane LB on, public API LB off, ingress LB off."
   }
 
   assert {
     condition     = hcloud_load_balancer_network.control_plane[0].ip == "10.0.1.2" && length(hcloud_load_balancer_target.control_plane) == 1 && hcloud_load_balancer_target.control_plane[0].use_private_ip
     error_message = "The control-plane LB must sit at .2 and target the masters through their private IPs."
-  }
-
-  assert {
-    condition     = hcloud_load_balancer_service.kube_api[0].listen_port == 6443 && hcloud_load_balancer_service.supervisor[0].listen_port == 9345
-    error_message = "The control-plane LB must serve 6443 and 9345."
   }
 
   assert {
@@ -119,8 +120,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(terraform_data.wait_for_cluster_ready) == 1
-    error_message = "wait_for_cluster_ready is on by default."
+    condition     = length(terraform_data.node_channel_master) == 1 && length(terraform_data.node_channel_worker) == 1 && length(terraform_data.wait_for_cluster_ready) == 1
+    error_message = "By default tofu runs the node channel on every node and waits for the cluster."
   }
 
   assert {
@@ -132,14 +133,19 @@ run "defaults" {
     condition     = output.join_url == "https://10.0.1.2:9345"
     error_message = "Nodes must join through the control-plane LB's private IP."
   }
+
+  assert {
+    condition     = output.kube_api_endpoint == "https://10.0.1.2:6443"
+    error_message = "With no public API path the endpoint is the private control-plane address."
+  }
 }
 
 run "firewall_public_rules" {
   command = plan
 
   assert {
-    condition     = toset([for r in hcloud_firewall.masters.rule : r.port if r.protocol == "tcp"]) == toset(["22", "6443"])
-    error_message = "Masters' public firewall must open exactly 22 and 6443."
+    condition     = toset([for r in hcloud_firewall.masters.rule : r.port if r.protocol == "tcp"]) == toset(["22"])
+    error_message = "Masters' public firewall must open only 22 by default (the API is opt-in)."
   }
 
   assert {
@@ -157,7 +163,7 @@ run "firewall_public_rules" {
 
   assert {
     condition     = one([for r in hcloud_firewall.masters.rule : r.source_ips if r.port == "22"]) == toset(["0.0.0.0/0", "::/0"])
-    error_message = "SSH must be open to ssh_allowed_cidrs."
+    error_message = "SSH must be open to ssh_allowed_cidrs (default: anywhere)."
   }
 }
 
@@ -192,10 +198,18 @@ run "firewall_closed_when_cidrs_empty" {
   variables {
     ssh_allowed_cidrs = []
     api_allowed_cidrs = []
+    # Nothing can SSH in: the node scripts are delivered another way.
+    node_channel           = { apply = false }
+    wait_for_cluster_ready = false
   }
 
   assert {
-    condition     = length([for r in hcloud_firewall.masters.rule : r if r.protocol == "tcp"]) == 0
+    condition     = length([for r in hcloud_firewall.masters.rule : r if r.protocol == "tcp"]) == 0 && length([for r in hcloud_firewall.workers.rule : r if r.protocol == "tcp"]) == 0
     error_message = "Empty CIDR lists must close 22 and 6443 on the public interface."
+  }
+
+  assert {
+    condition     = length(terraform_data.node_channel_master) == 0 && length(terraform_data.node_channel_worker) == 0
+    error_message = "node_channel.apply = false must not connect to any node."
   }
 }

@@ -1,4 +1,7 @@
-# One run per precondition (hard rule, stops the plan) and per check block (soft, only warns).
+# One run per precondition (hard rule, stops the plan; each on its own terraform_data guard_*, so
+# expect_failures names the rule) and per check block (soft, only warns). guard_network_zone_fixed
+# needs an existing cluster: day2.tftest.hcl. guard_channel_paths guards the module's own channel
+# entries (no input reaches a path); the node script refuses such paths again.
 
 mock_provider "hcloud" {
   mock_resource "hcloud_network" {
@@ -38,20 +41,23 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
+
 
 variables {
   cluster_name = "test"
   hcloud_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 }
 
-run "guardrails_pass_with_defaults" {
+# No assert needed: the run fails if any precondition or check fires on the defaults.
+run "defaults_pass_every_rule" {
   command = plan
-
-  assert {
-    condition     = terraform_data.guardrails.input.cluster_name == "test"
-    error_message = "The guardrails resource must plan with default inputs."
-  }
 }
 
 run "locations_in_one_network_zone" {
@@ -61,7 +67,7 @@ run "locations_in_one_network_zone" {
     locations = ["fsn1", "ash"]
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_one_network_zone]
 }
 
 run "load_balancer_in_network_zone" {
@@ -72,7 +78,7 @@ run "load_balancer_in_network_zone" {
     control_plane_load_balancer = { location = "fsn1" }
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_load_balancer_zone]
 }
 
 run "subnet_inside_network" {
@@ -84,7 +90,7 @@ run "subnet_inside_network" {
     cluster_configuration = { hcloud_ccm = { networking = false } }
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_subnet_in_network]
 }
 
 run "cidrs_do_not_overlap" {
@@ -94,7 +100,7 @@ run "cidrs_do_not_overlap" {
     subnet_ip_range = "10.42.1.0/24"
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_cidrs_disjoint]
 }
 
 run "pod_cidr_inside_network_for_ccm_routes" {
@@ -105,9 +111,10 @@ run "pod_cidr_inside_network_for_ccm_routes" {
     subnet_ip_range  = "10.0.1.0/24"
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_pod_cidr_routable]
 }
 
+# Without CCM routes the pod CIDR may lie outside the network: the plan passes.
 run "pod_cidr_outside_network_allowed_without_ccm_routes" {
   command = plan
 
@@ -115,11 +122,6 @@ run "pod_cidr_outside_network_allowed_without_ccm_routes" {
     network_ip_range      = "10.0.0.0/16"
     subnet_ip_range       = "10.0.1.0/24"
     cluster_configuration = { hcloud_ccm = { networking = false } }
-  }
-
-  assert {
-    condition     = terraform_data.guardrails.input.cluster_name == "test"
-    error_message = "Without CCM routes the pod CIDR may lie outside the network."
   }
 }
 
@@ -130,7 +132,7 @@ run "readyz_health_check_needs_recent_rke2" {
     rke2_version = "v1.32.5+rke2r1"
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_readyz_needs_recent_rke2]
 }
 
 run "tcp_health_check_works_with_older_rke2" {
@@ -147,15 +149,49 @@ run "tcp_health_check_works_with_older_rke2" {
   }
 }
 
-run "private_control_plane_needs_an_access_path" {
+run "apiserver_args_must_not_fight_the_auth_config" {
   command = plan
 
   variables {
-    control_plane_load_balancer = { public = false }
-    api_allowed_cidrs           = []
+    rke2_extra_server_config = { "kube-apiserver-arg" = ["anonymous-auth=true"] }
   }
 
-  expect_failures = [terraform_data.guardrails]
+  expect_failures = [terraform_data.guard_apiserver_args]
+}
+
+run "second_authentication_config_refused" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "kube-apiserver-arg+" = "--authentication-config=/etc/other.yaml" }
+  }
+
+  expect_failures = [terraform_data.guard_apiserver_args]
+}
+
+# With the tcp check the module passes no authentication config: the user may.
+run "apiserver_auth_args_allowed_with_tcp_check" {
+  command = plan
+
+  variables {
+    control_plane_load_balancer = { health_check = "tcp" }
+    rke2_extra_server_config    = { "kube-apiserver-arg" = ["anonymous-auth=false"] }
+  }
+
+  assert {
+    condition     = yamldecode(nonsensitive(output.rke2_configs["test-master-0"]))["kube-apiserver-arg"] == ["anonymous-auth=false"]
+    error_message = "In tcp mode the user's apiserver arguments pass through unchanged."
+  }
+}
+
+run "node_channel_needs_ssh" {
+  command = plan
+
+  variables {
+    ssh_allowed_cidrs = []
+  }
+
+  expect_failures = [terraform_data.guard_channel_needs_ssh]
 }
 
 run "check_warns_on_ha_without_control_plane_lb" {
@@ -179,4 +215,15 @@ run "check_warns_on_ingress_lb_without_workers" {
   }
 
   expect_failures = [check.ingress_lb_on_masters]
+}
+
+run "check_warns_on_cilium_without_kube_proxy" {
+  command = plan
+
+  variables {
+    cluster_configuration    = { cni = "cilium" }
+    rke2_extra_server_config = { "disable-kube-proxy" = true }
+  }
+
+  expect_failures = [check.metadata_restriction_with_cilium_kpr]
 }

@@ -26,12 +26,14 @@ mock_provider "hcloud" {
 }
 
 variables {
-  cluster_name           = "prod-eu"
-  hcloud_token           = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-  master_count           = 3
-  worker_count           = 2
+  cluster_name      = "prod-eu"
+  hcloud_token      = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  master_count      = 3
+  worker_count      = 2
+  health_check_urls = ["https://lms.example.com/heartbeat"]
+  # Applied with mocks: nothing may try to reach the (mocked) servers.
+  node_channel           = { apply = false }
   wait_for_cluster_ready = false
-  health_check_urls      = ["https://lms.example.com/heartbeat"]
 }
 
 run "inventory" {
@@ -91,8 +93,8 @@ run "inventory" {
   }
 
   assert {
-    condition     = output.ops_inventory.rke2 == { version = "v1.34.4+rke2r1", data_dir = "/var/lib/rancher/rke2", kube_proxy = true, install_command = null }
-    error_message = "rke2 block must be {version, data_dir, kube_proxy = true, install_command = null}."
+    condition     = jsonencode(output.ops_inventory.rke2) == jsonencode({ data_dir = "/var/lib/rancher/rke2", install_command = null, kube_proxy = true, version = "v1.34.4+rke2r1" })
+    error_message = "rke2 block must be {version, data_dir, kube_proxy = true, install_command = null (the default get.rke2.io)}."
   }
 
   assert {
@@ -113,6 +115,7 @@ run "inventory" {
   assert {
     condition = (
       !strcontains(jsonencode(output.ops_inventory), nonsensitive(random_password.rke2_token.result)) &&
+      !strcontains(jsonencode(output.ops_inventory), nonsensitive(random_password.rke2_agent_token.result)) &&
       !strcontains(jsonencode(output.ops_inventory), "PRIVATE KEY") &&
       !strcontains(jsonencode(output.ops_inventory), nonsensitive(var.hcloud_token))
     )
@@ -138,13 +141,17 @@ run "inventory_with_fixed_token" {
   }
 
   assert {
-    condition     = nonsensitive(output.rke2_token) == "OriginalTokenFromTheOldCluster0123456789" && strcontains(nonsensitive(output.rke2_configs["prod-eu-worker-1"]), "OriginalTokenFromTheOldCluster0123456789")
-    error_message = "rke2_token must override the generated token everywhere."
+    condition = (
+      nonsensitive(output.rke2_token) == "OriginalTokenFromTheOldCluster0123456789" &&
+      alltrue([for i in [0, 1, 2] : yamldecode(nonsensitive(output.rke2_configs["prod-eu-master-${i}"])).token == "OriginalTokenFromTheOldCluster0123456789"]) &&
+      !strcontains(nonsensitive(output.rke2_configs["prod-eu-worker-1"]), "OriginalTokenFromTheOldCluster0123456789")
+    )
+    error_message = "rke2_token must be every master's token - and never reach a worker."
   }
 }
 
 run "inventory_kube_proxy_disabled" {
-  command = plan
+  command = apply
 
   variables {
     rke2_extra_server_config = { "disable-kube-proxy" = true }
@@ -153,5 +160,38 @@ run "inventory_kube_proxy_disabled" {
   assert {
     condition     = output.ops_inventory.rke2.kube_proxy == false
     error_message = "kube_proxy must be false when disable-kube-proxy is set."
+  }
+}
+
+# RKE2 parses booleans like Go's strconv.ParseBool: "true" (a string, as YAML from
+# a tfvars file may well give it) disables kube-proxy just the same.
+run "inventory_kube_proxy_disabled_as_string" {
+  command = apply
+
+  variables {
+    rke2_extra_server_config = { "disable-kube-proxy" = "true" }
+  }
+
+  assert {
+    condition     = output.ops_inventory.rke2.kube_proxy == false
+    error_message = "kube_proxy must read the setting as RKE2 does (\"true\" disables kube-proxy)."
+  }
+}
+
+run "inventory_custom_install_script" {
+  command = apply
+
+  variables {
+    rke2_install_script_url = "https://mirror.example.com/rke2/install.sh"
+  }
+
+  assert {
+    condition     = output.ops_inventory.rke2.install_command == "curl -sfL --retry 5 --retry-connrefused -o /tmp/rke2-ops-install.sh 'https://mirror.example.com/rke2/install.sh' && sh /tmp/rke2-ops-install.sh"
+    error_message = "A custom install script URL must reach the actions as rke2.install_command."
+  }
+
+  assert {
+    condition     = strcontains(nonsensitive(output.cloud_init["prod-eu-worker-0"]), "url='https://mirror.example.com/rke2/install.sh'")
+    error_message = "The nodes install from the custom URL too."
   }
 }

@@ -38,6 +38,12 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
 
 variables {
@@ -100,6 +106,17 @@ run "install_script_not_https" {
 
   variables {
     rke2_install_script_url = "http://get.rke2.io"
+  }
+
+  expect_failures = [var.rke2_install_script_url]
+}
+
+# The URL is single-quoted in the install script and the inventory's install command.
+run "install_script_url_with_a_quote" {
+  command = plan
+
+  variables {
+    rke2_install_script_url = "https://mirror.example.com/install.sh'; rm -rf /'"
   }
 
   expect_failures = [var.rke2_install_script_url]
@@ -335,6 +352,47 @@ run "extra_server_config_reserved_key" {
   expect_failures = [var.rke2_extra_server_config]
 }
 
+run "extra_server_config_agent_token" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "agent-token" = "override" }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+# RKE2's append form of a reserved key is the same key.
+run "extra_server_config_reserved_key_appended" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "token+" = "override" }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+run "extra_server_config_data_dir" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "data-dir" = "/srv/rke2" }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+run "extra_server_config_list_key_type" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "kube-apiserver-arg" = { "audit-log-path" = "/var/log/audit.log" } }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
 run "extra_agent_config_reserved_key" {
   command = plan
 
@@ -343,6 +401,26 @@ run "extra_agent_config_reserved_key" {
   }
 
   expect_failures = [var.rke2_extra_agent_config]
+}
+
+run "extra_agent_config_token_file" {
+  command = plan
+
+  variables {
+    rke2_extra_agent_config = { "token-file" = "/root/token" }
+  }
+
+  expect_failures = [var.rke2_extra_agent_config]
+}
+
+run "node_channel_timeout_range" {
+  command = plan
+
+  variables {
+    node_channel = { timeout = 10 }
+  }
+
+  expect_failures = [var.node_channel]
 }
 
 run "cluster_ready_timeout_range" {

@@ -63,8 +63,12 @@ module "cluster" {
   hcloud_token           = "${'a'.repeat(64)}"
   master_count           = 3
   worker_count           = 2
-  wait_for_cluster_ready = false
   health_check_urls      = ["https://lms.example.com/heartbeat"]
+  rke2_install_script_url = "https://mirror.example.com/rke2/install.sh"
+  rke2_extra_server_config = { "disable-kube-proxy" = "true" }
+  # Applied with a mocked hcloud: nothing may connect to the (mocked) servers.
+  node_channel           = { apply = false }
+  wait_for_cluster_ready = false
 }
 resource "terraform_data" "dump" {
   input = module.cluster.ops_inventory
@@ -102,6 +106,9 @@ resource "terraform_data" "dump" {
       ]);
       expect(inventory.workers).toHaveLength(2);
       expect(inventory.health.urls).toEqual(['https://lms.example.com/heartbeat']);
+      // The RKE2 facts the actions act on come from the module's real settings.
+      expect(inventory.rke2.kube_proxy).toBe(false);
+      expect(inventory.rke2.install_command).toContain("'https://mirror.example.com/rke2/install.sh'");
       // Every node pinned by a real, distinct ed25519 host key from the first connection on.
       const targets = targetsFromInventory(inventory);
       expect(targets).toHaveLength(5);

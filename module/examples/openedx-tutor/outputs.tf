@@ -4,7 +4,7 @@ output "ops_inventory" {
 }
 
 output "kube_api_endpoint" {
-  description = "Kubernetes API URL (control-plane load balancer)."
+  description = "Kubernetes API URL (master-0, reachable from admin_cidrs)."
   value       = module.cluster.kube_api_endpoint
 }
 

@@ -20,8 +20,12 @@ variable "lms_host" {
 }
 
 variable "admin_cidrs" {
-  description = "Networks allowed to reach SSH and the Kubernetes API (your office, VPN and CI runners)."
+  description = "Networks allowed to reach SSH (tofu's node channel, the ops actions) and the Kubernetes API on the masters: your office, VPN and CI runners. No default: say who may."
   type        = list(string)
-  default     = ["0.0.0.0/0", "::/0"]
   nullable    = false
+
+  validation {
+    condition     = length(var.admin_cidrs) > 0
+    error_message = "admin_cidrs must name at least one network (tofu itself connects over SSH to deliver the node configs)."
+  }
 }

@@ -1,13 +1,39 @@
 output "configs" {
-  description = "Rendered /etc/rancher/rke2/config.yaml per node name (YAML text). Contains the token."
-  value       = { for name, cfg in local.configs : name => yamlencode(cfg) }
+  description = "Effective RKE2 configuration per node name as YAML (config.yaml merged with the drop-ins). Contains the token."
+  value       = { for name, cfg in local.config_objects : name => yamlencode(cfg) }
   sensitive   = true
 }
 
 output "config_objects" {
   description = "The same configuration as objects, for assertions."
-  value       = local.configs
+  value       = local.config_objects
   sensitive   = true
+}
+
+output "base_configs" {
+  description = "/etc/rancher/rke2/config.yaml per node name (YAML): node identity and cluster shape, written once at creation. No secret."
+  value       = merge({ for n, c in local.base_master_configs : n => yamlencode(c) }, { for n, c in local.base_worker_configs : n => yamlencode(c) })
+}
+
+output "dropins" {
+  description = "Per node name: drop-in file name in dropin_dir => YAML. The token drop-in (10-) and the server/agent drop-in (20-) with the module's changeable keys and the extra config."
+  value       = local.dropins
+  sensitive   = true
+}
+
+output "dropin_names" {
+  description = "Per node name: the drop-in file names in dropin_dir, in the order RKE2 reads them."
+  value       = local.dropin_names
+}
+
+output "dropin_dir" {
+  description = "RKE2's drop-in directory (config.yaml.d)."
+  value       = local.dropin_dir
+}
+
+output "kube_proxy_enabled" {
+  description = "false when the server config disables kube-proxy (disable-kube-proxy, parsed like RKE2 does)."
+  value       = !local.kube_proxy_disabled
 }
 
 output "roles" {
@@ -53,4 +79,9 @@ output "control_plane_lb_private_ip" {
 output "ingress_lb_private_ip" {
   description = "Fixed private IP of the ingress load balancer (.3)."
   value       = local.ingress_private_ip
+}
+
+output "api_lb_private_ip" {
+  description = "Fixed private IP of the public API load balancer (.4)."
+  value       = local.api_lb_private_ip
 }

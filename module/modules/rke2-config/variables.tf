@@ -16,10 +16,17 @@ variable "rke2_version" {
 }
 
 variable "token" {
-  description = "RKE2 cluster token (token: in every config.yaml)."
+  description = "RKE2 server token (token: on servers; also on agents when agent_token is null)."
   type        = string
   sensitive   = true
   nullable    = false
+}
+
+variable "agent_token" {
+  description = "RKE2 agent token: agent-token on servers, token on agents, so agents never hold the server token. null: agents use the server token (the lab's render contract)."
+  type        = string
+  sensitive   = true
+  default     = null
 }
 
 variable "subnet_ip_range" {
@@ -104,14 +111,14 @@ variable "anonymous_health_endpoints" {
 }
 
 variable "extra_server_config" {
-  description = "Additional config.yaml keys for every server (merged last; reserved keys are refused by the caller)."
+  description = "Additional config keys for every server. List keys the module also sets (tls-san, kube-apiserver-arg; also given as key+) are appended to the module's entries; every other key the module sets is refused by the caller."
   type        = any
   default     = {}
   nullable    = false
 }
 
 variable "extra_agent_config" {
-  description = "Additional config.yaml keys for every agent."
+  description = "Additional config keys for every agent (keys the module sets are refused by the caller)."
   type        = any
   default     = {}
   nullable    = false

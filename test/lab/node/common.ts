@@ -46,10 +46,33 @@ export function loadNode(): NodeSimConfig {
 
 export type RkeConfig = Record<string, unknown>;
 
+/**
+ * config.yaml, then every `*.yaml`/`*.yml` in config.yaml.d in name order, as RKE2 reads them
+ * (k3s pkg/configfilearg): a later file overrides a key, `<key>+` appends to a list.
+ */
 export function loadConfigYaml(): RkeConfig {
-  if (!existsSync(CONFIG_YAML)) return {};
-  const parsed: unknown = parseYaml(readFileSync(CONFIG_YAML, 'utf8'));
-  return parsed && typeof parsed === 'object' ? (parsed as RkeConfig) : {};
+  const files = existsSync(CONFIG_YAML) ? [CONFIG_YAML] : [];
+  const dropins = `${CONFIG_YAML}.d`;
+  if (existsSync(dropins))
+    files.push(
+      ...readdirSync(dropins, { withFileTypes: true })
+        .filter((e) => !e.isDirectory() && /\.ya?ml$/i.test(e.name))
+        .map((e) => e.name)
+        .sort()
+        .map((name) => `${dropins}/${name}`),
+    );
+  const cfg: RkeConfig = {};
+  const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+  for (const file of files) {
+    const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+    if (!parsed || typeof parsed !== 'object') continue;
+    for (const [rawKey, value] of Object.entries(parsed as RkeConfig)) {
+      const append = rawKey.endsWith('+');
+      const key = append ? rawKey.slice(0, -1) : rawKey;
+      cfg[key] = append && key in cfg ? [...asList(cfg[key]), ...asList(value)] : value;
+    }
+  }
+  return cfg;
 }
 
 export function cfgString(cfg: RkeConfig, key: string, fallback = ''): string {

@@ -110,18 +110,21 @@ async function apiReady(node: NodeSimConfig): Promise<boolean> {
 }
 
 async function ensureApiserver(node: NodeSimConfig, cfg: RkeConfig, deadline: number): Promise<boolean> {
-  const version = installedVersion();
-  const versionFile = `${RUN_DIR}/kube-apiserver.version`;
+  // The static pod manifest RKE2 writes: the version's image and the flags from the config.
+  const args = apiserverArgs(node, cfg);
+  const manifest = `${installedVersion()} ${createHash('sha256').update(args.join('\n')).digest('hex')}`;
+  const manifestFile = `${RUN_DIR}/kube-apiserver.version`;
   if (running('kube-apiserver')) {
-    const started = existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : '';
-    if (started === version) return waitFor(() => apiReady(node), Math.max(0, deadline - Date.now()), 300);
-    // A new RKE2 version ships a new apiserver static pod: the kubelet replaces it.
+    const started = existsSync(manifestFile) ? readFileSync(manifestFile, 'utf8').trim() : '';
+    if (started === manifest) return waitFor(() => apiReady(node), Math.max(0, deadline - Date.now()), 300);
+    // A new RKE2 version or changed kube-apiserver-arg means a new static pod manifest: the
+    // kubelet replaces the pod.
     const pid = readPid('kube-apiserver');
     killPid('kube-apiserver', 'SIGKILL');
     await waitGone(pid);
   }
-  daemon('kube-apiserver', node.tools.kubeApiserver, apiserverArgs(node, cfg));
-  writeFileSync(versionFile, `${version}\n`);
+  daemon('kube-apiserver', node.tools.kubeApiserver, args);
+  writeFileSync(manifestFile, `${manifest}\n`);
   return waitFor(() => apiReady(node), Math.max(0, deadline - Date.now()), 300);
 }
 

@@ -38,6 +38,12 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = module.cluster.random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
 
 variables {
@@ -58,7 +64,7 @@ run "plan" {
   }
 
   assert {
-    condition     = output.kube_api_endpoint == "https://203.0.113.100:6443"
-    error_message = "The API endpoint is the control-plane load balancer."
+    condition     = output.kube_api_endpoint == "https://10.0.1.2:6443"
+    error_message = "With the defaults the API has no public path: the endpoint is the private control-plane load balancer."
   }
 }

@@ -38,11 +38,18 @@ mock_provider "random" {
   mock_resource "random_password" {
     defaults = { result = "MockRke2Token0123456789abcdefghijklmnopqrstuvwx" }
   }
+
+  # Mocks give every instance of a type the same value: the agent token must differ.
+  override_resource {
+    target = module.cluster.random_password.rke2_agent_token
+    values = { result = "MockAgentToken0123456789abcdefghijklmnopqrstuvw" }
+  }
 }
 
 variables {
   hcloud_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
   lms_host     = "lms.example.org"
+  admin_cidrs  = ["198.51.100.0/24"]
 }
 
 run "plan" {
@@ -66,5 +73,10 @@ run "plan" {
   assert {
     condition     = [for m in output.ops_inventory.masters : m.name] == ["tutor-master-0", "tutor-master-1", "tutor-master-2"]
     error_message = "masters[0] must be the initial server."
+  }
+
+  assert {
+    condition     = output.kube_api_endpoint == "https://203.0.113.10:6443"
+    error_message = "The API is reached on the masters from admin_cidrs (no public API load balancer)."
   }
 }
