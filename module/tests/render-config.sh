@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Render /etc/rancher/rke2/config.yaml for every node of a cluster with real
-# `tofu`, through the same provider-free submodule (modules/rke2-config) that
-# the module's cloud-init uses. No Hetzner token, no network, no mocks.
+# Render the RKE2 configuration of every node of a cluster (config.yaml merged
+# with the node channel's drop-ins: what RKE2 ends up with) with real `tofu`,
+# through the same provider-free submodule (modules/rke2-config) the module
+# uses. No Hetzner token, no network, no mocks.
 #
 # Usage: module/tests/render-config.sh OUT_DIR [options]
 #   --cluster-name NAME   cluster name (default: tutor, as in examples/openedx-tutor)
