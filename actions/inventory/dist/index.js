@@ -28475,7 +28475,7 @@ const actionLogger = {
  */
 async function runAction(name, main) {
     if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
-        process.stdout.write(`bundle-ok ${name}\n`);
+        process.stdout.write(`bundle-ok ${name} on node ${process.version}\n`);
         return;
     }
     const secrets = new SecretRegistry((value) => core/* setSecret */.Pq(value));

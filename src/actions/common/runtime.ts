@@ -25,7 +25,7 @@ export const actionLogger: Logger = {
  */
 export async function runAction(name: string, main: (ctx: ActionContext) => Promise<void>): Promise<void> {
   if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
-    process.stdout.write(`bundle-ok ${name}\n`);
+    process.stdout.write(`bundle-ok ${name} on node ${process.version}\n`);
     return;
   }
   const secrets = new SecretRegistry((value) => core.setSecret(value));
