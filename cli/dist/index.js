@@ -23537,31 +23537,11 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 2541:
-/***/ ((__unused_webpack_module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/actions/common/esm-shim.ts
-// ssh2's bundled poly1305 code reads __dirname, which does not exist in an ESM bundle
-// (toolchain-notes.md). Entry files import this module first so it runs before ssh2 loads.
-
-
-const g = globalThis;
-g.__filename ??= (0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url);
-g.__dirname ??= (0,external_node_path_.dirname)(g.__filename);
-
-
-/***/ }),
-
 /***/ 486:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_common_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2541);
+/* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
 /* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(184);
 
 
@@ -35611,6 +35591,27 @@ async function runCli(argv) {
         return 1;
     }
 }
+
+
+/***/ }),
+
+/***/ 5153:
+/***/ ((__unused_webpack_module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/lib/esm-shim.ts
+// ssh2's bundled poly1305 code reads __dirname, which does not exist in an ESM bundle
+// (toolchain-notes.md). Entry files (src/actions/<name>/index.ts, src/cli/index.ts) import
+// this module first so it runs before ssh2 loads.
+
+
+const g = globalThis;
+g.__filename ??= (0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url);
+g.__dirname ??= (0,external_node_path_.dirname)(g.__filename);
 
 
 /***/ }),

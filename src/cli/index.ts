@@ -1,4 +1,4 @@
-import '../actions/common/esm-shim.js';
+import '../lib/esm-shim.js';
 import { runCli } from './program.js';
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1') process.stdout.write('bundle-ok cli\n');

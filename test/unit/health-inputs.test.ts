@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getInputs, parseSystemPods, parseUrlLine } from '../../src/actions/health-check/inputs.js';
-import { main } from '../../src/actions/health-check/main.js';
+import { execute as main } from '../../src/actions/health-check/main.js';
 import { registerHealth } from '../../src/cli/commands/health.js';
 import type { HealthMainDeps } from '../../src/actions/health-check/deps.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';

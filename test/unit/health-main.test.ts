@@ -27,7 +27,7 @@ jest.unstable_mockModule('@actions/core', () => ({
   },
   summary: summaryApi,
 }));
-const { main } = await import('../../src/actions/health-check/main.js');
+const { execute: main } = await import('../../src/actions/health-check/main.js');
 
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFs2PnED7x6JVRbEZIBXMH4j0KSKIWpAEtnC0+4N2PO';
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n';

@@ -20,17 +20,18 @@ export const actionLogger: Logger = {
 };
 
 /**
- * Runs an action's main with one error boundary. Set `RKE2OPS_BUNDLE_CHECK=1` to only prove
+ * Runs an action's `execute` with one error boundary; each action's `run()` (main.ts) is this
+ * call and nothing else. Set `RKE2OPS_BUNDLE_CHECK=1` to only prove
  * the bundle loads (every import evaluated) - the build runs each bundle that way once.
  */
-export async function runAction(name: string, main: (ctx: ActionContext) => Promise<void>): Promise<void> {
+export async function runAction(name: string, execute: (ctx: ActionContext) => Promise<void>): Promise<void> {
   if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
     process.stdout.write(`bundle-ok ${name} on node ${process.version}\n`);
     return;
   }
   const secrets = new SecretRegistry((value) => core.setSecret(value));
   try {
-    await main({ logger: actionLogger, secrets, getInput: (n) => core.getInput(n) });
+    await execute({ logger: actionLogger, secrets, getInput: (n) => core.getInput(n) });
   } catch (error) {
     core.setFailed(secrets.redact(errorMessage(error)));
   } finally {

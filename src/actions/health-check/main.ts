@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { ActionContext } from '../common/runtime.js';
+import { runAction, type ActionContext } from '../common/runtime.js';
 import { getInputs } from './inputs.js';
 import { errorMessage } from '../../lib/errors.js';
 import { runHealthCheck } from '../../kube/health.js';
@@ -17,8 +17,13 @@ export const Outputs = {
   polls: 'polls',
 } as const;
 
+/** The action's entry point (GitHub's typescript-action convention): one error boundary, then execute. */
+export async function run(): Promise<void> {
+  await runAction('health-check', (ctx) => execute(ctx));
+}
+
 /** Inputs -> health check -> outputs, summary, verdict. Outputs are set before the step fails. */
-export async function main(ctx: ActionContext, deps: HealthMainDeps = defaultDeps): Promise<void> {
+export async function execute(ctx: ActionContext, deps: HealthMainDeps = defaultDeps): Promise<void> {
   const config = await getInputs(ctx.getInput, ctx.secrets);
   config.warnings.forEach((w) => ctx.logger.warning(w));
   const report = await runHealthCheck(config.health, {

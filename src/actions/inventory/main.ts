@@ -1,11 +1,16 @@
 import * as core from '@actions/core';
-import type { ActionContext } from '../common/runtime.js';
+import { runAction, type ActionContext } from '../common/runtime.js';
 import { getInputs } from './inputs.js';
 import { loadInventoryFile, parseInventory } from '../../inventory/load.js';
 import { describeInventory } from './describe.js';
 
+/** The action's entry point (GitHub's typescript-action convention). */
+export async function run(): Promise<void> {
+  await runAction('inventory', execute);
+}
+
 /** Validates an inventory and publishes its facts: the fail-fast first step of a workflow. */
-export async function main(ctx: ActionContext): Promise<void> {
+export async function execute(ctx: ActionContext): Promise<void> {
   const config = getInputs(ctx.getInput);
   const started = Date.now();
   const loaded = config.inventoryFile
