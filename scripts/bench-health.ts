@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLab } from '../test/lab/lab.js';
 import { inputEnv, runBundledAction, runnerFiles } from '../test/helpers/run-action.js';
-import { getInputs } from '../src/actions/health-check/inputs.js';
-import { runHealthCheck } from '../src/kube/health.js';
+import { readHealthConfig } from '../src/health/config.js';
+import { runHealthCheck } from '../src/health/run.js';
 import { connect } from '../src/ssh/connection.js';
 import { SecretRegistry } from '../src/lib/secrets.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -50,7 +50,7 @@ try {
     'ssh-key': lab.privateKey,
     timeout: '60',
   };
-  const config = await getInputs((n) => inputs[n] ?? '', secrets);
+  const config = await readHealthConfig((n) => inputs[n] ?? '', secrets);
 
   const core: number[] = [];
   const execsPerPoll: number[] = [];

@@ -23542,7 +23542,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(184);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(259);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -23555,7 +23555,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 184:
+/***/ 259:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33502,7 +33502,7 @@ function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-;// CONCATENATED MODULE: ./src/actions/inventory/describe.ts
+;// CONCATENATED MODULE: ./src/inventory/describe.ts
 
 /** A summary of a validated inventory: what an operator checks before pointing tools at it. */
 function describeInventory(inv, warnings) {
@@ -33721,7 +33721,7 @@ function matchesSelector(labels, terms) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/kube/evaluate.ts
+;// CONCATENATED MODULE: ./src/health/evaluate.ts
 
 
 
@@ -33957,7 +33957,7 @@ function imageNote(p) {
     return images.length ? ` [${images.join(', ')}]` : '';
 }
 
-;// CONCATENATED MODULE: ./src/kube/http.ts
+;// CONCATENATED MODULE: ./src/health/http.ts
 
 const MAX_BODY_CHARS = 1_000_000;
 function statusAccepted(status, ranges) {
@@ -34916,7 +34916,7 @@ class MasterProber {
     }
 }
 
-;// CONCATENATED MODULE: ./src/kube/health.ts
+;// CONCATENATED MODULE: ./src/health/run.ts
 
 
 
@@ -35014,7 +35014,7 @@ function namespacesOf(exp) {
     return [...new Set(['kube-system', ...exp.pods.filter((p) => !p.skipReason).map((p) => p.namespace)])];
 }
 
-;// CONCATENATED MODULE: ./src/kube/report.ts
+;// CONCATENATED MODULE: ./src/health/report.ts
 /**
  * Renderings of a health report for people: the failure message (what failed, where, what to
  * do next) and a Markdown summary with a verdict line and one row per check.
@@ -35165,7 +35165,7 @@ function pinsFor(keys, address, port, options) {
     return knownHostsKeys(options.knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`);
 }
 
-;// CONCATENATED MODULE: ./src/kube/defaults.ts
+;// CONCATENATED MODULE: ./src/health/defaults.ts
 /**
  * RKE2's system pods by their real selectors (rke2-facts.md section 4): CoreDNS is the
  * rke2-coredns chart (`k8s-app=kube-dns`), kube-proxy and the control plane are static pods
@@ -35217,7 +35217,7 @@ const DEFAULTS = {
     requestTimeoutSeconds: 10,
 };
 
-;// CONCATENATED MODULE: ./src/actions/health-check/inputs.ts
+;// CONCATENATED MODULE: ./src/health/config.ts
 
 
 
@@ -35227,7 +35227,7 @@ const DEFAULTS = {
 
 
 /** Input names, shared by action.yml, the CLI flags and the tests. */
-const Inputs = {
+const HealthInputs = {
     inventory: 'inventory',
     inventoryFile: 'inventory-file',
     host: 'host',
@@ -35253,13 +35253,13 @@ const Inputs = {
  * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
  * named. The SSH key is registered as a secret the moment it is read.
  */
-async function getInputs(get, secrets) {
-    const privateKey = inputString(get, Inputs.sshKey);
+async function readHealthConfig(get, secrets) {
+    const privateKey = inputString(get, HealthInputs.sshKey);
     secrets.add(privateKey);
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
-        throw new errors_InputError(Inputs.sshKey, 'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)');
-    const insecure = inputBoolean(get, Inputs.insecureSkip, false);
-    const knownHosts = inputOptional(get, Inputs.knownHosts);
+        throw new errors_InputError(HealthInputs.sshKey, 'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)');
+    const insecure = inputBoolean(get, HealthInputs.insecureSkip, false);
+    const knownHosts = inputOptional(get, HealthInputs.knownHosts);
     const loaded = await loadInventory(get);
     const warnings = [...(loaded?.warnings ?? [])];
     if (insecure)
@@ -35272,28 +35272,28 @@ async function getInputs(get, secrets) {
         }).filter((t) => t.role === 'master')
         : hostTargets(get, knownHosts, insecure);
     if (masters.length === 0)
-        throw new errors_InputError(Inputs.host, 'names no master to probe');
+        throw new errors_InputError(HealthInputs.host, 'names no master to probe');
     const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
     if (unpinned.length)
-        throw new errors_InputError(Inputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
+        throw new errors_InputError(HealthInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
             '(or, knowingly, insecure-skip-host-key-verification)');
     const inv = loaded?.inventory;
-    const dataDir = assertAbsolutePath(Inputs.dataDir, inputString(get, Inputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'));
-    const kubeProxy = inputBoolean(get, Inputs.kubeProxy, inv?.rke2.kube_proxy ?? true);
+    const dataDir = assertAbsolutePath(HealthInputs.dataDir, inputString(get, HealthInputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'));
+    const kubeProxy = inputBoolean(get, HealthInputs.kubeProxy, inv?.rke2.kube_proxy ?? true);
     const inventoryNodes = inv ? inv.masters.length + inv.workers.length : undefined;
-    const nodeCount = inputOptional(get, Inputs.expectedNodes)
-        ? inputInteger(get, Inputs.expectedNodes, 0, { min: 1, max: 10_000 })
+    const nodeCount = inputOptional(get, HealthInputs.expectedNodes)
+        ? inputInteger(get, HealthInputs.expectedNodes, 0, { min: 1, max: 10_000 })
         : inventoryNodes;
-    const version = inputOptional(get, Inputs.expectedVersion);
+    const version = inputOptional(get, HealthInputs.expectedVersion);
     if (version)
-        assertIdentifier('rke2Version', Inputs.expectedVersion, version);
-    const timeoutSeconds = inputDuration(get, Inputs.timeout, DEFAULTS.timeoutSeconds);
-    const pollIntervalSeconds = inputDuration(get, Inputs.pollInterval, DEFAULTS.pollIntervalSeconds);
-    const urlTimeoutSeconds = inputDuration(get, Inputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
-    const connectTimeoutSeconds = inputDuration(get, Inputs.connectTimeout, 8);
+        assertIdentifier('rke2Version', HealthInputs.expectedVersion, version);
+    const timeoutSeconds = inputDuration(get, HealthInputs.timeout, DEFAULTS.timeoutSeconds);
+    const pollIntervalSeconds = inputDuration(get, HealthInputs.pollInterval, DEFAULTS.pollIntervalSeconds);
+    const urlTimeoutSeconds = inputDuration(get, HealthInputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
+    const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, 8);
     const urls = [
         ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
-        ...lines(get(Inputs.urls)).map((l) => parseUrlLine(l, Inputs.urls)),
+        ...lines(get(HealthInputs.urls)).map((l) => parseUrlLine(l, HealthInputs.urls)),
     ];
     return {
         health: {
@@ -35302,11 +35302,11 @@ async function getInputs(get, secrets) {
             dataDir,
             expectations: {
                 nodeCount,
-                minimumOnly: inputOptional(get, Inputs.expectedNodes) !== undefined,
+                minimumOnly: inputOptional(get, HealthInputs.expectedNodes) !== undefined,
                 nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
                 masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
                 rke2Version: version,
-                pods: parseSystemPods(get(Inputs.systemPods), kubeProxy),
+                pods: parseSystemPods(get(HealthInputs.systemPods), kubeProxy),
             },
             urls,
             timeoutSeconds,
@@ -35316,34 +35316,34 @@ async function getInputs(get, secrets) {
             connectTimeoutSeconds,
         },
         credentials: { privateKey },
-        failOnUnhealthy: inputBoolean(get, Inputs.failOnUnhealthy, true),
+        failOnUnhealthy: inputBoolean(get, HealthInputs.failOnUnhealthy, true),
         insecureSkipHostKeyVerification: insecure,
         warnings,
     };
 }
 async function loadInventory(get) {
-    const text = inputOptional(get, Inputs.inventory);
-    const file = inputOptional(get, Inputs.inventoryFile);
-    const host = inputOptional(get, Inputs.host);
+    const text = inputOptional(get, HealthInputs.inventory);
+    const file = inputOptional(get, HealthInputs.inventoryFile);
+    const host = inputOptional(get, HealthInputs.host);
     const given = [text, file, host].filter(Boolean).length;
     if (given === 0)
-        throw new errors_InputError(Inputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
+        throw new errors_InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
     if (given > 1)
-        throw new errors_InputError(Inputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+        throw new errors_InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
     if (text)
-        return parseInventory(text, Inputs.inventory);
+        return parseInventory(text, HealthInputs.inventory);
     if (file)
         return loadInventoryFile(file);
     return undefined;
 }
 /** Explicit masters without an inventory: addresses, with keys from known-hosts. */
 function hostTargets(get, knownHosts, insecure) {
-    const user = inputString(get, Inputs.sshUser, 'root');
-    assertIdentifier('userName', Inputs.sshUser, user);
-    const port = inputInteger(get, Inputs.sshPort, 22, { min: 1, max: 65535 });
-    return inputList(get, Inputs.host).map((address) => {
+    const user = inputString(get, HealthInputs.sshUser, 'root');
+    assertIdentifier('userName', HealthInputs.sshUser, user);
+    const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
+    return inputList(get, HealthInputs.host).map((address) => {
         if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-            throw new errors_InputError(Inputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
+            throw new errors_InputError(HealthInputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
         const hostKeys = knownHosts
             ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
             : [];
@@ -35381,9 +35381,9 @@ function parseSystemPods(text, kubeProxy) {
         }
         const [namespace, selector, countText, ...rest] = line.split(/\s+/);
         if (!namespace || !selector || rest.length)
-            throw new errors_InputError(Inputs.systemPods, `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
-        assertIdentifier('namespace', Inputs.systemPods, namespace);
-        parseSelector(selector, Inputs.systemPods);
+            throw new errors_InputError(HealthInputs.systemPods, `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
+        assertIdentifier('namespace', HealthInputs.systemPods, namespace);
+        parseSelector(selector, HealthInputs.systemPods);
         out.push({
             name: `pods/${namespace}/${selector}`,
             namespace,
@@ -35400,7 +35400,7 @@ function parseCount(text, line) {
         return { kind: text };
     if (/^\d+$/.test(text) && Number(text) >= 1)
         return { kind: 'min', min: Number(text) };
-    throw new errors_InputError(Inputs.systemPods, `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`);
+    throw new errors_InputError(HealthInputs.systemPods, `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`);
 }
 /** `urls`: one per line, `<url> [status=200|200-299|200,204] [body=<text or /regex/>]`. */
 function parseUrlLine(line, field) {
@@ -35449,16 +35449,16 @@ const systemClock = {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-;// CONCATENATED MODULE: ./src/actions/health-check/deps.ts
+;// CONCATENATED MODULE: ./src/health/deps.ts
 
 
-const defaultDeps = { connect: connect, clock: systemClock, fetch: (u, i) => fetch(u, i) };
+const defaultHealthIo = { connect: connect, clock: systemClock, fetch: (u, i) => fetch(u, i) };
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/kube/report-file.ts
+;// CONCATENATED MODULE: ./src/health/report-file.ts
 
 
 
@@ -35495,7 +35495,7 @@ async function readFlagFile(flag, path) {
  * and go through the same parser; the report goes to stdout as JSON, progress to stderr, and
  * the exit code is 1 when the cluster is not healthy (unless --no-fail).
  */
-function registerHealth(program, deps = defaultDeps) {
+function registerHealth(program, deps = defaultHealthIo) {
     program
         .command('health')
         .description('check that a cluster is healthy (API, nodes, versions, system pods, etcd, URLs), polling until it is or the timeout')
@@ -35522,21 +35522,23 @@ function registerHealth(program, deps = defaultDeps) {
             ? await readFlagFile('--ssh-key', flags.sshKey)
             : (process.env.RKE2OPS_SSH_KEY ?? '');
         const values = {
-            [Inputs.inventoryFile]: flags.inventory ?? '',
-            [Inputs.host]: (flags.host ?? []).join('\n'),
-            [Inputs.sshUser]: flags.user ?? '',
-            [Inputs.sshPort]: flags.port ?? '',
-            [Inputs.sshKey]: sshKey,
-            [Inputs.knownHosts]: flags.knownHosts ? await readFlagFile('--known-hosts', flags.knownHosts) : '',
-            [Inputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
-            [Inputs.expectedNodes]: flags.expectedNodes ?? '',
-            [Inputs.expectedVersion]: flags.expectedVersion ?? '',
-            [Inputs.systemPods]: (flags.systemPods ?? []).join('\n'),
-            [Inputs.urls]: (flags.url ?? []).join('\n'),
-            [Inputs.timeout]: flags.timeout ?? '',
-            [Inputs.pollInterval]: flags.pollInterval ?? '',
+            [HealthInputs.inventoryFile]: flags.inventory ?? '',
+            [HealthInputs.host]: (flags.host ?? []).join('\n'),
+            [HealthInputs.sshUser]: flags.user ?? '',
+            [HealthInputs.sshPort]: flags.port ?? '',
+            [HealthInputs.sshKey]: sshKey,
+            [HealthInputs.knownHosts]: flags.knownHosts
+                ? await readFlagFile('--known-hosts', flags.knownHosts)
+                : '',
+            [HealthInputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
+            [HealthInputs.expectedNodes]: flags.expectedNodes ?? '',
+            [HealthInputs.expectedVersion]: flags.expectedVersion ?? '',
+            [HealthInputs.systemPods]: (flags.systemPods ?? []).join('\n'),
+            [HealthInputs.urls]: (flags.url ?? []).join('\n'),
+            [HealthInputs.timeout]: flags.timeout ?? '',
+            [HealthInputs.pollInterval]: flags.pollInterval ?? '',
         };
-        const config = await getInputs((name) => values[name] ?? '', secrets);
+        const config = await readHealthConfig((name) => values[name] ?? '', secrets);
         config.warnings.forEach((w) => logger.warning(w));
         const report = await runHealthCheck(config.health, {
             ...deps,

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
 import { runBundledAction, type ActionRun } from '../helpers/run-action.js';
-import type { HealthReport } from '../../src/kube/health.js';
+import type { HealthReport } from '../../src/health/run.js';
 
 jest.setTimeout(600_000);
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { evaluate } from '../../src/kube/evaluate.js';
-import { defaultPodRequirements } from '../../src/kube/defaults.js';
+import { evaluate } from '../../src/health/evaluate.js';
+import { defaultPodRequirements } from '../../src/health/defaults.js';
 import { parseReadyz } from '../../src/kube/readyz.js';
-import type { Check, ClusterState, HealthExpectations } from '../../src/kube/types.js';
+import type { ClusterState } from '../../src/kube/types.js';
+import type { Check, HealthExpectations } from '../../src/health/types.js';
 
 const fixture = (name: string): ClusterState =>
   JSON.parse(readFileSync(new URL(`./fixtures/health/${name}`, import.meta.url), 'utf8')) as ClusterState;

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkUrl, type FetchLike } from '../../src/kube/http.js';
-import { parseUrlLine } from '../../src/actions/health-check/inputs.js';
-import { failureMessage, summaryMarkdown } from '../../src/kube/report.js';
-import type { HealthReport } from '../../src/kube/health.js';
+import { checkUrl, type FetchLike } from '../../src/health/http.js';
+import { parseUrlLine } from '../../src/health/config.js';
+import { failureMessage, summaryMarkdown } from '../../src/health/report.js';
+import type { HealthReport } from '../../src/health/run.js';
 
 const realFetch: FetchLike = (u, i) => fetch(u, i);
 

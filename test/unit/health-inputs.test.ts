@@ -3,10 +3,10 @@ import { Command } from 'commander';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getInputs, parseSystemPods, parseUrlLine } from '../../src/actions/health-check/inputs.js';
+import { readHealthConfig, parseSystemPods, parseUrlLine } from '../../src/health/config.js';
 import { execute as main } from '../../src/actions/health-check/main.js';
 import { registerHealth } from '../../src/cli/commands/health.js';
-import type { HealthMainDeps } from '../../src/actions/health-check/deps.js';
+import type { HealthIo } from '../../src/health/deps.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { Connector } from '../../src/kube/probe-runner.js';
@@ -34,7 +34,7 @@ const source = (values: Record<string, string>) => (name: string) => values[name
 describe('health-check inputs', () => {
   test('an inventory gives masters, node names, count, data dir and the RKE2 default pods', async () => {
     const secrets = new SecretRegistry();
-    const cfg = await getInputs(source({ inventory: inventory(), 'ssh-key': KEY }), secrets);
+    const cfg = await readHealthConfig(source({ inventory: inventory(), 'ssh-key': KEY }), secrets);
     expect(cfg.health.masters.map((m) => m.name)).toEqual(['lab-master-0', 'lab-master-1', 'lab-master-2']);
     expect(cfg.health.expectations.nodeCount).toBe(4);
     expect(cfg.health.expectations.masterNames).toHaveLength(3);
@@ -53,7 +53,7 @@ describe('health-check inputs', () => {
   });
 
   test('rke2.kube_proxy: false skips the kube-proxy requirement', async () => {
-    const cfg = await getInputs(
+    const cfg = await readHealthConfig(
       source({
         inventory: inventory({ rke2: { version: 'v1.34.4+rke2r1', kube_proxy: false } }),
         'ssh-key': KEY,
@@ -66,7 +66,7 @@ describe('health-check inputs', () => {
   });
 
   test('explicit host mode with keys from known_hosts', async () => {
-    const cfg = await getInputs(
+    const cfg = await readHealthConfig(
       source({
         host: '127.0.1.10',
         'ssh-port': '2222',
@@ -202,7 +202,7 @@ describe('health-check inputs', () => {
   ];
 
   describe.each(bad)('%s', (_label, values, message) => {
-    const deps = (): { deps: HealthMainDeps; connect: jest.Mock<Connector> } => {
+    const deps = (): { deps: HealthIo; connect: jest.Mock<Connector> } => {
       const connect = jest.fn<Connector>();
       return {
         connect,

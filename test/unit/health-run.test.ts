@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { runHealthCheck, type HealthConfig, type HealthDeps } from '../../src/kube/health.js';
-import { defaultPodRequirements } from '../../src/kube/defaults.js';
+import { runHealthCheck, type HealthConfig, type HealthDeps } from '../../src/health/run.js';
+import { defaultPodRequirements } from '../../src/health/defaults.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';
 import type { Connector } from '../../src/kube/probe-runner.js';

@@ -115,19 +115,30 @@ describe('action.yml files', () => {
     };
     const declared = new Set(Object.keys(doc.inputs ?? {}));
     const srcDir = join(root, 'src/actions', name);
-    const source = readdirSync(srcDir)
+    const front = readdirSync(srcDir)
       .map((f) => readFileSync(join(srcDir, f), 'utf8'))
       .join('\n');
-    // Inputs are read through the shared parsers, input*(get, 'name' | Inputs.key, ...), where
-    // an `Inputs` constants object maps keys to input names (actions/cache style).
+    // The inputs are read by the capability's configuration layer in the core
+    // (src/<capability>/config.ts, imported by the front end), through the shared parsers:
+    // input*(get, 'name' | XInputs.key, ...), where an `XInputs` constants object maps keys to
+    // input names (actions/cache style).
+    const configs = [...front.matchAll(/from '\.\.\/\.\.\/([a-z0-9-]+)\/config\.js'/g)].map((m) =>
+      readFileSync(join(root, 'src', m[1]!, 'config.ts'), 'utf8'),
+    );
+    const source = [front, ...configs].join('\n');
     const constants = Object.fromEntries(
       [...source.matchAll(/^\s*([A-Za-z]+):\s*'([a-z0-9-]+)',?$/gm)].map((m) => [m[1]!, m[2]!]),
     );
     const read = [
-      ...source.matchAll(/input[A-Z][A-Za-z]*\(\s*[A-Za-z.]+,\s*(?:'([a-z0-9-]+)'|Inputs\.([A-Za-z]+))/g),
+      ...source.matchAll(
+        /input[A-Z][A-Za-z]*\(\s*[A-Za-z.]+,\s*(?:'([a-z0-9-]+)'|[A-Za-z]*Inputs\.([A-Za-z]+))/g,
+      ),
     ].map((m) => m[1] ?? constants[m[2]!] ?? `unresolved Inputs.${m[2]}`);
     expect(read.length).toBeGreaterThan(0);
     expect(read.filter((i) => !declared.has(i))).toEqual([]);
+    // And the other way: no input declared that the source never names (a stale input).
+    const named = new Set([...read, ...Object.values(constants)]);
+    expect([...declared].filter((i) => !named.has(i))).toEqual([]);
   });
 });
 

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(378);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1640);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3102);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run(), which tools such as @github/local-action can also load directly.
 
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1640:
+/***/ 3102:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31528,10 +31528,10 @@ function inputChoice(get, name, choices, fallback) {
     return value;
 }
 
-;// CONCATENATED MODULE: ./src/actions/inventory/inputs.ts
+;// CONCATENATED MODULE: ./src/inventory/config.ts
 
 
-function getInputs(get) {
+function readInventoryConfig(get) {
     const inventory = inputOptional(get, 'inventory');
     const inventoryFile = inputOptional(get, 'inventory-file');
     if (!inventory && !inventoryFile)
@@ -41431,7 +41431,7 @@ function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-;// CONCATENATED MODULE: ./src/actions/inventory/describe.ts
+;// CONCATENATED MODULE: ./src/inventory/describe.ts
 
 /** A summary of a validated inventory: what an operator checks before pointing tools at it. */
 function describeInventory(inv, warnings) {
@@ -41461,7 +41461,7 @@ async function run() {
 }
 /** Validates an inventory and publishes its facts: the fail-fast first step of a workflow. */
 async function execute(ctx) {
-    const config = getInputs(ctx.getInput);
+    const config = readInventoryConfig(ctx.getInput);
     const started = Date.now();
     const loaded = config.inventoryFile
         ? await loadInventoryFile(config.inventoryFile)

@@ -1,11 +1,11 @@
 import * as core from '@actions/core';
 import { runAction, type ActionContext } from '../common/runtime.js';
-import { getInputs } from './inputs.js';
+import { readHealthConfig } from '../../health/config.js';
 import { errorMessage } from '../../lib/errors.js';
-import { runHealthCheck } from '../../kube/health.js';
-import { writeReportFile } from '../../kube/report-file.js';
-import { defaultDeps, type HealthMainDeps } from './deps.js';
-import { failureMessage, summaryMarkdown } from '../../kube/report.js';
+import { runHealthCheck } from '../../health/run.js';
+import { writeReportFile } from '../../health/report-file.js';
+import { defaultHealthIo, type HealthIo } from '../../health/deps.js';
+import { failureMessage, summaryMarkdown } from '../../health/report.js';
 
 export const Outputs = {
   healthy: 'healthy',
@@ -23,8 +23,8 @@ export async function run(): Promise<void> {
 }
 
 /** Inputs -> health check -> outputs, summary, verdict. Outputs are set before the step fails. */
-export async function execute(ctx: ActionContext, deps: HealthMainDeps = defaultDeps): Promise<void> {
-  const config = await getInputs(ctx.getInput, ctx.secrets);
+export async function execute(ctx: ActionContext, deps: HealthIo = defaultHealthIo): Promise<void> {
+  const config = await readHealthConfig(ctx.getInput, ctx.secrets);
   config.warnings.forEach((w) => ctx.logger.warning(w));
   const report = await runHealthCheck(config.health, {
     ...deps,

@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import { runAction, type ActionContext } from '../common/runtime.js';
-import { getInputs } from './inputs.js';
+import { readInventoryConfig } from '../../inventory/config.js';
 import { loadInventoryFile, parseInventory } from '../../inventory/load.js';
-import { describeInventory } from './describe.js';
+import { describeInventory } from '../../inventory/describe.js';
 
 /** The action's entry point (GitHub's typescript-action convention). */
 export async function run(): Promise<void> {
@@ -11,7 +11,7 @@ export async function run(): Promise<void> {
 
 /** Validates an inventory and publishes its facts: the fail-fast first step of a workflow. */
 export async function execute(ctx: ActionContext): Promise<void> {
-  const config = getInputs(ctx.getInput);
+  const config = readInventoryConfig(ctx.getInput);
   const started = Date.now();
   const loaded = config.inventoryFile
     ? await loadInventoryFile(config.inventoryFile)

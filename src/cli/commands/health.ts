@@ -3,11 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { InputError } from '../../lib/errors.js';
 import { consoleLogger } from '../../lib/logger.js';
 import { SecretRegistry } from '../../lib/secrets.js';
-import { runHealthCheck } from '../../kube/health.js';
-import { failureMessage } from '../../kube/report.js';
-import { getInputs, Inputs } from '../../actions/health-check/inputs.js';
-import { defaultDeps, type HealthMainDeps } from '../../actions/health-check/deps.js';
-import { writeReportFile } from '../../kube/report-file.js';
+import { runHealthCheck } from '../../health/run.js';
+import { failureMessage } from '../../health/report.js';
+import { readHealthConfig, HealthInputs } from '../../health/config.js';
+import { defaultHealthIo, type HealthIo } from '../../health/deps.js';
+import { writeReportFile } from '../../health/report-file.js';
 
 interface HealthFlags {
   inventory?: string;
@@ -46,7 +46,7 @@ async function readFlagFile(flag: string, path: string): Promise<string> {
  * and go through the same parser; the report goes to stdout as JSON, progress to stderr, and
  * the exit code is 1 when the cluster is not healthy (unless --no-fail).
  */
-export function registerHealth(program: Command, deps: HealthMainDeps = defaultDeps): void {
+export function registerHealth(program: Command, deps: HealthIo = defaultHealthIo): void {
   program
     .command('health')
     .description(
@@ -86,21 +86,23 @@ export function registerHealth(program: Command, deps: HealthMainDeps = defaultD
         ? await readFlagFile('--ssh-key', flags.sshKey)
         : (process.env.RKE2OPS_SSH_KEY ?? '');
       const values: Record<string, string> = {
-        [Inputs.inventoryFile]: flags.inventory ?? '',
-        [Inputs.host]: (flags.host ?? []).join('\n'),
-        [Inputs.sshUser]: flags.user ?? '',
-        [Inputs.sshPort]: flags.port ?? '',
-        [Inputs.sshKey]: sshKey,
-        [Inputs.knownHosts]: flags.knownHosts ? await readFlagFile('--known-hosts', flags.knownHosts) : '',
-        [Inputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
-        [Inputs.expectedNodes]: flags.expectedNodes ?? '',
-        [Inputs.expectedVersion]: flags.expectedVersion ?? '',
-        [Inputs.systemPods]: (flags.systemPods ?? []).join('\n'),
-        [Inputs.urls]: (flags.url ?? []).join('\n'),
-        [Inputs.timeout]: flags.timeout ?? '',
-        [Inputs.pollInterval]: flags.pollInterval ?? '',
+        [HealthInputs.inventoryFile]: flags.inventory ?? '',
+        [HealthInputs.host]: (flags.host ?? []).join('\n'),
+        [HealthInputs.sshUser]: flags.user ?? '',
+        [HealthInputs.sshPort]: flags.port ?? '',
+        [HealthInputs.sshKey]: sshKey,
+        [HealthInputs.knownHosts]: flags.knownHosts
+          ? await readFlagFile('--known-hosts', flags.knownHosts)
+          : '',
+        [HealthInputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
+        [HealthInputs.expectedNodes]: flags.expectedNodes ?? '',
+        [HealthInputs.expectedVersion]: flags.expectedVersion ?? '',
+        [HealthInputs.systemPods]: (flags.systemPods ?? []).join('\n'),
+        [HealthInputs.urls]: (flags.url ?? []).join('\n'),
+        [HealthInputs.timeout]: flags.timeout ?? '',
+        [HealthInputs.pollInterval]: flags.pollInterval ?? '',
       };
-      const config = await getInputs((name) => values[name] ?? '', secrets);
+      const config = await readHealthConfig((name) => values[name] ?? '', secrets);
       config.warnings.forEach((w) => logger.warning(w));
       const report = await runHealthCheck(config.health, {
         ...deps,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadInventoryFile } from '../../inventory/load.js';
-import { describeInventory } from '../../actions/inventory/describe.js';
+import { describeInventory } from '../../inventory/describe.js';
 
 export function registerInventory(program: Command): void {
   const inventory = program.command('inventory').description('work with cluster inventories');

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HealthReport } from './health.js';
+import type { HealthReport } from './run.js';
 
 /** Writes the report where later steps (incident, artifact upload) can pick it up. */
 export async function writeReportFile(

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import type { SecretRegistry } from '../lib/secrets.js';
 import { evaluate } from './evaluate.js';
 import { checkUrl, type FetchLike } from './http.js';
-import { MasterProber, type Connector, type ProbeAttempt } from './probe-runner.js';
+import { MasterProber, type Connector, type ProbeAttempt } from '../kube/probe-runner.js';
 import type { Check, HealthExpectations, UrlExpectation } from './types.js';
 
 export interface HealthConfig {

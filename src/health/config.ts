@@ -1,5 +1,5 @@
-import { InputError } from '../../lib/errors.js';
-import { assertAbsolutePath, assertIdentifier } from '../../lib/identifiers.js';
+import { InputError } from '../lib/errors.js';
+import { assertAbsolutePath, assertIdentifier } from '../lib/identifiers.js';
 import {
   inputBoolean,
   inputDuration,
@@ -8,19 +8,19 @@ import {
   inputOptional,
   inputString,
   type InputSource,
-} from '../../lib/inputs.js';
-import type { SecretRegistry } from '../../lib/secrets.js';
-import { loadInventoryFile, parseInventory, type LoadedInventory } from '../../inventory/load.js';
-import { targetsFromInventory } from '../../inventory/targets.js';
-import { knownHostsKeys } from '../../ssh/hostkeys.js';
-import type { SshCredentials, SshTarget } from '../../ssh/types.js';
-import { DEFAULTS, defaultPodRequirements } from '../../kube/defaults.js';
-import { parseSelector } from '../../kube/selector.js';
-import type { HealthConfig } from '../../kube/health.js';
-import type { PodCount, PodRequirement, UrlExpectation } from '../../kube/types.js';
+} from '../lib/inputs.js';
+import type { SecretRegistry } from '../lib/secrets.js';
+import { loadInventoryFile, parseInventory, type LoadedInventory } from '../inventory/load.js';
+import { targetsFromInventory } from '../inventory/targets.js';
+import { knownHostsKeys } from '../ssh/hostkeys.js';
+import type { SshCredentials, SshTarget } from '../ssh/types.js';
+import { DEFAULTS, defaultPodRequirements } from './defaults.js';
+import { parseSelector } from '../kube/selector.js';
+import type { HealthConfig } from './run.js';
+import type { PodCount, PodRequirement, UrlExpectation } from './types.js';
 
 /** Input names, shared by action.yml, the CLI flags and the tests. */
-export const Inputs = {
+export const HealthInputs = {
   inventory: 'inventory',
   inventoryFile: 'inventory-file',
   host: 'host',
@@ -42,7 +42,7 @@ export const Inputs = {
   failOnUnhealthy: 'fail-on-unhealthy',
 } as const;
 
-export interface HealthActionConfig {
+export interface HealthRunConfig {
   health: HealthConfig;
   credentials: SshCredentials;
   failOnUnhealthy: boolean;
@@ -55,17 +55,17 @@ export interface HealthActionConfig {
  * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
  * named. The SSH key is registered as a secret the moment it is read.
  */
-export async function getInputs(get: InputSource, secrets: SecretRegistry): Promise<HealthActionConfig> {
-  const privateKey = inputString(get, Inputs.sshKey);
+export async function readHealthConfig(get: InputSource, secrets: SecretRegistry): Promise<HealthRunConfig> {
+  const privateKey = inputString(get, HealthInputs.sshKey);
   secrets.add(privateKey);
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
     throw new InputError(
-      Inputs.sshKey,
+      HealthInputs.sshKey,
       'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)',
     );
 
-  const insecure = inputBoolean(get, Inputs.insecureSkip, false);
-  const knownHosts = inputOptional(get, Inputs.knownHosts);
+  const insecure = inputBoolean(get, HealthInputs.insecureSkip, false);
+  const knownHosts = inputOptional(get, HealthInputs.knownHosts);
   const loaded = await loadInventory(get);
   const warnings = [...(loaded?.warnings ?? [])];
   if (insecure) warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
@@ -78,35 +78,35 @@ export async function getInputs(get: InputSource, secrets: SecretRegistry): Prom
       }).filter((t) => t.role === 'master')
     : hostTargets(get, knownHosts, insecure);
 
-  if (masters.length === 0) throw new InputError(Inputs.host, 'names no master to probe');
+  if (masters.length === 0) throw new InputError(HealthInputs.host, 'names no master to probe');
   const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
   if (unpinned.length)
     throw new InputError(
-      Inputs.knownHosts,
+      HealthInputs.knownHosts,
       `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
         '(or, knowingly, insecure-skip-host-key-verification)',
     );
   const inv = loaded?.inventory;
   const dataDir = assertAbsolutePath(
-    Inputs.dataDir,
-    inputString(get, Inputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'),
+    HealthInputs.dataDir,
+    inputString(get, HealthInputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'),
   );
-  const kubeProxy = inputBoolean(get, Inputs.kubeProxy, inv?.rke2.kube_proxy ?? true);
+  const kubeProxy = inputBoolean(get, HealthInputs.kubeProxy, inv?.rke2.kube_proxy ?? true);
   const inventoryNodes = inv ? inv.masters.length + inv.workers.length : undefined;
-  const nodeCount = inputOptional(get, Inputs.expectedNodes)
-    ? inputInteger(get, Inputs.expectedNodes, 0, { min: 1, max: 10_000 })
+  const nodeCount = inputOptional(get, HealthInputs.expectedNodes)
+    ? inputInteger(get, HealthInputs.expectedNodes, 0, { min: 1, max: 10_000 })
     : inventoryNodes;
-  const version = inputOptional(get, Inputs.expectedVersion);
-  if (version) assertIdentifier('rke2Version', Inputs.expectedVersion, version);
+  const version = inputOptional(get, HealthInputs.expectedVersion);
+  if (version) assertIdentifier('rke2Version', HealthInputs.expectedVersion, version);
 
-  const timeoutSeconds = inputDuration(get, Inputs.timeout, DEFAULTS.timeoutSeconds);
-  const pollIntervalSeconds = inputDuration(get, Inputs.pollInterval, DEFAULTS.pollIntervalSeconds);
-  const urlTimeoutSeconds = inputDuration(get, Inputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
-  const connectTimeoutSeconds = inputDuration(get, Inputs.connectTimeout, 8);
+  const timeoutSeconds = inputDuration(get, HealthInputs.timeout, DEFAULTS.timeoutSeconds);
+  const pollIntervalSeconds = inputDuration(get, HealthInputs.pollInterval, DEFAULTS.pollIntervalSeconds);
+  const urlTimeoutSeconds = inputDuration(get, HealthInputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
+  const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, 8);
 
   const urls = [
     ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
-    ...lines(get(Inputs.urls)).map((l) => parseUrlLine(l, Inputs.urls)),
+    ...lines(get(HealthInputs.urls)).map((l) => parseUrlLine(l, HealthInputs.urls)),
   ];
 
   return {
@@ -116,11 +116,11 @@ export async function getInputs(get: InputSource, secrets: SecretRegistry): Prom
       dataDir,
       expectations: {
         nodeCount,
-        minimumOnly: inputOptional(get, Inputs.expectedNodes) !== undefined,
+        minimumOnly: inputOptional(get, HealthInputs.expectedNodes) !== undefined,
         nodeNames: inv ? [...inv.masters, ...inv.workers].map((n) => n.name) : undefined,
         masterNames: inv ? inv.masters.map((n) => n.name) : undefined,
         rke2Version: version,
-        pods: parseSystemPods(get(Inputs.systemPods), kubeProxy),
+        pods: parseSystemPods(get(HealthInputs.systemPods), kubeProxy),
       },
       urls,
       timeoutSeconds,
@@ -130,34 +130,34 @@ export async function getInputs(get: InputSource, secrets: SecretRegistry): Prom
       connectTimeoutSeconds,
     },
     credentials: { privateKey },
-    failOnUnhealthy: inputBoolean(get, Inputs.failOnUnhealthy, true),
+    failOnUnhealthy: inputBoolean(get, HealthInputs.failOnUnhealthy, true),
     insecureSkipHostKeyVerification: insecure,
     warnings,
   };
 }
 
 async function loadInventory(get: InputSource): Promise<LoadedInventory | undefined> {
-  const text = inputOptional(get, Inputs.inventory);
-  const file = inputOptional(get, Inputs.inventoryFile);
-  const host = inputOptional(get, Inputs.host);
+  const text = inputOptional(get, HealthInputs.inventory);
+  const file = inputOptional(get, HealthInputs.inventoryFile);
+  const host = inputOptional(get, HealthInputs.host);
   const given = [text, file, host].filter(Boolean).length;
   if (given === 0)
-    throw new InputError(Inputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
+    throw new InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
   if (given > 1)
-    throw new InputError(Inputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
-  if (text) return parseInventory(text, Inputs.inventory);
+    throw new InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+  if (text) return parseInventory(text, HealthInputs.inventory);
   if (file) return loadInventoryFile(file);
   return undefined;
 }
 
 /** Explicit masters without an inventory: addresses, with keys from known-hosts. */
 function hostTargets(get: InputSource, knownHosts: string | undefined, insecure: boolean): SshTarget[] {
-  const user = inputString(get, Inputs.sshUser, 'root');
-  assertIdentifier('userName', Inputs.sshUser, user);
-  const port = inputInteger(get, Inputs.sshPort, 22, { min: 1, max: 65535 });
-  return inputList(get, Inputs.host).map((address) => {
+  const user = inputString(get, HealthInputs.sshUser, 'root');
+  assertIdentifier('userName', HealthInputs.sshUser, user);
+  const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
+  return inputList(get, HealthInputs.host).map((address) => {
     if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-      throw new InputError(Inputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
+      throw new InputError(HealthInputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
     const hostKeys = knownHosts
       ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
       : [];
@@ -197,11 +197,11 @@ export function parseSystemPods(text: string, kubeProxy: boolean): PodRequiremen
     const [namespace, selector, countText, ...rest] = line.split(/\s+/);
     if (!namespace || !selector || rest.length)
       throw new InputError(
-        Inputs.systemPods,
+        HealthInputs.systemPods,
         `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`,
       );
-    assertIdentifier('namespace', Inputs.systemPods, namespace);
-    parseSelector(selector, Inputs.systemPods);
+    assertIdentifier('namespace', HealthInputs.systemPods, namespace);
+    parseSelector(selector, HealthInputs.systemPods);
     out.push({
       name: `pods/${namespace}/${selector}`,
       namespace,
@@ -217,7 +217,7 @@ function parseCount(text: string | undefined, line: string): PodCount {
   if (text === 'per-node' || text === 'per-master') return { kind: text };
   if (/^\d+$/.test(text) && Number(text) >= 1) return { kind: 'min', min: Number(text) };
   throw new InputError(
-    Inputs.systemPods,
+    HealthInputs.systemPods,
     `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`,
   );
 }

@@ -1,4 +1,5 @@
-import type { Check, ClusterState, HealthExpectations, KubeNode, KubePod, PodRequirement } from './types.js';
+import type { ClusterState, KubeNode, KubePod } from '../kube/types.js';
+import type { Check, HealthExpectations, PodRequirement } from './types.js';
 import {
   isControlPlane,
   isLivePod,
@@ -7,9 +8,9 @@ import {
   podImages,
   podProblem,
   podReady,
-} from './conditions.js';
-import { parseReadyz } from './readyz.js';
-import { matchesSelector, parseSelector } from './selector.js';
+} from '../kube/conditions.js';
+import { parseReadyz } from '../kube/readyz.js';
+import { matchesSelector, parseSelector } from '../kube/selector.js';
 
 /**
  * The health verdict as a pure function: raw state + expectations -> checks. No I/O, no clock,

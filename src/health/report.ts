@@ -1,4 +1,4 @@
-import type { HealthReport } from './health.js';
+import type { HealthReport } from './run.js';
 import type { Check } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
-import { parseHostKey, fingerprint } from '../../ssh/hostkeys.js';
-import type { Inventory } from '../../inventory/schema.js';
+import { parseHostKey, fingerprint } from '../ssh/hostkeys.js';
+import type { Inventory } from './schema.js';
 
 export interface InventoryReport {
   cluster: string;

@@ -1,14 +1,14 @@
-import { InputError } from '../../lib/errors.js';
-import { inputOptional, type InputSource } from '../../lib/inputs.js';
+import { InputError } from '../lib/errors.js';
+import { inputOptional, type InputSource } from '../lib/inputs.js';
 
-export interface InventoryActionConfig {
+export interface InventoryConfig {
   /** Inventory JSON text (the document, or `tofu output -json` of it). */
   inventory?: string;
   /** Path of a file holding the same. */
   inventoryFile?: string;
 }
 
-export function getInputs(get: InputSource): InventoryActionConfig {
+export function readInventoryConfig(get: InputSource): InventoryConfig {
   const inventory = inputOptional(get, 'inventory');
   const inventoryFile = inputOptional(get, 'inventory-file');
   if (!inventory && !inventoryFile)
