@@ -23542,29 +23542,29 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(259);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4465);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
     process.stdout.write('bundle-ok cli\n');
 else
-    process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_1__/* .runCli */ .a)(process.argv);
+    process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_1__/* .runCli */ .ak)(process.argv);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 259:
+/***/ 4465:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  a: () => (/* binding */ runCli)
+  ak: () => (/* binding */ runCli)
 });
 
-// UNUSED EXPORTS: buildProgram
+// UNUSED EXPORTS: ExitCode, buildProgram
 
 // EXTERNAL MODULE: ./node_modules/commander/index.js
 var commander = __nccwpck_require__(8909);
@@ -23603,13 +23603,83 @@ function errorMessage(error) {
 /** Bad input from the user: detected before anything touches a node. */
 class errors_InputError extends Error {
     field;
+    reason;
     name = 'InputError';
     constructor(
     /** The input or field that is wrong, e.g. `timeout` or `inventory.masters[0].address`. */
-    field, message) {
-        super(`${field}: ${message}`);
+    field, 
+    /** What is wrong with it, user values quoted with `inert()`. */
+    reason) {
+        super(`${field}: ${reason}`);
         this.field = field;
+        this.reason = reason;
     }
+}
+
+;// CONCATENATED MODULE: ./src/lib/inert.ts
+/**
+ * Making echoed values inert. A value a user (or a node) supplied must not change what a log line
+ * does or how it reads: a newline followed by `::error::` would be a workflow command on the
+ * runner (a CLI run inside a `run:` step included), other control characters rewrite the
+ * terminal, and Unicode bidi controls (U+202A-U+202E, U+2066-U+2069) reorder what a reviewer
+ * sees ("Trojan Source"). Every such character is written as a visible escape instead.
+ */
+/**
+ * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
+ * U+200F), the Unicode line/paragraph separators and the BOM.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+function escapeChar(c) {
+    return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** Values longer than this are cut in messages (a 1 MB input does not belong in a log line). */
+const INERT_MAX_CHARS = 200;
+function clip(text, max) {
+    if (text.length <= max)
+        return text;
+    return `${text.slice(0, max)}...(${text.length - max} more characters)`;
+}
+/**
+ * A user value, quoted for a message: `"v1.34\u202e"`. Strings are double-quoted with `"` and
+ * `\` escaped (JSON style) and every unsafe character escaped; other values are rendered as
+ * JSON. The result has no line break, so it can never start a line of its own.
+ */
+function inert_inert(value, max = INERT_MAX_CHARS) {
+    if (typeof value === 'string')
+        return `"${clip(value, max).replace(/["\\]/g, '\\$&').replace(UNSAFE, escapeChar)}"`;
+    let text;
+    try {
+        text = JSON.stringify(value) ?? String(value);
+    }
+    catch {
+        text = String(value);
+    }
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * Free text from elsewhere (a node's stderr, a Kubernetes condition message, a library's error)
+ * embedded in one of our messages: unquoted, single line, unsafe characters escaped.
+ */
+function inert_inertText(text, max = 1000) {
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * A whole message about to be written to a log or terminal, as a last line of defence: line
+ * breaks are kept (messages may be multi-line by design), every other unsafe character is
+ * escaped, and a line that would start with `::` (a workflow command, even after leading
+ * blanks) is quoted so the runner reads it as text.
+ */
+function inertLines(text) {
+    return text
+        .replace(/\r\n?/g, '\n')
+        .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
+        .split('\n')
+        .map((line) => (/^\s*::/.test(line) ? inert_inert(line, Number.MAX_SAFE_INTEGER) : line))
+        .join('\n');
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -33151,6 +33221,7 @@ function preprocess(fn, schema) {
 
 ;// CONCATENATED MODULE: ./src/lib/identifiers.ts
 
+
 /**
  * Strict patterns for every identifier that ends up in a remote command or a path.
  * Quoting already makes injection impossible; these checks also stop path traversal
@@ -33178,7 +33249,7 @@ const patterns = {
 /** Throws an InputError naming `field` unless `value` matches the pattern for `kind`. */
 function assertIdentifier(kind, field, value) {
     if (!patterns[kind].test(value) || value.includes('..')) {
-        throw new errors_InputError(field, `${JSON.stringify(value)} is not a valid ${identifiers_describe(kind)}`);
+        throw new errors_InputError(field, `${inert_inert(value)} is not a valid ${identifiers_describe(kind)}`);
     }
     return value;
 }
@@ -33205,7 +33276,7 @@ function identifiers_describe(kind) {
 /** An absolute path with no `..` segment and no characters outside a conservative set. */
 function assertAbsolutePath(field, value) {
     if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').includes('..')) {
-        throw new errors_InputError(field, `${JSON.stringify(value)} is not a safe absolute path`);
+        throw new errors_InputError(field, `${inert_inert(value)} is not a safe absolute path`);
     }
     return value;
 }
@@ -33301,6 +33372,7 @@ function hostPatternMatches(pattern, wanted) {
 
 
 
+
 /**
  * The inventory contract (design.md section 3): one JSON document describing a cluster to
  * every action and the CLI. The module emits it as `ops_inventory`; the lab writes one.
@@ -33313,7 +33385,7 @@ const schema_ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const schema_hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const address = schemas_string({ error: 'must be a string (an IP address or host name)' })
     .refine((v) => schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v)), {
-    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${JSON.stringify(issue.input)})`,
+    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert_inert(issue.input)})`,
 });
 const hostKey = schemas_string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
     try {
@@ -33328,7 +33400,7 @@ const port = schemas_number({ error: 'must be a number' })
     .min(1)
     .max(65535);
 const named = (pattern, what) => schemas_string({ error: `must be a string (${what})` })
-    .regex(pattern, { error: (i) => `must be a ${what} (got ${JSON.stringify(i.input)})` });
+    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert_inert(i.input)})` });
 const nodeSchema = strictObject({
     name: named(patterns.nodeName, 'node name: lowercase letters, digits and "-", at most 63 characters'),
     address,
@@ -33343,7 +33415,7 @@ const bastionSchema = strictObject({
 });
 const inventorySchema = strictObject({
     version: literal(INVENTORY_VERSION, {
-        error: (i) => `unsupported inventory version ${JSON.stringify(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
+        error: (i) => `unsupported inventory version ${inert_inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
     }),
     cluster: named(patterns.clusterName, 'cluster name: lowercase letters, digits and "-"'),
     ssh: strictObject({
@@ -33395,6 +33467,7 @@ const inventorySchema = strictObject({
 
 
 
+
 class InventoryError extends errors_InputError {
     name = 'InventoryError';
 }
@@ -33411,19 +33484,30 @@ function parseInventory(text, source = 'inventory') {
         raw = JSON.parse(text);
     }
     catch (error) {
-        throw new InventoryError(source, `is not valid JSON (${error.message})`);
+        throw new InventoryError(source, `is not valid JSON (${inert_inertText(error.message)})`);
     }
     return validateInventory(unwrapTofuOutput(raw), source);
 }
-async function loadInventoryFile(path) {
+/**
+ * Reads an inventory file. Errors name the input (`inventory-file`, or the CLI's flag) and the
+ * file, quoted inert: a path is user input too.
+ */
+async function loadInventoryFile(path, input = 'inventory-file') {
     let text;
     try {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new InventoryError(path, `cannot be read (${error.code ?? error.message})`);
+        throw new InventoryError(input, `${inert_inert(path)} cannot be read (${error.code ?? inert_inertText(error.message)})`);
     }
-    return parseInventory(text, path);
+    try {
+        return parseInventory(text, input);
+    }
+    catch (error) {
+        if (error instanceof InventoryError)
+            error.message += ` (in ${inert_inert(path)})`;
+        throw error;
+    }
 }
 function unwrapTofuOutput(raw) {
     if (!isObject(raw))
@@ -33445,14 +33529,14 @@ function validateInventory(raw, source = 'inventory') {
         const messages = result.error.issues.map((issue) => {
             const field = formatPath(source, issue.path);
             const message = issue.code === 'unrecognized_keys'
-                ? `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+                ? `unknown key(s) ${issue.keys.map((k) => inert_inert(k)).join(', ')}`
                 : issue.message;
             return `${field}: ${message}`;
         });
         const first = result.error.issues[0];
-        const err = new InventoryError(formatPath(source, first?.path ?? []), 'invalid');
-        err.message = messages.length === 1 ? messages[0] : `invalid inventory:\n  - ${messages.join('\n  - ')}`;
-        throw err;
+        if (messages.length === 1)
+            throw new InventoryError(formatPath(source, first.path), messages[0].slice(formatPath(source, first.path).length + 2));
+        throw new InventoryError(source, `invalid inventory:\n  - ${messages.join('\n  - ')}`);
     }
     const inventory = result.data;
     checkUnique(inventory, source);
@@ -33472,7 +33556,7 @@ function checkUnique(inv, source) {
     for (const { n, path } of nodes) {
         const dupName = seenNames.get(n.name);
         if (dupName)
-            throw new InventoryError(`${source}.${path}.name`, `${JSON.stringify(n.name)} is already used by ${dupName}`);
+            throw new InventoryError(`${source}.${path}.name`, `${inert_inert(n.name)} is already used by ${dupName}`);
         seenNames.set(n.name, path);
         const dupAddress = seenAddresses.get(n.address);
         if (dupAddress)
@@ -33537,6 +33621,7 @@ function registerInventory(program) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/logger.ts
+
 /** Discards everything: for tests and library use. */
 const silentLogger = {
     info: () => { },
@@ -33545,9 +33630,12 @@ const silentLogger = {
     debug: () => { },
     group: (_title, fn) => fn(),
 };
-/** Plain stderr logger for the CLI (stdout is kept for machine-readable output). */
+/**
+ * Plain stderr logger for the CLI (stdout is kept for the result). Every message is made inert
+ * on the way out: a CLI run in a workflow `run:` step must not emit a workflow command.
+ */
 function consoleLogger(opts = {}) {
-    const write = (prefix, message) => process.stderr.write(`${prefix}${message}\n`);
+    const write = (prefix, message) => process.stderr.write(`${prefix}${inertLines(message)}\n`);
     return {
         info: (m) => write('', m),
         warning: (m) => write('warning: ', m),
@@ -33617,6 +33705,7 @@ class SecretRegistry {
 }
 
 ;// CONCATENATED MODULE: ./src/kube/conditions.ts
+
 /**
  * Readiness read from conditions, never from printed columns: `kubectl get nodes` shows a
  * cordoned node as `Ready,SchedulingDisabled`, which a `$2=="Ready"` text match miscounts.
@@ -33629,7 +33718,8 @@ function nodeProblem(node) {
     const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
     if (!ready)
         return 'NotReady (no Ready condition)';
-    const why = [ready.reason, ready.message].filter(Boolean).join(': ');
+    // Condition reasons and messages are free text written by whatever has node credentials.
+    const why = inert_inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
     return ready.status === 'Unknown'
         ? `NotReady (status Unknown${why ? `, ${why}` : ''})`
         : `NotReady${why ? ` (${why})` : ''}`;
@@ -33658,11 +33748,13 @@ function podProblem(pod) {
             continue;
         const reason = cs.state?.waiting?.reason ?? cs.state?.terminated?.reason;
         if (reason)
-            return `${reason}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
+            return `${inert_inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
     }
     const phase = pod.status?.phase ?? 'Unknown';
     if (phase !== 'Running')
-        return pod.status?.reason ? `${phase} (${pod.status.reason})` : phase;
+        return pod.status?.reason
+            ? `${inert_inertText(phase, 50)} (${inert_inertText(pod.status.reason, 100)})`
+            : inert_inertText(phase, 50);
     return 'not Ready';
 }
 function podImages(pod) {
@@ -33670,9 +33762,10 @@ function podImages(pod) {
 }
 
 ;// CONCATENATED MODULE: ./src/kube/readyz.ts
+
 function parseReadyz(part) {
     const text = `${part.stdout}\n${part.stderr}`.replace(/\\n/g, '\n');
-    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => `${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`);
+    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => inert_inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200));
     const passed = [...text.matchAll(/\[\+\][^\s]+ ok/g)].length;
     if (part.code === 0)
         return { ok: true, failed, passed };
@@ -33681,7 +33774,7 @@ function parseReadyz(part) {
         ok: false,
         failed,
         passed,
-        error: failed.length ? 'readyz check failed' : firstLine || `kubectl exited ${part.code}`,
+        error: failed.length ? 'readyz check failed' : inert_inertText(firstLine, 300) || `kubectl exited ${part.code}`,
     };
 }
 
@@ -33959,6 +34052,7 @@ function imageNote(p) {
 
 ;// CONCATENATED MODULE: ./src/health/http.ts
 
+
 const MAX_BODY_CHARS = 1_000_000;
 function statusAccepted(status, ranges) {
     return ranges.some((r) => status >= r.min && status <= r.max);
@@ -33997,7 +34091,7 @@ async function checkUrl(exp, timeoutMs, fetchImpl) {
             return {
                 name,
                 status: 'fail',
-                message: `HTTP ${res.status} but the body does not match ${JSON.stringify(exp.body)}`,
+                message: `HTTP ${res.status} but the body does not match ${inert_inert(exp.body)}`,
                 failing: [exp.url],
                 observed,
             };
@@ -34020,9 +34114,9 @@ function http_describe(error) {
         const message = typeof e.message === 'string' && e.message ? e.message : '';
         const code = typeof e.code === 'string' ? e.code : '';
         if (message || code)
-            return message.includes(code) ? message : [code, message].filter(Boolean).join(' ');
+            return inert_inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
     }
-    return errorMessage(error);
+    return inert_inertText(errorMessage(error), 300);
 }
 
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
@@ -34379,6 +34473,7 @@ function bashScript(lines) {
 
 
 
+
 const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
@@ -34514,7 +34609,7 @@ function classify(target, err, presented) {
     if (err.level === 'client-authentication') {
         return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
     }
-    return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
+    return new SshError(target.name, inert_inertText(err.message || String(err.code ?? 'connection failed')), true);
 }
 /** Extra time the client waits beyond the remote limit before it abandons the channel. */
 const CLIENT_GRACE_MS = 3000;
@@ -34714,6 +34809,7 @@ function poolKey(target) {
 ;// CONCATENATED MODULE: ./src/kube/probe.ts
 
 
+
 /**
  * The health probe: ONE remote command per poll that collects every piece of raw state the
  * evaluator needs and prints it as one JSON document.
@@ -34774,7 +34870,7 @@ function probe_decode(part, key) {
 }
 function kubectlError(part) {
     const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
-    return `kubectl exited ${part.code}${text ? `: ${text}` : ''}`;
+    return `kubectl exited ${part.code}${text ? `: ${inert_inertText(text, 300)}` : ''}`;
 }
 function parseList(part) {
     if (part.code !== 0)
@@ -34786,7 +34882,7 @@ function parseList(part) {
         return { list: { items: doc.items } };
     }
     catch (error) {
-        return { list: null, error: `kubectl output is not JSON (${error.message})` };
+        return { list: null, error: `kubectl output is not JSON (${inert_inertText(error.message)})` };
     }
 }
 /** Decodes the probe's stdout into raw cluster state; throws only if the document is unusable. */
@@ -34798,7 +34894,7 @@ function parseProbeOutput(stdout, opts, probedVia) {
         doc = JSON.parse(line);
     }
     catch (error) {
-        throw new ProbeOutputError(`the probe printed no valid JSON (${error.message}): ${stdout.slice(0, 200)}`);
+        throw new ProbeOutputError(`the probe printed no valid JSON (${inert_inertText(error.message)}): ${inert_inertText(stdout, 200)}`);
     }
     if (doc.v !== PROBE_VERSION || !doc.parts)
         throw new ProbeOutputError('the probe output has an unexpected shape');
@@ -34824,6 +34920,7 @@ function parseProbeOutput(stdout, opts, probedVia) {
 }
 
 ;// CONCATENATED MODULE: ./src/kube/probe-runner.ts
+
 
 
 
@@ -34886,7 +34983,7 @@ class MasterProber {
                 if (res.code !== 0 || res.timedOut) {
                     const why = res.timedOut
                         ? `probe timed out after ${this.execTimeoutMs} ms`
-                        : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
+                        : `probe exited ${res.code}: ${inert_inertText(res.stderr.trim(), 300)}`;
                     attempts.push({ host: target.name, error: why });
                     if (res.timedOut)
                         await this.pool.drop(target);
@@ -35015,6 +35112,7 @@ function namespacesOf(exp) {
 }
 
 ;// CONCATENATED MODULE: ./src/health/report.ts
+
 /**
  * Renderings of a health report for people: the failure message (what failed, where, what to
  * do next) and a Markdown summary with a verdict line and one row per check.
@@ -35030,7 +35128,7 @@ function failureMessage(report) {
 }
 const ICON = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' };
 function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+    return inertText(text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>'), 2000);
 }
 function summaryMarkdown(report) {
     const verdict = report.healthy
@@ -35057,6 +35155,7 @@ function summaryMarkdown(report) {
 
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
+
 function inputString(get, name, fallback) {
     const value = get(name).trim();
     if (value)
@@ -35079,14 +35178,14 @@ function inputBoolean(get, name, fallback) {
         return true;
     if (FALSE.includes(value))
         return false;
-    throw new errors_InputError(name, `must be true or false (got ${JSON.stringify(value)})`);
+    throw new errors_InputError(name, `must be true or false (got ${inert_inert(value)})`);
 }
 function inputInteger(get, name, fallback, range = {}) {
     const value = get(name).trim();
     if (value === '')
         return fallback;
     if (!/^-?\d+$/.test(value))
-        throw new errors_InputError(name, `must be a whole number (got ${JSON.stringify(value)})`);
+        throw new errors_InputError(name, `must be a whole number (got ${inert_inert(value)})`);
     const n = Number(value);
     if (range.min !== undefined && n < range.min)
         throw new errors_InputError(name, `must be at least ${range.min} (got ${n})`);
@@ -35101,10 +35200,10 @@ function inputDuration(get, name, fallbackSeconds) {
         return fallbackSeconds;
     const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
     if (!match)
-        throw new errors_InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${JSON.stringify(value)})`);
+        throw new errors_InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert_inert(value)})`);
     const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
     if (!(seconds > 0))
-        throw new errors_InputError(name, `must be greater than zero (got ${JSON.stringify(value)})`);
+        throw new errors_InputError(name, `must be greater than zero (got ${inert_inert(value)})`);
     return seconds;
 }
 /** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
@@ -35121,7 +35220,7 @@ function inputChoice(get, name, choices, fallback) {
     if (value === '')
         return fallback;
     if (!choices.includes(value)) {
-        throw new InputError(name, `must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
+        throw new InputError(name, `must be one of ${choices.join(', ')} (got ${inert(value)})`);
     }
     return value;
 }
@@ -35218,6 +35317,7 @@ const DEFAULTS = {
 };
 
 ;// CONCATENATED MODULE: ./src/health/config.ts
+
 
 
 
@@ -35343,7 +35443,7 @@ function hostTargets(get, knownHosts, insecure) {
     const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
     return inputList(get, HealthInputs.host).map((address) => {
         if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-            throw new errors_InputError(HealthInputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
+            throw new errors_InputError(HealthInputs.host, `${inert_inert(address)} is not an IP address or host name`);
         const hostKeys = knownHosts
             ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
             : [];
@@ -35381,7 +35481,7 @@ function parseSystemPods(text, kubeProxy) {
         }
         const [namespace, selector, countText, ...rest] = line.split(/\s+/);
         if (!namespace || !selector || rest.length)
-            throw new errors_InputError(HealthInputs.systemPods, `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
+            throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
         assertIdentifier('namespace', HealthInputs.systemPods, namespace);
         parseSelector(selector, HealthInputs.systemPods);
         out.push({
@@ -35400,7 +35500,7 @@ function parseCount(text, line) {
         return { kind: text };
     if (/^\d+$/.test(text) && Number(text) >= 1)
         return { kind: 'min', min: Number(text) };
-    throw new errors_InputError(HealthInputs.systemPods, `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`);
+    throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: the count must be per-node, per-master or a number >= 1`);
 }
 /** `urls`: one per line, `<url> [status=200|200-299|200,204] [body=<text or /regex/>]`. */
 function parseUrlLine(line, field) {
@@ -35413,19 +35513,19 @@ function parseUrlLine(line, field) {
         parsed = new URL(url ?? '');
     }
     catch {
-        throw new errors_InputError(field, `${JSON.stringify(url)} is not a valid URL`);
+        throw new errors_InputError(field, `${inert_inert(url)} is not a valid URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        throw new errors_InputError(field, `${JSON.stringify(url)}: only http and https URLs can be checked`);
+        throw new errors_InputError(field, `${inert_inert(url)}: only http and https URLs can be checked`);
     let status = [{ min: 200, max: 399 }];
     for (const opt of opts) {
         const m = /^status=(.+)$/.exec(opt);
         if (!m)
-            throw new errors_InputError(field, `${JSON.stringify(opt)}: expected status=<codes> or body=<text>`);
+            throw new errors_InputError(field, `${inert_inert(opt)}: expected status=<codes> or body=<text>`);
         status = m[1].split(',').map((part) => {
             const r = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part);
             if (!r)
-                throw new errors_InputError(field, `${JSON.stringify(part)} is not an HTTP status or range like 200-299`);
+                throw new errors_InputError(field, `${inert_inert(part)} is not an HTTP status or range like 200-299`);
             return { min: Number(r[1]), max: Number(r[2] ?? r[1]) };
         });
     }
@@ -35481,13 +35581,46 @@ async function writeReportFile(report, dir = process.env.RUNNER_TEMP || (0,exter
 
 
 
+
 const collect = (value, previous = []) => [...previous, value];
 async function readFlagFile(flag, path) {
     try {
         return await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new errors_InputError(flag, `cannot read ${path} (${error.code ?? String(error)})`);
+        throw new errors_InputError(flag, `cannot read ${inert_inert(path)} (${error.code ?? inert_inertText(String(error))})`);
+    }
+}
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const FLAG_OF = {
+    [HealthInputs.inventoryFile]: '--inventory',
+    [HealthInputs.host]: '--host',
+    [HealthInputs.sshUser]: '--user',
+    [HealthInputs.sshPort]: '--port',
+    [HealthInputs.sshKey]: '--ssh-key',
+    [HealthInputs.knownHosts]: '--known-hosts',
+    [HealthInputs.expectedNodes]: '--expected-nodes',
+    [HealthInputs.expectedVersion]: '--expected-version',
+    [HealthInputs.systemPods]: '--system-pods',
+    [HealthInputs.urls]: '--url',
+    [HealthInputs.timeout]: '--timeout',
+    [HealthInputs.pollInterval]: '--poll-interval',
+};
+/** Re-labels an input error with the flag (`--inventory (inventory-file.masters[0].address): ...`). */
+async function withFlagNames(fn) {
+    try {
+        return await fn();
+    }
+    catch (error) {
+        if (!(error instanceof errors_InputError))
+            throw error;
+        const input = Object.keys(FLAG_OF).find((i) => error.field === i || error.field.startsWith(`${i}.`) || error.field.startsWith(`${i}[`));
+        if (!input)
+            throw error;
+        const flag = FLAG_OF[input];
+        const renamed = new errors_InputError(error.field === input ? flag : `${flag} (${error.field})`, error.reason);
+        renamed.message = renamed.message + error.message.slice(`${error.field}: ${error.reason}`.length);
+        throw renamed;
     }
 }
 /**
@@ -35538,7 +35671,7 @@ function registerHealth(program, deps = defaultHealthIo) {
             [HealthInputs.timeout]: flags.timeout ?? '',
             [HealthInputs.pollInterval]: flags.pollInterval ?? '',
         };
-        const config = await readHealthConfig((name) => values[name] ?? '', secrets);
+        const config = await withFlagNames(() => readHealthConfig((name) => values[name] ?? '', secrets));
         config.warnings.forEach((w) => logger.warning(w));
         const report = await runHealthCheck(config.health, {
             ...deps,
@@ -35568,15 +35701,21 @@ function registerHealth(program, deps = defaultHealthIo) {
 
 
 
+
+/** Exit codes of every command (documented in the README and each command's help). */
+const ExitCode = { ok: 0, failed: 1, badInput: 2 };
 /**
  * `rke2-ops`: the same core as the actions, from a laptop - so recovering a cluster never
- * depends on GitHub being up. Machine-readable results go to stdout, progress to stderr.
+ * depends on GitHub being up. Results go to stdout, progress to stderr.
  */
 function buildProgram() {
     const program = new Command('rke2-ops')
         .description('Day-2 operations for RKE2 clusters: inventory, health, snapshot, rollback')
+        .addHelpText('after', '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).')
         .showHelpAfterError()
-        .exitOverride();
+        .exitOverride()
+        // commander echoes unknown options and arguments verbatim: inert them like our own messages.
+        .configureOutput({ outputError: (text, write) => write(inertLines(text)) });
     registerInventory(program);
     registerHealth(program);
     return program;
@@ -35584,13 +35723,13 @@ function buildProgram() {
 async function runCli(argv) {
     try {
         await buildProgram().parseAsync(argv);
-        return Number(process.exitCode ?? 0);
+        return Number(process.exitCode ?? ExitCode.ok);
     }
     catch (error) {
         if (error instanceof CommanderError)
-            return error.exitCode;
-        process.stderr.write(`rke2-ops: ${errorMessage(error)}\n`);
-        return 1;
+            return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput; // help/version, else usage
+        process.stderr.write(`rke2-ops: ${inertLines(errorMessage(error))}\n`);
+        return error instanceof errors_InputError ? ExitCode.badInput : ExitCode.failed;
     }
 }
 

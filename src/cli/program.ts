@@ -1,17 +1,27 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../lib/errors.js';
+import { errorMessage, InputError } from '../lib/errors.js';
+import { inertLines } from '../lib/inert.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
 
+/** Exit codes of every command (documented in the README and each command's help). */
+export const ExitCode = { ok: 0, failed: 1, badInput: 2 } as const;
+
 /**
  * `rke2-ops`: the same core as the actions, from a laptop - so recovering a cluster never
- * depends on GitHub being up. Machine-readable results go to stdout, progress to stderr.
+ * depends on GitHub being up. Results go to stdout, progress to stderr.
  */
 export function buildProgram(): Command {
   const program = new Command('rke2-ops')
     .description('Day-2 operations for RKE2 clusters: inventory, health, snapshot, rollback')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).',
+    )
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // commander echoes unknown options and arguments verbatim: inert them like our own messages.
+    .configureOutput({ outputError: (text, write) => write(inertLines(text)) });
   registerInventory(program);
   registerHealth(program);
   return program;
@@ -20,10 +30,10 @@ export function buildProgram(): Command {
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv as string[]);
-    return Number(process.exitCode ?? 0);
+    return Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`rke2-ops: ${errorMessage(error)}\n`);
-    return 1;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput; // help/version, else usage
+    process.stderr.write(`rke2-ops: ${inertLines(errorMessage(error))}\n`);
+    return error instanceof InputError ? ExitCode.badInput : ExitCode.failed;
   }
 }

@@ -18,6 +18,7 @@ import { DEFAULTS, defaultPodRequirements } from './defaults.js';
 import { parseSelector } from '../kube/selector.js';
 import type { HealthConfig } from './run.js';
 import type { PodCount, PodRequirement, UrlExpectation } from './types.js';
+import { inert } from '../lib/inert.js';
 
 /** Input names, shared by action.yml, the CLI flags and the tests. */
 export const HealthInputs = {
@@ -157,7 +158,7 @@ function hostTargets(get: InputSource, knownHosts: string | undefined, insecure:
   const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
   return inputList(get, HealthInputs.host).map((address) => {
     if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-      throw new InputError(HealthInputs.host, `${JSON.stringify(address)} is not an IP address or host name`);
+      throw new InputError(HealthInputs.host, `${inert(address)} is not an IP address or host name`);
     const hostKeys = knownHosts
       ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
       : [];
@@ -198,7 +199,7 @@ export function parseSystemPods(text: string, kubeProxy: boolean): PodRequiremen
     if (!namespace || !selector || rest.length)
       throw new InputError(
         HealthInputs.systemPods,
-        `${JSON.stringify(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`,
+        `${inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`,
       );
     assertIdentifier('namespace', HealthInputs.systemPods, namespace);
     parseSelector(selector, HealthInputs.systemPods);
@@ -218,7 +219,7 @@ function parseCount(text: string | undefined, line: string): PodCount {
   if (/^\d+$/.test(text) && Number(text) >= 1) return { kind: 'min', min: Number(text) };
   throw new InputError(
     HealthInputs.systemPods,
-    `${JSON.stringify(line)}: the count must be per-node, per-master or a number >= 1`,
+    `${inert(line)}: the count must be per-node, per-master or a number >= 1`,
   );
 }
 
@@ -232,18 +233,17 @@ export function parseUrlLine(line: string, field: string): UrlExpectation {
   try {
     parsed = new URL(url ?? '');
   } catch {
-    throw new InputError(field, `${JSON.stringify(url)} is not a valid URL`);
+    throw new InputError(field, `${inert(url)} is not a valid URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new InputError(field, `${JSON.stringify(url)}: only http and https URLs can be checked`);
+    throw new InputError(field, `${inert(url)}: only http and https URLs can be checked`);
   let status: UrlExpectation['status'] = [{ min: 200, max: 399 }];
   for (const opt of opts) {
     const m = /^status=(.+)$/.exec(opt);
-    if (!m) throw new InputError(field, `${JSON.stringify(opt)}: expected status=<codes> or body=<text>`);
+    if (!m) throw new InputError(field, `${inert(opt)}: expected status=<codes> or body=<text>`);
     status = m[1]!.split(',').map((part) => {
       const r = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part);
-      if (!r)
-        throw new InputError(field, `${JSON.stringify(part)} is not an HTTP status or range like 200-299`);
+      if (!r) throw new InputError(field, `${inert(part)} is not an HTTP status or range like 200-299`);
       return { min: Number(r[1]), max: Number(r[2] ?? r[1]) };
     });
   }

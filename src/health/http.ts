@@ -1,5 +1,6 @@
 import type { Check, UrlExpectation } from './types.js';
 import { errorMessage } from '../lib/errors.js';
+import { inert, inertText } from '../lib/inert.js';
 
 /**
  * HTTP checks run from the runner, not the node: they prove the path a user takes (load
@@ -55,7 +56,7 @@ export async function checkUrl(exp: UrlExpectation, timeoutMs: number, fetchImpl
       return {
         name,
         status: 'fail',
-        message: `HTTP ${res.status} but the body does not match ${JSON.stringify(exp.body)}`,
+        message: `HTTP ${res.status} but the body does not match ${inert(exp.body)}`,
         failing: [exp.url],
         observed,
       };
@@ -77,7 +78,8 @@ function describe(error: unknown): string {
     const e = error as { message?: unknown; code?: unknown };
     const message = typeof e.message === 'string' && e.message ? e.message : '';
     const code = typeof e.code === 'string' ? e.code : '';
-    if (message || code) return message.includes(code) ? message : [code, message].filter(Boolean).join(' ');
+    if (message || code)
+      return inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
   }
-  return errorMessage(error);
+  return inertText(errorMessage(error), 300);
 }

@@ -1,5 +1,6 @@
 import type { HealthReport } from './run.js';
 import type { Check } from './types.js';
+import { inertText } from '../lib/inert.js';
 
 /**
  * Renderings of a health report for people: the failure message (what failed, where, what to
@@ -20,7 +21,7 @@ export function failureMessage(report: HealthReport): string {
 const ICON: Record<Check['status'], string> = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' };
 
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return inertText(text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>'), 2000);
 }
 
 export function summaryMarkdown(report: HealthReport): string {

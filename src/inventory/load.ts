@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { inventorySchema, type Inventory } from './schema.js';
 import { InputError } from '../lib/errors.js';
+import { inert, inertText } from '../lib/inert.js';
 
 export class InventoryError extends InputError {
   override name = 'InventoryError';
@@ -25,22 +26,31 @@ export function parseInventory(text: string, source = 'inventory'): LoadedInvent
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new InventoryError(source, `is not valid JSON (${(error as Error).message})`);
+    throw new InventoryError(source, `is not valid JSON (${inertText((error as Error).message)})`);
   }
   return validateInventory(unwrapTofuOutput(raw), source);
 }
 
-export async function loadInventoryFile(path: string): Promise<LoadedInventory> {
+/**
+ * Reads an inventory file. Errors name the input (`inventory-file`, or the CLI's flag) and the
+ * file, quoted inert: a path is user input too.
+ */
+export async function loadInventoryFile(path: string, input = 'inventory-file'): Promise<LoadedInventory> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new InventoryError(
-      path,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      input,
+      `${inert(path)} cannot be read (${(error as NodeJS.ErrnoException).code ?? inertText((error as Error).message)})`,
     );
   }
-  return parseInventory(text, path);
+  try {
+    return parseInventory(text, input);
+  } catch (error) {
+    if (error instanceof InventoryError) error.message += ` (in ${inert(path)})`;
+    throw error;
+  }
 }
 
 export function unwrapTofuOutput(raw: unknown): unknown {
@@ -66,14 +76,17 @@ export function validateInventory(raw: unknown, source = 'inventory'): LoadedInv
       const field = formatPath(source, issue.path);
       const message =
         issue.code === 'unrecognized_keys'
-          ? `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+          ? `unknown key(s) ${issue.keys.map((k) => inert(k)).join(', ')}`
           : issue.message;
       return `${field}: ${message}`;
     });
-    const first = result.error.issues[0];
-    const err = new InventoryError(formatPath(source, first?.path ?? []), 'invalid');
-    err.message = messages.length === 1 ? messages[0]! : `invalid inventory:\n  - ${messages.join('\n  - ')}`;
-    throw err;
+    const first = result.error.issues[0]!;
+    if (messages.length === 1)
+      throw new InventoryError(
+        formatPath(source, first.path),
+        messages[0]!.slice(formatPath(source, first.path).length + 2),
+      );
+    throw new InventoryError(source, `invalid inventory:\n  - ${messages.join('\n  - ')}`);
   }
   const inventory = result.data;
   checkUnique(inventory, source);
@@ -96,10 +109,7 @@ function checkUnique(inv: Inventory, source: string): void {
   for (const { n, path } of nodes) {
     const dupName = seenNames.get(n.name);
     if (dupName)
-      throw new InventoryError(
-        `${source}.${path}.name`,
-        `${JSON.stringify(n.name)} is already used by ${dupName}`,
-      );
+      throw new InventoryError(`${source}.${path}.name`, `${inert(n.name)} is already used by ${dupName}`);
     seenNames.set(n.name, path);
     const dupAddress = seenAddresses.get(n.address);
     if (dupAddress)

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { patterns } from '../lib/identifiers.js';
 import { parseHostKey } from '../ssh/hostkeys.js';
 import { errorMessage } from '../lib/errors.js';
+import { inert } from '../lib/inert.js';
 
 /**
  * The inventory contract (design.md section 3): one JSON document describing a cluster to
@@ -22,7 +23,7 @@ const address = z
   .refine(
     (v) => ipv4.test(v) || (v.includes(':') && ipv6.test(v)) || (hostname.test(v) && !/^[\d.]+$/.test(v)),
     {
-      error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${JSON.stringify(issue.input)})`,
+      error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert(issue.input)})`,
     },
   );
 
@@ -43,7 +44,7 @@ const port = z
 const named = (pattern: RegExp, what: string) =>
   z
     .string({ error: `must be a string (${what})` })
-    .regex(pattern, { error: (i) => `must be a ${what} (got ${JSON.stringify(i.input)})` });
+    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert(i.input)})` });
 
 export const nodeSchema = z.strictObject({
   name: named(patterns.nodeName, 'node name: lowercase letters, digits and "-", at most 63 characters'),
@@ -62,7 +63,7 @@ export const bastionSchema = z.strictObject({
 export const inventorySchema = z.strictObject({
   version: z.literal(INVENTORY_VERSION, {
     error: (i) =>
-      `unsupported inventory version ${JSON.stringify(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
+      `unsupported inventory version ${inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
   }),
   cluster: named(patterns.clusterName, 'cluster name: lowercase letters, digits and "-"'),
   ssh: z

@@ -1,4 +1,5 @@
 import type { KubeNode, KubePod } from './types.js';
+import { inertText } from '../lib/inert.js';
 
 /**
  * Readiness read from conditions, never from printed columns: `kubectl get nodes` shows a
@@ -12,7 +13,8 @@ export function nodeReady(node: KubeNode): boolean {
 export function nodeProblem(node: KubeNode): string {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   if (!ready) return 'NotReady (no Ready condition)';
-  const why = [ready.reason, ready.message].filter(Boolean).join(': ');
+  // Condition reasons and messages are free text written by whatever has node credentials.
+  const why = inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
   return ready.status === 'Unknown'
     ? `NotReady (status Unknown${why ? `, ${why}` : ''})`
     : `NotReady${why ? ` (${why})` : ''}`;
@@ -46,10 +48,13 @@ export function podProblem(pod: KubePod): string {
   for (const cs of pod.status?.containerStatuses ?? []) {
     if (cs.ready) continue;
     const reason = cs.state?.waiting?.reason ?? cs.state?.terminated?.reason;
-    if (reason) return `${reason}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
+    if (reason) return `${inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
   }
   const phase = pod.status?.phase ?? 'Unknown';
-  if (phase !== 'Running') return pod.status?.reason ? `${phase} (${pod.status.reason})` : phase;
+  if (phase !== 'Running')
+    return pod.status?.reason
+      ? `${inertText(phase, 50)} (${inertText(pod.status.reason, 100)})`
+      : inertText(phase, 50);
   return 'not Ready';
 }
 

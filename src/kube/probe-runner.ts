@@ -4,6 +4,7 @@ import type { RemoteShell, SshTarget } from '../ssh/types.js';
 import { errorMessage } from '../lib/errors.js';
 import { buildProbeScript, parseProbeOutput, type ProbeOptions } from './probe.js';
 import type { ClusterState } from './types.js';
+import { inertText } from '../lib/inert.js';
 
 export type { Connector };
 
@@ -81,7 +82,7 @@ export class MasterProber {
         if (res.code !== 0 || res.timedOut) {
           const why = res.timedOut
             ? `probe timed out after ${this.execTimeoutMs} ms`
-            : `probe exited ${res.code}: ${res.stderr.trim().slice(0, 300)}`;
+            : `probe exited ${res.code}: ${inertText(res.stderr.trim(), 300)}`;
           attempts.push({ host: target.name, error: why });
           if (res.timedOut) await this.pool.drop(target);
           continue;

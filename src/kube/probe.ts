@@ -1,6 +1,7 @@
 import { bashScript, sh, type ShellFragment } from '../lib/quote.js';
 import { assertAbsolutePath, assertIdentifier } from '../lib/identifiers.js';
 import type { ClusterState, KubeList, KubeNode, KubePod, ProbePart } from './types.js';
+import { inertText } from '../lib/inert.js';
 
 /**
  * The health probe: ONE remote command per poll that collects every piece of raw state the
@@ -87,7 +88,7 @@ function decode(part: RawPart | undefined, key: string): ProbePart {
 
 function kubectlError(part: ProbePart): string {
   const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
-  return `kubectl exited ${part.code}${text ? `: ${text}` : ''}`;
+  return `kubectl exited ${part.code}${text ? `: ${inertText(text, 300)}` : ''}`;
 }
 
 function parseList<T>(part: ProbePart): { list: KubeList<T> | null; error?: string } {
@@ -97,7 +98,7 @@ function parseList<T>(part: ProbePart): { list: KubeList<T> | null; error?: stri
     if (!Array.isArray(doc?.items)) return { list: null, error: 'kubectl output has no items list' };
     return { list: { items: doc.items } };
   } catch (error) {
-    return { list: null, error: `kubectl output is not JSON (${(error as Error).message})` };
+    return { list: null, error: `kubectl output is not JSON (${inertText((error as Error).message)})` };
   }
 }
 
@@ -110,7 +111,7 @@ export function parseProbeOutput(stdout: string, opts: ProbeOptions, probedVia: 
     doc = JSON.parse(line) as typeof doc;
   } catch (error) {
     throw new ProbeOutputError(
-      `the probe printed no valid JSON (${(error as Error).message}): ${stdout.slice(0, 200)}`,
+      `the probe printed no valid JSON (${inertText((error as Error).message)}): ${inertText(stdout, 200)}`,
     );
   }
   if (doc.v !== PROBE_VERSION || !doc.parts)

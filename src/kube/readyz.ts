@@ -1,4 +1,5 @@
 import type { ProbePart } from './types.js';
+import { inertText } from '../lib/inert.js';
 
 /**
  * Reading `/readyz?verbose`. The HTTP status (kubectl's exit code) is the verdict, as the
@@ -17,8 +18,8 @@ export interface ReadyzResult {
 
 export function parseReadyz(part: ProbePart): ReadyzResult {
   const text = `${part.stdout}\n${part.stderr}`.replace(/\\n/g, '\n');
-  const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map(
-    (m) => `${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`,
+  const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) =>
+    inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200),
   );
   const passed = [...text.matchAll(/\[\+\][^\s]+ ok/g)].length;
   if (part.code === 0) return { ok: true, failed, passed };
@@ -27,6 +28,6 @@ export function parseReadyz(part: ProbePart): ReadyzResult {
     ok: false,
     failed,
     passed,
-    error: failed.length ? 'readyz check failed' : firstLine || `kubectl exited ${part.code}`,
+    error: failed.length ? 'readyz check failed' : inertText(firstLine, 300) || `kubectl exited ${part.code}`,
   };
 }

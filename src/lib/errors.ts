@@ -15,8 +15,9 @@ export class InputError extends Error {
   constructor(
     /** The input or field that is wrong, e.g. `timeout` or `inventory.masters[0].address`. */
     readonly field: string,
-    message: string,
+    /** What is wrong with it, user values quoted with `inert()`. */
+    readonly reason: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${reason}`);
   }
 }

@@ -1,4 +1,5 @@
 import { InputError } from './errors.js';
+import { inert } from './inert.js';
 
 /**
  * Strict patterns for every identifier that ends up in a remote command or a path.
@@ -30,7 +31,7 @@ export type IdentifierKind = keyof typeof patterns;
 /** Throws an InputError naming `field` unless `value` matches the pattern for `kind`. */
 export function assertIdentifier(kind: IdentifierKind, field: string, value: string): string {
   if (!patterns[kind].test(value) || value.includes('..')) {
-    throw new InputError(field, `${JSON.stringify(value)} is not a valid ${describe(kind)}`);
+    throw new InputError(field, `${inert(value)} is not a valid ${describe(kind)}`);
   }
   return value;
 }
@@ -59,7 +60,7 @@ function describe(kind: IdentifierKind): string {
 /** An absolute path with no `..` segment and no characters outside a conservative set. */
 export function assertAbsolutePath(field: string, value: string): string {
   if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').includes('..')) {
-    throw new InputError(field, `${JSON.stringify(value)} is not a safe absolute path`);
+    throw new InputError(field, `${inert(value)} is not a safe absolute path`);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import { InputError } from './errors.js';
+import { inert } from './inert.js';
 
 /**
  * Shared input parsers with @actions/core semantics (trimmed strings, YAML 1.2 booleans,
@@ -27,7 +28,7 @@ export function inputBoolean(get: InputSource, name: string, fallback: boolean):
   if (value === '') return fallback;
   if (TRUE.includes(value)) return true;
   if (FALSE.includes(value)) return false;
-  throw new InputError(name, `must be true or false (got ${JSON.stringify(value)})`);
+  throw new InputError(name, `must be true or false (got ${inert(value)})`);
 }
 
 export function inputInteger(
@@ -38,8 +39,7 @@ export function inputInteger(
 ): number {
   const value = get(name).trim();
   if (value === '') return fallback;
-  if (!/^-?\d+$/.test(value))
-    throw new InputError(name, `must be a whole number (got ${JSON.stringify(value)})`);
+  if (!/^-?\d+$/.test(value)) throw new InputError(name, `must be a whole number (got ${inert(value)})`);
   const n = Number(value);
   if (range.min !== undefined && n < range.min)
     throw new InputError(name, `must be at least ${range.min} (got ${n})`);
@@ -54,12 +54,9 @@ export function inputDuration(get: InputSource, name: string, fallbackSeconds: n
   if (value === '') return fallbackSeconds;
   const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
   if (!match)
-    throw new InputError(
-      name,
-      `must be a positive duration like 300, 90s, 5m or 1h (got ${JSON.stringify(value)})`,
-    );
+    throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert(value)})`);
   const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
-  if (!(seconds > 0)) throw new InputError(name, `must be greater than zero (got ${JSON.stringify(value)})`);
+  if (!(seconds > 0)) throw new InputError(name, `must be greater than zero (got ${inert(value)})`);
   return seconds;
 }
 
@@ -82,7 +79,7 @@ export function inputChoice<T extends string>(
   const value = get(name).trim();
   if (value === '') return fallback;
   if (!(choices as readonly string[]).includes(value)) {
-    throw new InputError(name, `must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
+    throw new InputError(name, `must be one of ${choices.join(', ')} (got ${inert(value)})`);
   }
   return value as T;
 }

@@ -1,3 +1,5 @@
+import { inertLines } from './inert.js';
+
 /** The logging surface the core uses; actions map it to @actions/core, the CLI to stderr. */
 export interface Logger {
   info(message: string): void;
@@ -17,9 +19,13 @@ export const silentLogger: Logger = {
   group: (_title, fn) => fn(),
 };
 
-/** Plain stderr logger for the CLI (stdout is kept for machine-readable output). */
+/**
+ * Plain stderr logger for the CLI (stdout is kept for the result). Every message is made inert
+ * on the way out: a CLI run in a workflow `run:` step must not emit a workflow command.
+ */
 export function consoleLogger(opts: { debug?: boolean } = {}): Logger {
-  const write = (prefix: string, message: string) => process.stderr.write(`${prefix}${message}\n`);
+  const write = (prefix: string, message: string) =>
+    process.stderr.write(`${prefix}${inertLines(message)}\n`);
   return {
     info: (m) => write('', m),
     warning: (m) => write('warning: ', m),

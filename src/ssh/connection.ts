@@ -14,6 +14,7 @@ import { quoteArgv } from '../lib/quote.js';
 import { SecretRegistry } from '../lib/secrets.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
+import { inertText } from '../lib/inert.js';
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -182,7 +183,7 @@ function classify(
   if (err.level === 'client-authentication') {
     return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
   }
-  return new SshError(target.name, err.message || String(err.code ?? 'connection failed'), true);
+  return new SshError(target.name, inertText(err.message || String(err.code ?? 'connection failed')), true);
 }
 
 /** Extra time the client waits beyond the remote limit before it abandons the channel. */

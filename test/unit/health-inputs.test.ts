@@ -109,12 +109,12 @@ describe('health-check inputs', () => {
     [
       'malformed inventory JSON',
       { inventory: '{"version": 1, "cluster": ', 'ssh-key': KEY },
-      /inv(entory)?(\.json)?: is not valid JSON/,
+      /inventory(-file)?: is not valid JSON/,
     ],
     [
       'inventory with a bad field',
       { inventory: inventory({ cluster: 'Prod EU' }), 'ssh-key': KEY },
-      /\.cluster: must be a cluster name/,
+      /\.cluster\)?: must be a cluster name/,
     ],
     [
       'unreadable inventory file',
@@ -127,7 +127,7 @@ describe('health-check inputs', () => {
     [
       'bad URL',
       { inventory: inventory(), 'ssh-key': KEY, urls: 'lms.example.com/heartbeat' },
-      /urls: "lms.example.com\/heartbeat" is not a valid URL/,
+      /(urls|--url): "lms.example.com\/heartbeat" is not a valid URL/,
     ],
     [
       'non-http URL',

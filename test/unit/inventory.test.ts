@@ -99,7 +99,7 @@ describe('valid inventories load', () => {
     const { warnings } = await loadInventoryFile(path);
     expect(warnings.join()).toMatch(/odd number/);
     await expect(loadInventoryFile(join(dir, 'missing.json'))).rejects.toThrow(
-      /missing.json: cannot be read \(ENOENT\)/,
+      /inventory-file: "[^"]*missing.json" cannot be read \(ENOENT\)/,
     );
   });
 

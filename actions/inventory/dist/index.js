@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(378);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3102);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6616);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run(), which tools such as @github/local-action can also load directly.
 
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3102:
+/***/ 6616:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31413,25 +31413,100 @@ function errorMessage(error) {
 /** Bad input from the user: detected before anything touches a node. */
 class errors_InputError extends Error {
     field;
+    reason;
     name = 'InputError';
     constructor(
     /** The input or field that is wrong, e.g. `timeout` or `inventory.masters[0].address`. */
-    field, message) {
-        super(`${field}: ${message}`);
+    field, 
+    /** What is wrong with it, user values quoted with `inert()`. */
+    reason) {
+        super(`${field}: ${reason}`);
         this.field = field;
+        this.reason = reason;
     }
+}
+
+;// CONCATENATED MODULE: ./src/lib/inert.ts
+/**
+ * Making echoed values inert. A value a user (or a node) supplied must not change what a log line
+ * does or how it reads: a newline followed by `::error::` would be a workflow command on the
+ * runner (a CLI run inside a `run:` step included), other control characters rewrite the
+ * terminal, and Unicode bidi controls (U+202A-U+202E, U+2066-U+2069) reorder what a reviewer
+ * sees ("Trojan Source"). Every such character is written as a visible escape instead.
+ */
+/**
+ * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
+ * U+200F), the Unicode line/paragraph separators and the BOM.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+function escapeChar(c) {
+    return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** Values longer than this are cut in messages (a 1 MB input does not belong in a log line). */
+const INERT_MAX_CHARS = 200;
+function clip(text, max) {
+    if (text.length <= max)
+        return text;
+    return `${text.slice(0, max)}...(${text.length - max} more characters)`;
+}
+/**
+ * A user value, quoted for a message: `"v1.34\u202e"`. Strings are double-quoted with `"` and
+ * `\` escaped (JSON style) and every unsafe character escaped; other values are rendered as
+ * JSON. The result has no line break, so it can never start a line of its own.
+ */
+function inert_inert(value, max = INERT_MAX_CHARS) {
+    if (typeof value === 'string')
+        return `"${clip(value, max).replace(/["\\]/g, '\\$&').replace(UNSAFE, escapeChar)}"`;
+    let text;
+    try {
+        text = JSON.stringify(value) ?? String(value);
+    }
+    catch {
+        text = String(value);
+    }
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * Free text from elsewhere (a node's stderr, a Kubernetes condition message, a library's error)
+ * embedded in one of our messages: unquoted, single line, unsafe characters escaped.
+ */
+function inertText(text, max = 1000) {
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * A whole message about to be written to a log or terminal, as a last line of defence: line
+ * breaks are kept (messages may be multi-line by design), every other unsafe character is
+ * escaped, and a line that would start with `::` (a workflow command, even after leading
+ * blanks) is quoted so the runner reads it as text.
+ */
+function inertLines(text) {
+    return text
+        .replace(/\r\n?/g, '\n')
+        .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
+        .split('\n')
+        .map((line) => (/^\s*::/.test(line) ? inert_inert(line, Number.MAX_SAFE_INTEGER) : line))
+        .join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/actions/common/runtime.ts
 
 
 
+
+/**
+ * The core's Logger on the runner. `core.info` writes its text as is, so a line of it could be
+ * a workflow command: every message is made inert here, whatever the core already did.
+ */
 const actionLogger = {
-    info: (m) => info(m),
-    warning: (m) => warning(m),
-    error: (m) => error(m),
-    debug: (m) => core_debug(m),
-    group: (title, fn) => group(title, fn),
+    info: (m) => info(inertLines(m)),
+    warning: (m) => warning(inertLines(m)),
+    error: (m) => error(inertLines(m)),
+    debug: (m) => core_debug(inertLines(m)),
+    group: (title, fn) => group(inertLines(title), fn),
 };
 /**
  * Runs an action's `execute` with one error boundary; each action's `run()` (main.ts) is this
@@ -31448,7 +31523,7 @@ async function runAction(name, execute) {
         await execute({ logger: actionLogger, secrets, getInput: (n) => getInput(n) });
     }
     catch (error) {
-        setFailed(secrets.redact(errorMessage(error)));
+        setFailed(inertLines(secrets.redact(errorMessage(error))));
     }
     finally {
         // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
@@ -31458,6 +31533,7 @@ async function runAction(name, execute) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
+
 
 function inputString(get, name, fallback) {
     const value = get(name).trim();
@@ -31481,14 +31557,14 @@ function inputBoolean(get, name, fallback) {
         return true;
     if (FALSE.includes(value))
         return false;
-    throw new InputError(name, `must be true or false (got ${JSON.stringify(value)})`);
+    throw new InputError(name, `must be true or false (got ${inert(value)})`);
 }
 function inputInteger(get, name, fallback, range = {}) {
     const value = get(name).trim();
     if (value === '')
         return fallback;
     if (!/^-?\d+$/.test(value))
-        throw new InputError(name, `must be a whole number (got ${JSON.stringify(value)})`);
+        throw new InputError(name, `must be a whole number (got ${inert(value)})`);
     const n = Number(value);
     if (range.min !== undefined && n < range.min)
         throw new InputError(name, `must be at least ${range.min} (got ${n})`);
@@ -31503,10 +31579,10 @@ function inputDuration(get, name, fallbackSeconds) {
         return fallbackSeconds;
     const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
     if (!match)
-        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${JSON.stringify(value)})`);
+        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert(value)})`);
     const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
     if (!(seconds > 0))
-        throw new InputError(name, `must be greater than zero (got ${JSON.stringify(value)})`);
+        throw new InputError(name, `must be greater than zero (got ${inert(value)})`);
     return seconds;
 }
 /** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
@@ -31523,7 +31599,7 @@ function inputChoice(get, name, choices, fallback) {
     if (value === '')
         return fallback;
     if (!choices.includes(value)) {
-        throw new InputError(name, `must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
+        throw new InputError(name, `must be one of ${choices.join(', ')} (got ${inert(value)})`);
     }
     return value;
 }
@@ -41080,6 +41156,7 @@ function preprocess(fn, schema) {
 
 ;// CONCATENATED MODULE: ./src/lib/identifiers.ts
 
+
 /**
  * Strict patterns for every identifier that ends up in a remote command or a path.
  * Quoting already makes injection impossible; these checks also stop path traversal
@@ -41107,7 +41184,7 @@ const patterns = {
 /** Throws an InputError naming `field` unless `value` matches the pattern for `kind`. */
 function assertIdentifier(kind, field, value) {
     if (!patterns[kind].test(value) || value.includes('..')) {
-        throw new InputError(field, `${JSON.stringify(value)} is not a valid ${identifiers_describe(kind)}`);
+        throw new InputError(field, `${inert(value)} is not a valid ${identifiers_describe(kind)}`);
     }
     return value;
 }
@@ -41134,7 +41211,7 @@ function identifiers_describe(kind) {
 /** An absolute path with no `..` segment and no characters outside a conservative set. */
 function assertAbsolutePath(field, value) {
     if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').includes('..')) {
-        throw new InputError(field, `${JSON.stringify(value)} is not a safe absolute path`);
+        throw new InputError(field, `${inert(value)} is not a safe absolute path`);
     }
     return value;
 }
@@ -41230,6 +41307,7 @@ function hostPatternMatches(pattern, wanted) {
 
 
 
+
 /**
  * The inventory contract (design.md section 3): one JSON document describing a cluster to
  * every action and the CLI. The module emits it as `ops_inventory`; the lab writes one.
@@ -41242,7 +41320,7 @@ const schema_ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const schema_hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const address = schemas_string({ error: 'must be a string (an IP address or host name)' })
     .refine((v) => schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v)), {
-    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${JSON.stringify(issue.input)})`,
+    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert_inert(issue.input)})`,
 });
 const hostKey = schemas_string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
     try {
@@ -41257,7 +41335,7 @@ const port = schemas_number({ error: 'must be a number' })
     .min(1)
     .max(65535);
 const named = (pattern, what) => schemas_string({ error: `must be a string (${what})` })
-    .regex(pattern, { error: (i) => `must be a ${what} (got ${JSON.stringify(i.input)})` });
+    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert_inert(i.input)})` });
 const nodeSchema = strictObject({
     name: named(patterns.nodeName, 'node name: lowercase letters, digits and "-", at most 63 characters'),
     address,
@@ -41272,7 +41350,7 @@ const bastionSchema = strictObject({
 });
 const inventorySchema = strictObject({
     version: literal(INVENTORY_VERSION, {
-        error: (i) => `unsupported inventory version ${JSON.stringify(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
+        error: (i) => `unsupported inventory version ${inert_inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
     }),
     cluster: named(patterns.clusterName, 'cluster name: lowercase letters, digits and "-"'),
     ssh: strictObject({
@@ -41324,6 +41402,7 @@ const inventorySchema = strictObject({
 
 
 
+
 class InventoryError extends errors_InputError {
     name = 'InventoryError';
 }
@@ -41340,19 +41419,30 @@ function parseInventory(text, source = 'inventory') {
         raw = JSON.parse(text);
     }
     catch (error) {
-        throw new InventoryError(source, `is not valid JSON (${error.message})`);
+        throw new InventoryError(source, `is not valid JSON (${inertText(error.message)})`);
     }
     return validateInventory(unwrapTofuOutput(raw), source);
 }
-async function loadInventoryFile(path) {
+/**
+ * Reads an inventory file. Errors name the input (`inventory-file`, or the CLI's flag) and the
+ * file, quoted inert: a path is user input too.
+ */
+async function loadInventoryFile(path, input = 'inventory-file') {
     let text;
     try {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new InventoryError(path, `cannot be read (${error.code ?? error.message})`);
+        throw new InventoryError(input, `${inert_inert(path)} cannot be read (${error.code ?? inertText(error.message)})`);
     }
-    return parseInventory(text, path);
+    try {
+        return parseInventory(text, input);
+    }
+    catch (error) {
+        if (error instanceof InventoryError)
+            error.message += ` (in ${inert_inert(path)})`;
+        throw error;
+    }
 }
 function unwrapTofuOutput(raw) {
     if (!isObject(raw))
@@ -41374,14 +41464,14 @@ function validateInventory(raw, source = 'inventory') {
         const messages = result.error.issues.map((issue) => {
             const field = formatPath(source, issue.path);
             const message = issue.code === 'unrecognized_keys'
-                ? `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+                ? `unknown key(s) ${issue.keys.map((k) => inert_inert(k)).join(', ')}`
                 : issue.message;
             return `${field}: ${message}`;
         });
         const first = result.error.issues[0];
-        const err = new InventoryError(formatPath(source, first?.path ?? []), 'invalid');
-        err.message = messages.length === 1 ? messages[0] : `invalid inventory:\n  - ${messages.join('\n  - ')}`;
-        throw err;
+        if (messages.length === 1)
+            throw new InventoryError(formatPath(source, first.path), messages[0].slice(formatPath(source, first.path).length + 2));
+        throw new InventoryError(source, `invalid inventory:\n  - ${messages.join('\n  - ')}`);
     }
     const inventory = result.data;
     checkUnique(inventory, source);
@@ -41401,7 +41491,7 @@ function checkUnique(inv, source) {
     for (const { n, path } of nodes) {
         const dupName = seenNames.get(n.name);
         if (dupName)
-            throw new InventoryError(`${source}.${path}.name`, `${JSON.stringify(n.name)} is already used by ${dupName}`);
+            throw new InventoryError(`${source}.${path}.name`, `${inert_inert(n.name)} is already used by ${dupName}`);
         seenNames.set(n.name, path);
         const dupAddress = seenAddresses.get(n.address);
         if (dupAddress)

@@ -3,6 +3,7 @@ import type { Logger } from '../../lib/logger.js';
 import { SecretRegistry } from '../../lib/secrets.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { InputSource } from '../../lib/inputs.js';
+import { inertLines } from '../../lib/inert.js';
 
 /** What every action's main receives: the runner's I/O behind the core's interfaces. */
 export interface ActionContext {
@@ -11,12 +12,16 @@ export interface ActionContext {
   getInput: InputSource;
 }
 
+/**
+ * The core's Logger on the runner. `core.info` writes its text as is, so a line of it could be
+ * a workflow command: every message is made inert here, whatever the core already did.
+ */
 export const actionLogger: Logger = {
-  info: (m) => core.info(m),
-  warning: (m) => core.warning(m),
-  error: (m) => core.error(m),
-  debug: (m) => core.debug(m),
-  group: (title, fn) => core.group(title, fn),
+  info: (m) => core.info(inertLines(m)),
+  warning: (m) => core.warning(inertLines(m)),
+  error: (m) => core.error(inertLines(m)),
+  debug: (m) => core.debug(inertLines(m)),
+  group: (title, fn) => core.group(inertLines(title), fn),
 };
 
 /**
@@ -33,7 +38,7 @@ export async function runAction(name: string, execute: (ctx: ActionContext) => P
   try {
     await execute({ logger: actionLogger, secrets, getInput: (n) => core.getInput(n) });
   } catch (error) {
-    core.setFailed(secrets.redact(errorMessage(error)));
+    core.setFailed(inertLines(secrets.redact(errorMessage(error))));
   } finally {
     // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
     // unref'd timer only fires if something else still keeps the event loop alive.

@@ -8,6 +8,7 @@ import { failureMessage } from '../../health/report.js';
 import { readHealthConfig, HealthInputs } from '../../health/config.js';
 import { defaultHealthIo, type HealthIo } from '../../health/deps.js';
 import { writeReportFile } from '../../health/report-file.js';
+import { inert, inertText } from '../../lib/inert.js';
 
 interface HealthFlags {
   inventory?: string;
@@ -36,8 +37,41 @@ async function readFlagFile(flag: string, path: string): Promise<string> {
   } catch (error) {
     throw new InputError(
       flag,
-      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      `cannot read ${inert(path)} (${(error as NodeJS.ErrnoException).code ?? inertText(String(error))})`,
     );
+  }
+}
+
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const FLAG_OF: Record<string, string> = {
+  [HealthInputs.inventoryFile]: '--inventory',
+  [HealthInputs.host]: '--host',
+  [HealthInputs.sshUser]: '--user',
+  [HealthInputs.sshPort]: '--port',
+  [HealthInputs.sshKey]: '--ssh-key',
+  [HealthInputs.knownHosts]: '--known-hosts',
+  [HealthInputs.expectedNodes]: '--expected-nodes',
+  [HealthInputs.expectedVersion]: '--expected-version',
+  [HealthInputs.systemPods]: '--system-pods',
+  [HealthInputs.urls]: '--url',
+  [HealthInputs.timeout]: '--timeout',
+  [HealthInputs.pollInterval]: '--poll-interval',
+};
+
+/** Re-labels an input error with the flag (`--inventory (inventory-file.masters[0].address): ...`). */
+async function withFlagNames<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const input = Object.keys(FLAG_OF).find(
+      (i) => error.field === i || error.field.startsWith(`${i}.`) || error.field.startsWith(`${i}[`),
+    );
+    if (!input) throw error;
+    const flag = FLAG_OF[input]!;
+    const renamed = new InputError(error.field === input ? flag : `${flag} (${error.field})`, error.reason);
+    renamed.message = renamed.message + error.message.slice(`${error.field}: ${error.reason}`.length);
+    throw renamed;
   }
 }
 
@@ -102,7 +136,7 @@ export function registerHealth(program: Command, deps: HealthIo = defaultHealthI
         [HealthInputs.timeout]: flags.timeout ?? '',
         [HealthInputs.pollInterval]: flags.pollInterval ?? '',
       };
-      const config = await readHealthConfig((name) => values[name] ?? '', secrets);
+      const config = await withFlagNames(() => readHealthConfig((name) => values[name] ?? '', secrets));
       config.warnings.forEach((w) => logger.warning(w));
       const report = await runHealthCheck(config.health, {
         ...deps,
