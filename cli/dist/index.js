@@ -23542,7 +23542,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4465);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1951);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -23555,7 +23555,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4465:
+/***/ 1951:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -23601,7 +23601,7 @@ function errorMessage(error) {
     }
 }
 /** Bad input from the user: detected before anything touches a node. */
-class errors_InputError extends Error {
+class InputError extends Error {
     field;
     reason;
     name = 'InputError';
@@ -23628,10 +23628,10 @@ class errors_InputError extends Error {
  * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
  * U+200F), the Unicode line/paragraph separators and the BOM.
  */
-// eslint-disable-next-line no-control-regex
+/* eslint-disable no-control-regex -- matching control characters is the point */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
 const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
 const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 function escapeChar(c) {
     return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -23648,7 +23648,7 @@ function clip(text, max) {
  * `\` escaped (JSON style) and every unsafe character escaped; other values are rendered as
  * JSON. The result has no line break, so it can never start a line of its own.
  */
-function inert_inert(value, max = INERT_MAX_CHARS) {
+function inert(value, max = INERT_MAX_CHARS) {
     if (typeof value === 'string')
         return `"${clip(value, max).replace(/["\\]/g, '\\$&').replace(UNSAFE, escapeChar)}"`;
     let text;
@@ -23664,7 +23664,7 @@ function inert_inert(value, max = INERT_MAX_CHARS) {
  * Free text from elsewhere (a node's stderr, a Kubernetes condition message, a library's error)
  * embedded in one of our messages: unquoted, single line, unsafe characters escaped.
  */
-function inert_inertText(text, max = 1000) {
+function inertText(text, max = 1000) {
     return clip(text, max).replace(UNSAFE, escapeChar);
 }
 /**
@@ -23678,9 +23678,20 @@ function inertLines(text) {
         .replace(/\r\n?/g, '\n')
         .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
         .split('\n')
-        .map((line) => (/^\s*::/.test(line) ? inert_inert(line, Number.MAX_SAFE_INTEGER) : line))
+        .map((line) => (/^\s*::/.test(line) ? inert(line, Number.MAX_SAFE_INTEGER) : line))
         .join('\n');
 }
+
+;// CONCATENATED MODULE: ./src/cli/exit-codes.ts
+/** Exit codes of every rke2-ops command (README "Use", each command's help). */
+const ExitCode = {
+    /** Done; for `health`, the cluster is healthy. */
+    ok: 0,
+    /** A failed verdict or operation (not healthy, a step failed). */
+    failed: 1,
+    /** Bad input or usage: nothing was contacted. */
+    badInput: 2,
+};
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
@@ -33249,7 +33260,7 @@ const patterns = {
 /** Throws an InputError naming `field` unless `value` matches the pattern for `kind`. */
 function assertIdentifier(kind, field, value) {
     if (!patterns[kind].test(value) || value.includes('..')) {
-        throw new errors_InputError(field, `${inert_inert(value)} is not a valid ${identifiers_describe(kind)}`);
+        throw new InputError(field, `${inert(value)} is not a valid ${identifiers_describe(kind)}`);
     }
     return value;
 }
@@ -33276,7 +33287,7 @@ function identifiers_describe(kind) {
 /** An absolute path with no `..` segment and no characters outside a conservative set. */
 function assertAbsolutePath(field, value) {
     if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').includes('..')) {
-        throw new errors_InputError(field, `${inert_inert(value)} is not a safe absolute path`);
+        throw new InputError(field, `${inert(value)} is not a safe absolute path`);
     }
     return value;
 }
@@ -33383,9 +33394,13 @@ const INVENTORY_VERSION = 1;
 const schema_ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const schema_ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const schema_hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const address = schemas_string({ error: 'must be a string (an IP address or host name)' })
-    .refine((v) => schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v)), {
-    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert_inert(issue.input)})`,
+/** An IPv4/IPv6 address or a DNS host name (at most 253 characters), nothing a shell or ssh would parse. */
+function isAddress(v) {
+    return (v.length <= 253 &&
+        (schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v))));
+}
+const address = schemas_string({ error: 'must be a string (an IP address or host name)' }).refine(isAddress, {
+    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert(issue.input)})`,
 });
 const hostKey = schemas_string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
     try {
@@ -33400,7 +33415,7 @@ const port = schemas_number({ error: 'must be a number' })
     .min(1)
     .max(65535);
 const named = (pattern, what) => schemas_string({ error: `must be a string (${what})` })
-    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert_inert(i.input)})` });
+    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert(i.input)})` });
 const nodeSchema = strictObject({
     name: named(patterns.nodeName, 'node name: lowercase letters, digits and "-", at most 63 characters'),
     address,
@@ -33415,7 +33430,7 @@ const bastionSchema = strictObject({
 });
 const inventorySchema = strictObject({
     version: literal(INVENTORY_VERSION, {
-        error: (i) => `unsupported inventory version ${inert_inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
+        error: (i) => `unsupported inventory version ${inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
     }),
     cluster: named(patterns.clusterName, 'cluster name: lowercase letters, digits and "-"'),
     ssh: strictObject({
@@ -33468,7 +33483,7 @@ const inventorySchema = strictObject({
 
 
 
-class InventoryError extends errors_InputError {
+class InventoryError extends InputError {
     name = 'InventoryError';
 }
 const SECRET_KEY = /(secret|password|passwd|token|private[_-]?key|access[_-]?key|credential)/i;
@@ -33484,7 +33499,7 @@ function parseInventory(text, source = 'inventory') {
         raw = JSON.parse(text);
     }
     catch (error) {
-        throw new InventoryError(source, `is not valid JSON (${inert_inertText(error.message)})`);
+        throw new InventoryError(source, `is not valid JSON (${inertText(error.message)})`);
     }
     return validateInventory(unwrapTofuOutput(raw), source);
 }
@@ -33498,14 +33513,14 @@ async function loadInventoryFile(path, input = 'inventory-file') {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new InventoryError(input, `${inert_inert(path)} cannot be read (${error.code ?? inert_inertText(error.message)})`);
+        throw new InventoryError(input, `${inert(path)} cannot be read (${error.code ?? inertText(error.message)})`);
     }
     try {
         return parseInventory(text, input);
     }
     catch (error) {
         if (error instanceof InventoryError)
-            error.message += ` (in ${inert_inert(path)})`;
+            error.message += ` (in ${inert(path)})`;
         throw error;
     }
 }
@@ -33529,7 +33544,7 @@ function validateInventory(raw, source = 'inventory') {
         const messages = result.error.issues.map((issue) => {
             const field = formatPath(source, issue.path);
             const message = issue.code === 'unrecognized_keys'
-                ? `unknown key(s) ${issue.keys.map((k) => inert_inert(k)).join(', ')}`
+                ? `unknown key(s) ${issue.keys.map((k) => inert(k)).join(', ')}`
                 : issue.message;
             return `${field}: ${message}`;
         });
@@ -33556,7 +33571,7 @@ function checkUnique(inv, source) {
     for (const { n, path } of nodes) {
         const dupName = seenNames.get(n.name);
         if (dupName)
-            throw new InventoryError(`${source}.${path}.name`, `${inert_inert(n.name)} is already used by ${dupName}`);
+            throw new InventoryError(`${source}.${path}.name`, `${inert(n.name)} is already used by ${dupName}`);
         seenNames.set(n.name, path);
         const dupAddress = seenAddresses.get(n.address);
         if (dupAddress)
@@ -33637,7 +33652,10 @@ const silentLogger = {
 function consoleLogger(opts = {}) {
     const write = (prefix, message) => process.stderr.write(`${prefix}${inertLines(message)}\n`);
     return {
-        info: (m) => write('', m),
+        info: (m) => {
+            if (opts.verbose !== false)
+                write('', m);
+        },
         warning: (m) => write('warning: ', m),
         error: (m) => write('error: ', m),
         debug: (m) => {
@@ -33704,6 +33722,1046 @@ class SecretRegistry {
     }
 }
 
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
+const objectToString = Object.prototype.toString;
+
+const isError = value => objectToString.call(value) === '[object Error]';
+
+const errorMessages = new Set([
+	'network error', // Chrome
+	'NetworkError when attempting to fetch resource.', // Firefox
+	'The Internet connection appears to be offline.', // Safari 16
+	'Network request failed', // `cross-fetch`
+	'fetch failed', // Undici (Node.js)
+	'terminated', // Undici (Node.js)
+	' A network error occurred.', // Bun (WebKit)
+	'Network connection lost', // Cloudflare Workers (fetch)
+]);
+
+function isNetworkError(error) {
+	const isValid = error
+		&& isError(error)
+		&& error.name === 'TypeError'
+		&& typeof error.message === 'string';
+
+	if (!isValid) {
+		return false;
+	}
+
+	const {message, stack} = error;
+
+	// Safari 17+ has generic message but no stack for network errors
+	if (message === 'Load failed' || (message.startsWith('Load failed (') && message.endsWith(')'))) {
+		return stack === undefined
+			// Sentry adds its own stack trace to the fetch error, so also check for that
+			|| '__sentry_captured__' in error;
+	}
+
+	// Deno network errors start with specific text
+	if (message.startsWith('error sending request for url')) {
+		return true;
+	}
+
+	// Chrome: exact "Failed to fetch" or with hostname: "Failed to fetch (example.com)"
+	if (message === 'Failed to fetch' || (message.startsWith('Failed to fetch (') && message.endsWith(')'))) {
+		return true;
+	}
+
+	// Standard network error messages
+	return errorMessages.has(message);
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-retry/index.js
+
+
+function validateRetries(retries) {
+	if (typeof retries === 'number') {
+		if (retries < 0) {
+			throw new TypeError('Expected `retries` to be a non-negative number.');
+		}
+
+		if (Number.isNaN(retries)) {
+			throw new TypeError('Expected `retries` to be a valid number or Infinity, got NaN.');
+		}
+	} else if (retries !== undefined) {
+		throw new TypeError('Expected `retries` to be a number or Infinity.');
+	}
+}
+
+function validateNumberOption(name, value, {min = 0, allowInfinity = false} = {}) {
+	if (value === undefined) {
+		return;
+	}
+
+	if (typeof value !== 'number' || Number.isNaN(value)) {
+		throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? ' or Infinity' : ''}.`);
+	}
+
+	if (!allowInfinity && !Number.isFinite(value)) {
+		throw new TypeError(`Expected \`${name}\` to be a finite number.`);
+	}
+
+	if (value < min) {
+		throw new TypeError(`Expected \`${name}\` to be \u2265 ${min}.`);
+	}
+}
+
+class AbortError extends Error {
+	constructor(message) {
+		super();
+
+		if (message instanceof Error) {
+			this.originalError = message;
+			({message} = message);
+		} else {
+			this.originalError = new Error(message);
+			this.originalError.stack = this.stack;
+		}
+
+		this.name = 'AbortError';
+		this.message = message;
+	}
+}
+
+function calculateDelay(retriesConsumed, options) {
+	const attempt = Math.max(1, retriesConsumed + 1);
+	const random = options.randomize ? (Math.random() + 1) : 1;
+
+	let timeout = Math.round(random * options.minTimeout * (options.factor ** (attempt - 1)));
+	timeout = Math.min(timeout, options.maxTimeout);
+
+	return timeout;
+}
+
+function calculateRemainingTime(start, max) {
+	if (!Number.isFinite(max)) {
+		return max;
+	}
+
+	return max - (performance.now() - start);
+}
+
+async function onAttemptFailure({error, attemptNumber, retriesConsumed, startTime, options}) {
+	const normalizedError = error instanceof Error
+		? error
+		: new TypeError(`Non-error was thrown: "${error}". You should only throw errors.`);
+
+	if (normalizedError instanceof AbortError) {
+		throw normalizedError.originalError;
+	}
+
+	const retriesLeft = Number.isFinite(options.retries)
+		? Math.max(0, options.retries - retriesConsumed)
+		: options.retries;
+
+	const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
+
+	const context = Object.freeze({
+		error: normalizedError,
+		attemptNumber,
+		retriesLeft,
+		retriesConsumed,
+	});
+
+	await options.onFailedAttempt(context);
+
+	if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
+		throw normalizedError;
+	}
+
+	const consumeRetry = await options.shouldConsumeRetry(context);
+
+	const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
+
+	if (remainingTime <= 0 || retriesLeft <= 0) {
+		throw normalizedError;
+	}
+
+	if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
+		if (consumeRetry) {
+			throw normalizedError;
+		}
+
+		options.signal?.throwIfAborted();
+		return false;
+	}
+
+	if (!await options.shouldRetry(context)) {
+		throw normalizedError;
+	}
+
+	if (!consumeRetry) {
+		options.signal?.throwIfAborted();
+		return false;
+	}
+
+	const delayTime = calculateDelay(retriesConsumed, options);
+	const finalDelay = Math.min(delayTime, remainingTime);
+
+	options.signal?.throwIfAborted();
+
+	if (finalDelay > 0) {
+		await new Promise((resolve, reject) => {
+			const onAbort = () => {
+				clearTimeout(timeoutToken);
+				options.signal?.removeEventListener('abort', onAbort);
+				reject(options.signal.reason);
+			};
+
+			const timeoutToken = setTimeout(() => {
+				options.signal?.removeEventListener('abort', onAbort);
+				resolve();
+			}, finalDelay);
+
+			if (options.unref) {
+				timeoutToken.unref?.();
+			}
+
+			options.signal?.addEventListener('abort', onAbort, {once: true});
+		});
+	}
+
+	options.signal?.throwIfAborted();
+
+	return true;
+}
+
+async function pRetry(input, options = {}) {
+	options = {...options};
+
+	validateRetries(options.retries);
+
+	if (Object.hasOwn(options, 'forever')) {
+		throw new Error('The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.');
+	}
+
+	options.retries ??= 10;
+	options.factor ??= 2;
+	options.minTimeout ??= 1000;
+	options.maxTimeout ??= Number.POSITIVE_INFINITY;
+	options.maxRetryTime ??= Number.POSITIVE_INFINITY;
+	options.randomize ??= false;
+	options.onFailedAttempt ??= () => {};
+	options.shouldRetry ??= () => true;
+	options.shouldConsumeRetry ??= () => true;
+
+	// Validate numeric options and normalize edge cases
+	validateNumberOption('factor', options.factor, {min: 0, allowInfinity: false});
+	validateNumberOption('minTimeout', options.minTimeout, {min: 0, allowInfinity: false});
+	validateNumberOption('maxTimeout', options.maxTimeout, {min: 0, allowInfinity: true});
+	validateNumberOption('maxRetryTime', options.maxRetryTime, {min: 0, allowInfinity: true});
+
+	// Treat non-positive factor as 1 to avoid zero backoff or negative behavior
+	if (!(options.factor > 0)) {
+		options.factor = 1;
+	}
+
+	options.signal?.throwIfAborted();
+
+	let attemptNumber = 0;
+	let retriesConsumed = 0;
+	const startTime = performance.now();
+
+	while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
+		attemptNumber++;
+
+		try {
+			options.signal?.throwIfAborted();
+
+			const result = await input(attemptNumber);
+
+			options.signal?.throwIfAborted();
+
+			return result;
+		} catch (error) {
+			if (await onAttemptFailure({
+				error,
+				attemptNumber,
+				retriesConsumed,
+				startTime,
+				options,
+			})) {
+				retriesConsumed++;
+			}
+		}
+	}
+
+	// Should not reach here, but in case it does, throw an error
+	throw new Error('Retry attempts exhausted without throwing an error.');
+}
+
+function makeRetriable(function_, options) {
+	return function (...arguments_) {
+		return pRetry(() => function_.apply(this, arguments_), options);
+	};
+}
+
+;// CONCATENATED MODULE: ./src/ssh/errors.ts
+class SshError extends Error {
+    host;
+    retryable;
+    kind;
+    name = 'SshError';
+    constructor(host, message, retryable, kind = retryable ? 'unreachable' : 'auth-refused') {
+        super(`${host}: ${message}`);
+        this.host = host;
+        this.retryable = retryable;
+        this.kind = kind;
+    }
+}
+class HostKeyMismatchError extends SshError {
+    presented;
+    name = 'HostKeyMismatchError';
+    constructor(host, 
+    /** SHA256 fingerprint of the key the server presented (`ssh-keygen -lf` format), if seen. */
+    presented) {
+        super(host, `host key verification failed${presented ? ` (the server presented ${presented})` : ''}: it matches none of the pinned keys. ` +
+            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false, 'host-key-mismatch');
+        this.presented = presented;
+    }
+}
+class AuthRefusedError extends SshError {
+    user;
+    name = 'AuthRefusedError';
+    constructor(host, user) {
+        super(host, `authentication as ${user} was refused: the node does not accept this SSH key (check ssh-key and the node's authorized_keys)`, false, 'auth-refused');
+        this.user = user;
+    }
+}
+/** Failures that cannot heal during a run: retrying only repeats them (and a mismatch may be an attack). */
+function isPermanentSshFailure(error) {
+    return error instanceof SshError && !error.retryable;
+}
+
+;// CONCATENATED MODULE: ./src/lib/quote.ts
+/**
+ * Shell quoting. Every remote command is built from quoted arguments: a value can never
+ * reach a shell unquoted, whatever it contains (quotes, `$()`, backticks, newlines, unicode).
+ *
+ * POSIX single quotes preserve every byte literally except `'` itself, which is written as
+ * `'\''` (close, escaped quote, reopen). NUL cannot travel in an argv string at all, so it is
+ * refused rather than silently truncated by the remote shell.
+ */
+class QuotingError extends Error {
+    name = 'QuotingError';
+}
+function shellQuote(value) {
+    if (value.includes('\0'))
+        throw new QuotingError('a shell argument cannot contain a NUL byte');
+    // Plain words stay readable in logs; everything else is single-quoted.
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value))
+        return value;
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** Joins argv into one command line, every element quoted. */
+function quoteArgv(argv) {
+    if (argv.length === 0)
+        throw new QuotingError('a command needs at least one word');
+    return argv.map(shellQuote).join(' ');
+}
+/** A fragment of shell that is already safe: produced only by `sh` or `raw` below. */
+class ShellFragment {
+    text;
+    constructor(text) {
+        this.text = text;
+    }
+    toString() {
+        return this.text;
+    }
+}
+/**
+ * Tagged template for shell: the literal parts are trusted (they are in our source code),
+ * every interpolated value is quoted (arrays become several quoted words).
+ *
+ *   sh`rke2 etcd-snapshot save --name ${name}`
+ */
+function sh(strings, ...values) {
+    let out = strings[0] ?? '';
+    values.forEach((value, i) => {
+        out += renderInterpolation(value) + (strings[i + 1] ?? '');
+    });
+    return new ShellFragment(out);
+}
+function renderInterpolation(value) {
+    if (value instanceof ShellFragment)
+        return value.text;
+    if (typeof value === 'number') {
+        if (!Number.isFinite(value))
+            throw new QuotingError(`cannot interpolate ${value} into a command`);
+        return String(value);
+    }
+    if (Array.isArray(value))
+        return value.map((v) => shellQuote(String(v))).join(' ');
+    return shellQuote(value);
+}
+/**
+ * A bash script run as one remote command, with strict mode on. The script text is passed
+ * as a single quoted argument to `bash -c`, so the login shell never parses it.
+ */
+function bashScript(lines) {
+    const body = ['set -euo pipefail', ...lines.map(String)].join('\n');
+    return quoteArgv(['bash', '-c', body]);
+}
+
+;// CONCATENATED MODULE: ./src/ssh/connection.ts
+
+
+
+
+
+
+
+
+
+const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Opens one authenticated, host-key-verified connection to `target`, retrying transient
+ * failures (refused, reset, timeout) with jittered exponential backoff. A wrong host key or a
+ * rejected login fails at once: retrying cannot fix either, and a wrong key may be an attack.
+ */
+async function connect(target, deps) {
+    const logger = deps.logger ?? silentLogger;
+    const opts = deps.options ?? {};
+    const attempts = Math.max(1, opts.attempts ?? 4);
+    return pRetry(async () => {
+        try {
+            return await connectOnce(target, deps);
+        }
+        catch (error) {
+            if (error instanceof SshError && !error.retryable)
+                throw new AbortError(error);
+            throw error;
+        }
+    }, {
+        retries: attempts - 1,
+        factor: 2,
+        minTimeout: opts.minBackoffMs ?? 1000,
+        maxTimeout: opts.maxBackoffMs ?? 15_000,
+        randomize: true,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0) {
+                logger.info(`${target.name}: connect attempt ${attemptNumber} of ${attempts} failed (${errorMessage(error)}); retrying`);
+            }
+        },
+    });
+}
+function verifierFor(target, logger) {
+    if (target.insecureSkipHostKeyVerification) {
+        logger.warning(`${target.name}: host key verification is DISABLED (insecure-skip-host-key-verification). ` +
+            'Anyone on the path can impersonate this node and read what the toolkit sends. Pin host keys instead.');
+        return { verify: () => true };
+    }
+    if (target.hostKeys.length === 0) {
+        throw new SshError(target.name, 'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
+            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false, 'no-pinned-key');
+    }
+    let pinned;
+    try {
+        pinned = target.hostKeys.map(parseHostKey);
+    }
+    catch (error) {
+        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false, 'no-pinned-key');
+    }
+    return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
+}
+async function connectOnce(target, deps) {
+    const logger = deps.logger ?? silentLogger;
+    const opts = deps.options ?? {};
+    // Trust is settled before anything is opened: a target without a usable pin must not leave
+    // a jump-host connection behind.
+    const { algorithms, verify } = verifierFor(target, logger);
+    let sock;
+    let bastion;
+    if (target.bastion) {
+        // The jump host gets its own verified connection; the inner hop is tunnelled through it.
+        bastion = await connect(target.bastion, { ...deps, options: { ...opts, attempts: 1 } });
+        try {
+            sock = await bastion.forward(target.address, target.port);
+        }
+        catch (error) {
+            bastion.close();
+            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${inertText(errorMessage(error))}`, true);
+        }
+    }
+    const client = new lib.Client();
+    let presented;
+    const config = {
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        privateKey: deps.credentials.privateKey,
+        passphrase: deps.credentials.passphrase,
+        readyTimeout: opts.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: 4,
+        hostVerifier: (key) => {
+            presented = key;
+            return verify(key);
+        },
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
+        ...(sock ? { sock } : {}),
+    };
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        client.once('ready', () => {
+            settled = true;
+            const shell = new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion);
+            shell.hostKeyFingerprint = presented ? fingerprint(presented) : undefined;
+            resolve(shell);
+        });
+        // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
+        // handshake" after a handshake timeout), and an unhandled one would crash the process.
+        client.on('error', (err) => {
+            if (settled)
+                return;
+            settled = true;
+            client.end();
+            bastion?.close();
+            reject(classify(target, err, presented));
+        });
+        try {
+            client.connect(config);
+        }
+        catch (err) {
+            settled = true;
+            bastion?.close();
+            reject(new SshError(target.name, inertText(errorMessage(err)), false, 'channel'));
+        }
+    });
+}
+function classify(target, err, presented) {
+    if (/host denied/i.test(err.message))
+        return new HostKeyMismatchError(target.name, presented ? fingerprint(presented) : undefined);
+    if (err.level === 'client-authentication')
+        return new AuthRefusedError(target.name, target.user);
+    return new SshError(target.name, inertText(err.message || String(err.code ?? 'connection failed')), true);
+}
+/** Extra time the client waits beyond the remote limit before it abandons the channel. */
+const CLIENT_GRACE_MS = 3000;
+/**
+ * The command as sent: under coreutils `timeout`, which kills the command's whole process
+ * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
+ * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
+ * signalling requires privilege separation"), and closing the channel does not stop a
+ * command without a tty. Non-root users go through `sudo -n`, which fails instead of
+ * prompting for a password.
+ */
+function wrapCommand(command, user, timeoutMs) {
+    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
+    return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
+}
+/**
+ * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
+ * is every command here; the protocol-level request works regardless, so send that.
+ */
+function sendSignal(stream, name) {
+    const channel = stream;
+    try {
+        if (channel.outgoing && channel.outgoing.state !== 'closed')
+            channel._client?._protocol?.signal(channel.outgoing.id, name);
+    }
+    catch {
+        /* the channel is already gone */
+    }
+}
+/** Keeps at most `limit` bytes of a stream, counting what was dropped. */
+class BoundedBuffer {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        const room = this.limit - this.kept;
+        if (room <= 0) {
+            this.dropped += chunk.length;
+            return;
+        }
+        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+        this.chunks.push(part);
+        this.kept += part.length;
+        this.dropped += chunk.length - part.length;
+    }
+    text() {
+        return Buffer.concat(this.chunks).toString('utf8');
+    }
+}
+class SshConnection {
+    target;
+    client;
+    secrets;
+    bastion;
+    closed = false;
+    /** Fingerprint of the (verified) host key the server presented. */
+    hostKeyFingerprint;
+    constructor(target, client, secrets, bastion) {
+        this.target = target;
+        this.client = client;
+        this.secrets = secrets;
+        this.bastion = bastion;
+        client.on('close', () => {
+            this.closed = true;
+        });
+    }
+    /** Opens a TCP tunnel from this host to address:port (used for jump hosts). */
+    forward(address, port) {
+        return new Promise((resolve, reject) => {
+            this.client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => err ? reject(err) : resolve(channel));
+        });
+    }
+    /**
+     * Runs `command` (built from quoted arguments by the caller) and resolves with its exit code
+     * and both streams; never rejects for a non-zero exit. With a non-root user the command runs
+     * through `sudo -n`, which fails instead of prompting.
+     */
+    exec(command, options = {}) {
+        const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+        const wrapped = wrapCommand(command, this.target.user, timeoutMs);
+        const shownCommand = this.secrets.redact(wrapped);
+        const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+        const started = Date.now();
+        if (this.closed)
+            return Promise.reject(new SshError(this.target.name, 'connection is closed', true, 'channel'));
+        return new Promise((resolve, reject) => {
+            this.client.exec(wrapped, (err, stream) => {
+                if (err) {
+                    reject(new SshError(this.target.name, `could not start command: ${inertText(err.message)}`, true, 'channel'));
+                    return;
+                }
+                const out = new BoundedBuffer(limit);
+                const errOut = new BoundedBuffer(limit);
+                let code = null;
+                let signal = null;
+                let timedOut = false;
+                let graceTimer;
+                // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
+                // node): give up on our side a little after the remote limit.
+                const timer = setTimeout(() => {
+                    timedOut = true;
+                    sendSignal(stream, 'KILL');
+                    stream.close();
+                    graceTimer = setTimeout(() => finish(), 5000);
+                }, timeoutMs + CLIENT_GRACE_MS);
+                let finished = false;
+                const finish = () => {
+                    if (finished)
+                        return;
+                    finished = true;
+                    clearTimeout(timer);
+                    clearTimeout(graceTimer);
+                    // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
+                    if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs)
+                        timedOut = true;
+                    resolve({
+                        host: this.target.name,
+                        command: shownCommand,
+                        code: timedOut ? null : code,
+                        signal: timedOut ? (signal ?? 'KILL') : signal,
+                        stdout: this.secrets.redact(out.text()),
+                        stderr: this.secrets.redact(errOut.text()),
+                        truncated: out.dropped + errOut.dropped > 0,
+                        timedOut,
+                        durationMs: Date.now() - started,
+                    });
+                };
+                stream.on('data', (chunk) => out.push(chunk));
+                stream.stderr.on('data', (chunk) => errOut.push(chunk));
+                stream.on('exit', (exitCode, exitSignal) => {
+                    code = typeof exitCode === 'number' ? exitCode : null;
+                    signal = exitSignal ?? null;
+                });
+                stream.on('close', finish);
+                if (options.stdin !== undefined)
+                    stream.end(options.stdin);
+                else
+                    stream.end();
+            });
+        });
+    }
+    close() {
+        if (!this.closed)
+            this.client.end();
+        this.closed = true;
+        this.bastion?.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/pool.ts
+
+
+/**
+ * One connection per node, opened on first use and reused: an exec on an open connection
+ * costs ~190 ms, a new connection ~280 ms more (toolchain-notes.md).
+ *
+ * A failure that cannot heal during a run (a wrong host key, a refused key: `retryable` false)
+ * is remembered: the node is not contacted again, and every user of the pool sees the same
+ * error. Other failures are forgotten, so the next `get` retries. `outcomes()` keeps the last
+ * result per node contacted - the trust record a run reports on.
+ */
+class SshPool {
+    deps;
+    connector;
+    connections = new Map();
+    seen = new Map();
+    constructor(deps, connector = connect) {
+        this.deps = deps;
+        this.connector = connector;
+    }
+    get(target) {
+        const key = poolKey(target);
+        let pending = this.connections.get(key);
+        if (!pending) {
+            pending = this.connector(target, this.deps);
+            this.connections.set(key, pending);
+            pending.then((shell) => this.seen.set(target.name, {
+                node: target.name,
+                ok: true,
+                hostKeyFingerprint: shell.hostKeyFingerprint,
+            }), (error) => {
+                this.seen.set(target.name, { node: target.name, ok: false, error });
+                if (!isPermanentSshFailure(error))
+                    this.connections.delete(key);
+            });
+        }
+        return pending;
+    }
+    /** The permanent failure remembered for a node, if any (no connection is attempted). */
+    permanentFailure(target) {
+        const outcome = this.seen.get(target.name);
+        return outcome && !outcome.ok && isPermanentSshFailure(outcome.error) ? outcome.error : undefined;
+    }
+    /** The last connect result of every node contacted, in first-contact order. */
+    outcomes() {
+        return [...this.seen.values()];
+    }
+    /** Drops a connection (e.g. after the node rebooted) so the next get reconnects. */
+    async drop(target) {
+        const key = poolKey(target);
+        const pending = this.connections.get(key);
+        if (pending && this.permanentFailure(target))
+            return; // stays refused for the run
+        this.connections.delete(key);
+        if (pending)
+            (await pending.catch(() => undefined))?.close();
+    }
+    async closeAll() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+    }
+}
+/** One entry per node: two named nodes never share a connection, even behind one address. */
+function poolKey(target) {
+    return `${target.name} ${target.user}@${target.address}:${target.port}`;
+}
+
+;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+/*
+How it works:
+`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
+*/
+
+class Node {
+	value;
+	next;
+
+	constructor(value) {
+		this.value = value;
+	}
+}
+
+class Queue {
+	#head;
+	#tail;
+	#size;
+
+	constructor() {
+		this.clear();
+	}
+
+	enqueue(value) {
+		const node = new Node(value);
+
+		if (this.#head) {
+			this.#tail.next = node;
+			this.#tail = node;
+		} else {
+			this.#head = node;
+			this.#tail = node;
+		}
+
+		this.#size++;
+	}
+
+	dequeue() {
+		const current = this.#head;
+		if (!current) {
+			return;
+		}
+
+		this.#head = this.#head.next;
+		this.#size--;
+
+		// Clean up tail reference when queue becomes empty
+		if (!this.#head) {
+			this.#tail = undefined;
+		}
+
+		return current.value;
+	}
+
+	peek() {
+		if (!this.#head) {
+			return;
+		}
+
+		return this.#head.value;
+
+		// TODO: Node.js 18.
+		// return this.#head?.value;
+	}
+
+	clear() {
+		this.#head = undefined;
+		this.#tail = undefined;
+		this.#size = 0;
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	* [Symbol.iterator]() {
+		let current = this.#head;
+
+		while (current) {
+			yield current.value;
+			current = current.next;
+		}
+	}
+
+	* drain() {
+		while (this.#head) {
+			yield this.dequeue();
+		}
+	}
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+
+
+function pLimit(concurrency) {
+	let rejectOnClear = false;
+
+	if (typeof concurrency === 'object') {
+		({concurrency, rejectOnClear = false} = concurrency);
+	}
+
+	validateConcurrency(concurrency);
+
+	if (typeof rejectOnClear !== 'boolean') {
+		throw new TypeError('Expected `rejectOnClear` to be a boolean');
+	}
+
+	const queue = new Queue();
+	let activeCount = 0;
+
+	const resumeNext = () => {
+		// Process the next queued function if we're under the concurrency limit
+		if (activeCount < concurrency && queue.size > 0) {
+			activeCount++;
+			queue.dequeue().run();
+		}
+	};
+
+	const next = () => {
+		activeCount--;
+		resumeNext();
+	};
+
+	const run = async (function_, resolve, arguments_) => {
+		// Execute the function and capture the result promise
+		const result = (async () => function_(...arguments_))();
+
+		// Resolve immediately with the promise (don't wait for completion)
+		resolve(result);
+
+		// Wait for the function to complete (success or failure)
+		// We catch errors here to prevent unhandled rejections,
+		// but the original promise rejection is preserved for the caller
+		try {
+			await result;
+		} catch {}
+
+		// Decrement active count and process next queued function
+		next();
+	};
+
+	const enqueue = (function_, resolve, reject, arguments_) => {
+		const queueItem = {reject};
+
+		// Queue the internal resolve function instead of the run function
+		// to preserve the asynchronous execution context.
+		new Promise(internalResolve => { // eslint-disable-line promise/param-names
+			queueItem.run = internalResolve;
+			queue.enqueue(queueItem);
+		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
+
+		// Start processing immediately if we haven't reached the concurrency limit
+		if (activeCount < concurrency) {
+			resumeNext();
+		}
+	};
+
+	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+		enqueue(function_, resolve, reject, arguments_);
+	});
+
+	Object.defineProperties(generator, {
+		activeCount: {
+			get: () => activeCount,
+		},
+		pendingCount: {
+			get: () => queue.size,
+		},
+		clearQueue: {
+			value() {
+				if (!rejectOnClear) {
+					queue.clear();
+					return;
+				}
+
+				const abortError = AbortSignal.abort().reason;
+
+				while (queue.size > 0) {
+					queue.dequeue().reject(abortError);
+				}
+			},
+		},
+		concurrency: {
+			get: () => concurrency,
+
+			set(newConcurrency) {
+				validateConcurrency(newConcurrency);
+				concurrency = newConcurrency;
+
+				queueMicrotask(() => {
+					// eslint-disable-next-line no-unmodified-loop-condition
+					while (activeCount < concurrency && queue.size > 0) {
+						resumeNext();
+					}
+				});
+			},
+		},
+		map: {
+			async value(iterable, function_) {
+				const promises = [];
+
+				try {
+					Array.from(iterable, (value, index) => {
+						const promise = generator(function_, value, index);
+						promises.push(promise);
+						return promise;
+					});
+				} catch (error) {
+					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
+					for (const promise of promises) {
+						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
+					}
+
+					throw error;
+				}
+
+				return Promise.all(promises);
+			},
+		},
+	});
+
+	return generator;
+}
+
+function limitFunction(function_, options) {
+	const limit = pLimit(options);
+
+	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
+	Object.defineProperty(limitedFunction, 'clearQueue', {
+		value: limit.clearQueue,
+	});
+
+	return limitedFunction;
+}
+
+function validateConcurrency(concurrency) {
+	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
+	}
+}
+
+;// CONCATENATED MODULE: ./src/ssh/access.ts
+
+
+
+const SSH_CHECK_SCOPES = ['all', 'masters', 'none'];
+/**
+ * Can every target be reached with the pinned host key and the credentials? One authenticated
+ * connection per node (through the pool, so a later exec reuses it), bounded concurrency, one
+ * result per node - never stopping at the first failure. This is the readiness a rollback
+ * needs: every node must accept us before anything is stopped. Connections to nodes the caller
+ * does not keep using can be released with `pool.drop`.
+ */
+async function checkSshAccess(targets, pool, options = {}) {
+    const limit = pLimit(Math.max(1, options.concurrency ?? 16));
+    const now = options.now ?? (() => performance.now());
+    return Promise.all(targets.map((target) => limit(async () => {
+        const base = {
+            node: target.name,
+            address: target.address,
+            port: target.port,
+            user: target.user,
+            ...(target.role ? { role: target.role } : {}),
+        };
+        const started = now();
+        try {
+            const shell = await pool.get(target);
+            return {
+                ...base,
+                ok: true,
+                status: 'ok',
+                ...(shell.hostKeyFingerprint ? { hostKeyFingerprint: shell.hostKeyFingerprint } : {}),
+                message: target.insecureSkipHostKeyVerification
+                    ? `accepts the key as ${target.user} (host key NOT verified)`
+                    : `accepts the pinned host key and the key as ${target.user}`,
+                durationMs: Math.round(now() - started),
+            };
+        }
+        catch (error) {
+            return {
+                ...base,
+                ok: false,
+                status: error instanceof SshError ? error.kind : 'error',
+                ...(error instanceof HostKeyMismatchError && error.presented
+                    ? { hostKeyFingerprint: error.presented }
+                    : {}),
+                message: errorMessage(error),
+                durationMs: Math.round(now() - started),
+            };
+        }
+    })));
+}
+/** Targets of a scope: every node, the masters only, or none. */
+function sshCheckTargets(nodes, scope) {
+    if (scope === 'none')
+        return [];
+    return scope === 'masters' ? nodes.filter((n) => n.role === 'master') : [...nodes];
+}
+
 ;// CONCATENATED MODULE: ./src/kube/conditions.ts
 
 /**
@@ -33719,7 +34777,7 @@ function nodeProblem(node) {
     if (!ready)
         return 'NotReady (no Ready condition)';
     // Condition reasons and messages are free text written by whatever has node credentials.
-    const why = inert_inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
+    const why = inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
     return ready.status === 'Unknown'
         ? `NotReady (status Unknown${why ? `, ${why}` : ''})`
         : `NotReady${why ? ` (${why})` : ''}`;
@@ -33748,13 +34806,13 @@ function podProblem(pod) {
             continue;
         const reason = cs.state?.waiting?.reason ?? cs.state?.terminated?.reason;
         if (reason)
-            return `${inert_inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
+            return `${inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
     }
     const phase = pod.status?.phase ?? 'Unknown';
     if (phase !== 'Running')
         return pod.status?.reason
-            ? `${inert_inertText(phase, 50)} (${inert_inertText(pod.status.reason, 100)})`
-            : inert_inertText(phase, 50);
+            ? `${inertText(phase, 50)} (${inertText(pod.status.reason, 100)})`
+            : inertText(phase, 50);
     return 'not Ready';
 }
 function podImages(pod) {
@@ -33765,7 +34823,7 @@ function podImages(pod) {
 
 function parseReadyz(part) {
     const text = `${part.stdout}\n${part.stderr}`.replace(/\\n/g, '\n');
-    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => inert_inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200));
+    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200));
     const passed = [...text.matchAll(/\[\+\][^\s]+ ok/g)].length;
     if (part.code === 0)
         return { ok: true, failed, passed };
@@ -33774,7 +34832,7 @@ function parseReadyz(part) {
         ok: false,
         failed,
         passed,
-        error: failed.length ? 'readyz check failed' : inert_inertText(firstLine, 300) || `kubectl exited ${part.code}`,
+        error: failed.length ? 'readyz check failed' : inertText(firstLine, 300) || `kubectl exited ${part.code}`,
     };
 }
 
@@ -34091,7 +35149,7 @@ async function checkUrl(exp, timeoutMs, fetchImpl) {
             return {
                 name,
                 status: 'fail',
-                message: `HTTP ${res.status} but the body does not match ${inert_inert(exp.body)}`,
+                message: `HTTP ${res.status} but the body does not match ${inert(exp.body)}`,
                 failing: [exp.url],
                 observed,
             };
@@ -34114,696 +35172,9 @@ function http_describe(error) {
         const message = typeof e.message === 'string' && e.message ? e.message : '';
         const code = typeof e.code === 'string' ? e.code : '';
         if (message || code)
-            return inert_inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
+            return inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
     }
-    return inert_inertText(errorMessage(error), 300);
-}
-
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
-const objectToString = Object.prototype.toString;
-
-const isError = value => objectToString.call(value) === '[object Error]';
-
-const errorMessages = new Set([
-	'network error', // Chrome
-	'NetworkError when attempting to fetch resource.', // Firefox
-	'The Internet connection appears to be offline.', // Safari 16
-	'Network request failed', // `cross-fetch`
-	'fetch failed', // Undici (Node.js)
-	'terminated', // Undici (Node.js)
-	' A network error occurred.', // Bun (WebKit)
-	'Network connection lost', // Cloudflare Workers (fetch)
-]);
-
-function isNetworkError(error) {
-	const isValid = error
-		&& isError(error)
-		&& error.name === 'TypeError'
-		&& typeof error.message === 'string';
-
-	if (!isValid) {
-		return false;
-	}
-
-	const {message, stack} = error;
-
-	// Safari 17+ has generic message but no stack for network errors
-	if (message === 'Load failed' || (message.startsWith('Load failed (') && message.endsWith(')'))) {
-		return stack === undefined
-			// Sentry adds its own stack trace to the fetch error, so also check for that
-			|| '__sentry_captured__' in error;
-	}
-
-	// Deno network errors start with specific text
-	if (message.startsWith('error sending request for url')) {
-		return true;
-	}
-
-	// Chrome: exact "Failed to fetch" or with hostname: "Failed to fetch (example.com)"
-	if (message === 'Failed to fetch' || (message.startsWith('Failed to fetch (') && message.endsWith(')'))) {
-		return true;
-	}
-
-	// Standard network error messages
-	return errorMessages.has(message);
-}
-
-;// CONCATENATED MODULE: ./node_modules/p-retry/index.js
-
-
-function validateRetries(retries) {
-	if (typeof retries === 'number') {
-		if (retries < 0) {
-			throw new TypeError('Expected `retries` to be a non-negative number.');
-		}
-
-		if (Number.isNaN(retries)) {
-			throw new TypeError('Expected `retries` to be a valid number or Infinity, got NaN.');
-		}
-	} else if (retries !== undefined) {
-		throw new TypeError('Expected `retries` to be a number or Infinity.');
-	}
-}
-
-function validateNumberOption(name, value, {min = 0, allowInfinity = false} = {}) {
-	if (value === undefined) {
-		return;
-	}
-
-	if (typeof value !== 'number' || Number.isNaN(value)) {
-		throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? ' or Infinity' : ''}.`);
-	}
-
-	if (!allowInfinity && !Number.isFinite(value)) {
-		throw new TypeError(`Expected \`${name}\` to be a finite number.`);
-	}
-
-	if (value < min) {
-		throw new TypeError(`Expected \`${name}\` to be \u2265 ${min}.`);
-	}
-}
-
-class AbortError extends Error {
-	constructor(message) {
-		super();
-
-		if (message instanceof Error) {
-			this.originalError = message;
-			({message} = message);
-		} else {
-			this.originalError = new Error(message);
-			this.originalError.stack = this.stack;
-		}
-
-		this.name = 'AbortError';
-		this.message = message;
-	}
-}
-
-function calculateDelay(retriesConsumed, options) {
-	const attempt = Math.max(1, retriesConsumed + 1);
-	const random = options.randomize ? (Math.random() + 1) : 1;
-
-	let timeout = Math.round(random * options.minTimeout * (options.factor ** (attempt - 1)));
-	timeout = Math.min(timeout, options.maxTimeout);
-
-	return timeout;
-}
-
-function calculateRemainingTime(start, max) {
-	if (!Number.isFinite(max)) {
-		return max;
-	}
-
-	return max - (performance.now() - start);
-}
-
-async function onAttemptFailure({error, attemptNumber, retriesConsumed, startTime, options}) {
-	const normalizedError = error instanceof Error
-		? error
-		: new TypeError(`Non-error was thrown: "${error}". You should only throw errors.`);
-
-	if (normalizedError instanceof AbortError) {
-		throw normalizedError.originalError;
-	}
-
-	const retriesLeft = Number.isFinite(options.retries)
-		? Math.max(0, options.retries - retriesConsumed)
-		: options.retries;
-
-	const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
-
-	const context = Object.freeze({
-		error: normalizedError,
-		attemptNumber,
-		retriesLeft,
-		retriesConsumed,
-	});
-
-	await options.onFailedAttempt(context);
-
-	if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
-		throw normalizedError;
-	}
-
-	const consumeRetry = await options.shouldConsumeRetry(context);
-
-	const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
-
-	if (remainingTime <= 0 || retriesLeft <= 0) {
-		throw normalizedError;
-	}
-
-	if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
-		if (consumeRetry) {
-			throw normalizedError;
-		}
-
-		options.signal?.throwIfAborted();
-		return false;
-	}
-
-	if (!await options.shouldRetry(context)) {
-		throw normalizedError;
-	}
-
-	if (!consumeRetry) {
-		options.signal?.throwIfAborted();
-		return false;
-	}
-
-	const delayTime = calculateDelay(retriesConsumed, options);
-	const finalDelay = Math.min(delayTime, remainingTime);
-
-	options.signal?.throwIfAborted();
-
-	if (finalDelay > 0) {
-		await new Promise((resolve, reject) => {
-			const onAbort = () => {
-				clearTimeout(timeoutToken);
-				options.signal?.removeEventListener('abort', onAbort);
-				reject(options.signal.reason);
-			};
-
-			const timeoutToken = setTimeout(() => {
-				options.signal?.removeEventListener('abort', onAbort);
-				resolve();
-			}, finalDelay);
-
-			if (options.unref) {
-				timeoutToken.unref?.();
-			}
-
-			options.signal?.addEventListener('abort', onAbort, {once: true});
-		});
-	}
-
-	options.signal?.throwIfAborted();
-
-	return true;
-}
-
-async function pRetry(input, options = {}) {
-	options = {...options};
-
-	validateRetries(options.retries);
-
-	if (Object.hasOwn(options, 'forever')) {
-		throw new Error('The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.');
-	}
-
-	options.retries ??= 10;
-	options.factor ??= 2;
-	options.minTimeout ??= 1000;
-	options.maxTimeout ??= Number.POSITIVE_INFINITY;
-	options.maxRetryTime ??= Number.POSITIVE_INFINITY;
-	options.randomize ??= false;
-	options.onFailedAttempt ??= () => {};
-	options.shouldRetry ??= () => true;
-	options.shouldConsumeRetry ??= () => true;
-
-	// Validate numeric options and normalize edge cases
-	validateNumberOption('factor', options.factor, {min: 0, allowInfinity: false});
-	validateNumberOption('minTimeout', options.minTimeout, {min: 0, allowInfinity: false});
-	validateNumberOption('maxTimeout', options.maxTimeout, {min: 0, allowInfinity: true});
-	validateNumberOption('maxRetryTime', options.maxRetryTime, {min: 0, allowInfinity: true});
-
-	// Treat non-positive factor as 1 to avoid zero backoff or negative behavior
-	if (!(options.factor > 0)) {
-		options.factor = 1;
-	}
-
-	options.signal?.throwIfAborted();
-
-	let attemptNumber = 0;
-	let retriesConsumed = 0;
-	const startTime = performance.now();
-
-	while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
-		attemptNumber++;
-
-		try {
-			options.signal?.throwIfAborted();
-
-			const result = await input(attemptNumber);
-
-			options.signal?.throwIfAborted();
-
-			return result;
-		} catch (error) {
-			if (await onAttemptFailure({
-				error,
-				attemptNumber,
-				retriesConsumed,
-				startTime,
-				options,
-			})) {
-				retriesConsumed++;
-			}
-		}
-	}
-
-	// Should not reach here, but in case it does, throw an error
-	throw new Error('Retry attempts exhausted without throwing an error.');
-}
-
-function makeRetriable(function_, options) {
-	return function (...arguments_) {
-		return pRetry(() => function_.apply(this, arguments_), options);
-	};
-}
-
-;// CONCATENATED MODULE: ./src/lib/quote.ts
-/**
- * Shell quoting. Every remote command is built from quoted arguments: a value can never
- * reach a shell unquoted, whatever it contains (quotes, `$()`, backticks, newlines, unicode).
- *
- * POSIX single quotes preserve every byte literally except `'` itself, which is written as
- * `'\''` (close, escaped quote, reopen). NUL cannot travel in an argv string at all, so it is
- * refused rather than silently truncated by the remote shell.
- */
-class QuotingError extends Error {
-    name = 'QuotingError';
-}
-function shellQuote(value) {
-    if (value.includes('\0'))
-        throw new QuotingError('a shell argument cannot contain a NUL byte');
-    // Plain words stay readable in logs; everything else is single-quoted.
-    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value))
-        return value;
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** Joins argv into one command line, every element quoted. */
-function quoteArgv(argv) {
-    if (argv.length === 0)
-        throw new QuotingError('a command needs at least one word');
-    return argv.map(shellQuote).join(' ');
-}
-/** A fragment of shell that is already safe: produced only by `sh` or `raw` below. */
-class ShellFragment {
-    text;
-    constructor(text) {
-        this.text = text;
-    }
-    toString() {
-        return this.text;
-    }
-}
-/**
- * Tagged template for shell: the literal parts are trusted (they are in our source code),
- * every interpolated value is quoted (arrays become several quoted words).
- *
- *   sh`rke2 etcd-snapshot save --name ${name}`
- */
-function sh(strings, ...values) {
-    let out = strings[0] ?? '';
-    values.forEach((value, i) => {
-        out += renderInterpolation(value) + (strings[i + 1] ?? '');
-    });
-    return new ShellFragment(out);
-}
-function renderInterpolation(value) {
-    if (value instanceof ShellFragment)
-        return value.text;
-    if (typeof value === 'number') {
-        if (!Number.isFinite(value))
-            throw new QuotingError(`cannot interpolate ${value} into a command`);
-        return String(value);
-    }
-    if (Array.isArray(value))
-        return value.map((v) => shellQuote(String(v))).join(' ');
-    return shellQuote(value);
-}
-/**
- * A bash script run as one remote command, with strict mode on. The script text is passed
- * as a single quoted argument to `bash -c`, so the login shell never parses it.
- */
-function bashScript(lines) {
-    const body = ['set -euo pipefail', ...lines.map(String)].join('\n');
-    return quoteArgv(['bash', '-c', body]);
-}
-
-;// CONCATENATED MODULE: ./src/ssh/connection.ts
-
-
-
-
-
-
-
-
-const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-/** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
-class SshError extends Error {
-    host;
-    retryable;
-    name = 'SshError';
-    constructor(host, message, retryable) {
-        super(`${host}: ${message}`);
-        this.host = host;
-        this.retryable = retryable;
-    }
-}
-/**
- * Opens one authenticated, host-key-verified connection to `target`, retrying transient
- * failures (refused, reset, timeout) with jittered exponential backoff. A wrong host key or a
- * rejected login fails at once: retrying cannot fix either, and a wrong key may be an attack.
- */
-async function connect(target, deps) {
-    const logger = deps.logger ?? silentLogger;
-    const opts = deps.options ?? {};
-    const attempts = Math.max(1, opts.attempts ?? 4);
-    return pRetry(async () => {
-        try {
-            return await connectOnce(target, deps);
-        }
-        catch (error) {
-            if (error instanceof SshError && !error.retryable)
-                throw new AbortError(error);
-            throw error;
-        }
-    }, {
-        retries: attempts - 1,
-        factor: 2,
-        minTimeout: opts.minBackoffMs ?? 1000,
-        maxTimeout: opts.maxBackoffMs ?? 15_000,
-        randomize: true,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0) {
-                logger.info(`${target.name}: connect attempt ${attemptNumber} of ${attempts} failed (${errorMessage(error)}); retrying`);
-            }
-        },
-    });
-}
-function verifierFor(target, logger) {
-    if (target.insecureSkipHostKeyVerification) {
-        logger.warning(`${target.name}: host key verification is DISABLED (insecure-skip-host-key-verification). ` +
-            'Anyone on the path can impersonate this node and read what the toolkit sends. Pin host keys instead.');
-        return { verify: () => true };
-    }
-    if (target.hostKeys.length === 0) {
-        throw new SshError(target.name, 'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
-            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false);
-    }
-    let pinned;
-    try {
-        pinned = target.hostKeys.map(parseHostKey);
-    }
-    catch (error) {
-        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false);
-    }
-    return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
-}
-async function connectOnce(target, deps) {
-    const logger = deps.logger ?? silentLogger;
-    const opts = deps.options ?? {};
-    // Trust is settled before anything is opened: a target without a usable pin must not leave
-    // a jump-host connection behind.
-    const { algorithms, verify } = verifierFor(target, logger);
-    let sock;
-    let bastion;
-    if (target.bastion) {
-        // The jump host gets its own verified connection; the inner hop is tunnelled through it.
-        bastion = await connect(target.bastion, { ...deps, options: { ...opts, attempts: 1 } });
-        try {
-            sock = await bastion.forward(target.address, target.port);
-        }
-        catch (error) {
-            bastion.close();
-            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`, true);
-        }
-    }
-    const client = new lib.Client();
-    let presented;
-    const config = {
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        privateKey: deps.credentials.privateKey,
-        passphrase: deps.credentials.passphrase,
-        readyTimeout: opts.readyTimeoutMs ?? 20_000,
-        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
-        keepaliveCountMax: 4,
-        hostVerifier: (key) => {
-            presented = key;
-            return verify(key);
-        },
-        ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
-        ...(sock ? { sock } : {}),
-    };
-    return new Promise((resolve, reject) => {
-        let settled = false;
-        client.once('ready', () => {
-            settled = true;
-            resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
-        });
-        // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
-        // handshake" after a handshake timeout), and an unhandled one would crash the process.
-        client.on('error', (err) => {
-            if (settled)
-                return;
-            settled = true;
-            client.end();
-            bastion?.close();
-            reject(classify(target, err, presented));
-        });
-        try {
-            client.connect(config);
-        }
-        catch (err) {
-            settled = true;
-            bastion?.close();
-            reject(new SshError(target.name, errorMessage(err), false));
-        }
-    });
-}
-function classify(target, err, presented) {
-    if (/host denied/i.test(err.message)) {
-        const seen = presented ? ` (the server presented ${fingerprint(presented)})` : '';
-        return new SshError(target.name, `host key verification failed${seen}: it matches none of the pinned keys. ` +
-            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false);
-    }
-    if (err.level === 'client-authentication') {
-        return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
-    }
-    return new SshError(target.name, inert_inertText(err.message || String(err.code ?? 'connection failed')), true);
-}
-/** Extra time the client waits beyond the remote limit before it abandons the channel. */
-const CLIENT_GRACE_MS = 3000;
-/**
- * The command as sent: under coreutils `timeout`, which kills the command's whole process
- * group at the limit (and KILLs it 5 s later if TERM was ignored). The limit has to be
- * enforced on the node: OpenSSH ignores `signal` requests for root sessions ("session
- * signalling requires privilege separation"), and closing the channel does not stop a
- * command without a tty. Non-root users go through `sudo -n`, which fails instead of
- * prompting for a password.
- */
-function wrapCommand(command, user, timeoutMs) {
-    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const limited = ['timeout', '-k', '5', seconds, 'sh', '-c', command];
-    return quoteArgv(user === 'root' ? limited : ['sudo', '-n', '--', ...limited]);
-}
-/**
- * ssh2's `Channel.signal` silently does nothing once our side sent EOF (stdin closed), which
- * is every command here; the protocol-level request works regardless, so send that.
- */
-function sendSignal(stream, name) {
-    const channel = stream;
-    try {
-        if (channel.outgoing && channel.outgoing.state !== 'closed')
-            channel._client?._protocol?.signal(channel.outgoing.id, name);
-    }
-    catch {
-        /* the channel is already gone */
-    }
-}
-/** Keeps at most `limit` bytes of a stream, counting what was dropped. */
-class BoundedBuffer {
-    limit;
-    chunks = [];
-    kept = 0;
-    dropped = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        const room = this.limit - this.kept;
-        if (room <= 0) {
-            this.dropped += chunk.length;
-            return;
-        }
-        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-        this.chunks.push(part);
-        this.kept += part.length;
-        this.dropped += chunk.length - part.length;
-    }
-    text() {
-        return Buffer.concat(this.chunks).toString('utf8');
-    }
-}
-class SshConnection {
-    target;
-    client;
-    secrets;
-    bastion;
-    closed = false;
-    constructor(target, client, secrets, bastion) {
-        this.target = target;
-        this.client = client;
-        this.secrets = secrets;
-        this.bastion = bastion;
-        client.on('close', () => {
-            this.closed = true;
-        });
-    }
-    /** Opens a TCP tunnel from this host to address:port (used for jump hosts). */
-    forward(address, port) {
-        return new Promise((resolve, reject) => {
-            this.client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => err ? reject(err) : resolve(channel));
-        });
-    }
-    /**
-     * Runs `command` (built from quoted arguments by the caller) and resolves with its exit code
-     * and both streams; never rejects for a non-zero exit. With a non-root user the command runs
-     * through `sudo -n`, which fails instead of prompting.
-     */
-    exec(command, options = {}) {
-        const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-        const wrapped = wrapCommand(command, this.target.user, timeoutMs);
-        const shownCommand = this.secrets.redact(wrapped);
-        const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-        const started = Date.now();
-        if (this.closed)
-            return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
-        return new Promise((resolve, reject) => {
-            this.client.exec(wrapped, (err, stream) => {
-                if (err) {
-                    reject(new SshError(this.target.name, `could not start command: ${err.message}`, true));
-                    return;
-                }
-                const out = new BoundedBuffer(limit);
-                const errOut = new BoundedBuffer(limit);
-                let code = null;
-                let signal = null;
-                let timedOut = false;
-                let graceTimer;
-                // Backstop for a node where `timeout` itself hangs (a stuck kernel call, a dead
-                // node): give up on our side a little after the remote limit.
-                const timer = setTimeout(() => {
-                    timedOut = true;
-                    sendSignal(stream, 'KILL');
-                    stream.close();
-                    graceTimer = setTimeout(() => finish(), 5000);
-                }, timeoutMs + CLIENT_GRACE_MS);
-                let finished = false;
-                const finish = () => {
-                    if (finished)
-                        return;
-                    finished = true;
-                    clearTimeout(timer);
-                    clearTimeout(graceTimer);
-                    // coreutils timeout exits 124 (TERM) or 137 (KILL after the grace) at the limit.
-                    if ((code === 124 || code === 137) && Date.now() - started >= timeoutMs)
-                        timedOut = true;
-                    resolve({
-                        host: this.target.name,
-                        command: shownCommand,
-                        code: timedOut ? null : code,
-                        signal: timedOut ? (signal ?? 'KILL') : signal,
-                        stdout: this.secrets.redact(out.text()),
-                        stderr: this.secrets.redact(errOut.text()),
-                        truncated: out.dropped + errOut.dropped > 0,
-                        timedOut,
-                        durationMs: Date.now() - started,
-                    });
-                };
-                stream.on('data', (chunk) => out.push(chunk));
-                stream.stderr.on('data', (chunk) => errOut.push(chunk));
-                stream.on('exit', (exitCode, exitSignal) => {
-                    code = typeof exitCode === 'number' ? exitCode : null;
-                    signal = exitSignal ?? null;
-                });
-                stream.on('close', finish);
-                if (options.stdin !== undefined)
-                    stream.end(options.stdin);
-                else
-                    stream.end();
-            });
-        });
-    }
-    close() {
-        if (!this.closed)
-            this.client.end();
-        this.closed = true;
-        this.bastion?.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/ssh/pool.ts
-
-/**
- * One connection per node, opened on first use and reused: an exec on an open connection
- * costs ~190 ms, a new connection ~280 ms more (toolchain-notes.md).
- */
-class SshPool {
-    deps;
-    connector;
-    connections = new Map();
-    constructor(deps, connector = connect) {
-        this.deps = deps;
-        this.connector = connector;
-    }
-    get(target) {
-        const key = poolKey(target);
-        let pending = this.connections.get(key);
-        if (!pending) {
-            pending = this.connector(target, this.deps);
-            // A failed connect must not be cached: the next call retries.
-            pending.catch(() => this.connections.delete(key));
-            this.connections.set(key, pending);
-        }
-        return pending;
-    }
-    /** Drops a connection (e.g. after the node rebooted) so the next get reconnects. */
-    async drop(target) {
-        const key = poolKey(target);
-        const pending = this.connections.get(key);
-        this.connections.delete(key);
-        if (pending)
-            (await pending.catch(() => undefined))?.close();
-    }
-    async closeAll() {
-        const all = [...this.connections.values()];
-        this.connections.clear();
-        await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
-    }
-}
-/** One entry per node: two named nodes never share a connection, even behind one address. */
-function poolKey(target) {
-    return `${target.name} ${target.user}@${target.address}:${target.port}`;
+    return inertText(errorMessage(error), 300);
 }
 
 ;// CONCATENATED MODULE: ./src/kube/probe.ts
@@ -34870,7 +35241,7 @@ function probe_decode(part, key) {
 }
 function kubectlError(part) {
     const text = (part.stderr || part.stdout).trim().split('\n').slice(0, 3).join(' ');
-    return `kubectl exited ${part.code}${text ? `: ${inert_inertText(text, 300)}` : ''}`;
+    return `kubectl exited ${part.code}${text ? `: ${inertText(text, 300)}` : ''}`;
 }
 function parseList(part) {
     if (part.code !== 0)
@@ -34882,7 +35253,7 @@ function parseList(part) {
         return { list: { items: doc.items } };
     }
     catch (error) {
-        return { list: null, error: `kubectl output is not JSON (${inert_inertText(error.message)})` };
+        return { list: null, error: `kubectl output is not JSON (${inertText(error.message)})` };
     }
 }
 /** Decodes the probe's stdout into raw cluster state; throws only if the document is unusable. */
@@ -34894,7 +35265,7 @@ function parseProbeOutput(stdout, opts, probedVia) {
         doc = JSON.parse(line);
     }
     catch (error) {
-        throw new ProbeOutputError(`the probe printed no valid JSON (${inert_inertText(error.message)}): ${inert_inertText(stdout, 200)}`);
+        throw new ProbeOutputError(`the probe printed no valid JSON (${inertText(error.message)}): ${inertText(stdout, 200)}`);
     }
     if (doc.v !== PROBE_VERSION || !doc.parts)
         throw new ProbeOutputError('the probe output has an unexpected shape');
@@ -34931,21 +35302,23 @@ function parseProbeOutput(stdout, opts, probedVia) {
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
  *
- * The connector is injected (through the pool), so tests prove bad input never connects and
- * the benchmark counts execs per poll.
+ * Connections come from the run's pool (shared with the SSH access check, so a master is
+ * connected to once); its connector is injected, so tests prove bad input never connects and
+ * the benchmark counts execs per poll. A master the pool knows to be permanently refused (wrong
+ * host key, refused key) is reported again without a new connection.
  */
 class MasterProber {
     masters;
     opts;
-    execTimeoutMs;
     pool;
+    execTimeoutMs;
     preferred;
     script;
-    constructor(masters, opts, connect, connectDeps, execTimeoutMs) {
+    constructor(masters, opts, pool, execTimeoutMs) {
         this.masters = masters;
         this.opts = opts;
+        this.pool = pool;
         this.execTimeoutMs = execTimeoutMs;
-        this.pool = new SshPool(connectDeps, connect);
         // Built (and its inputs validated) once, before any connection.
         this.script = buildProbeScript(opts);
     }
@@ -34967,15 +35340,23 @@ class MasterProber {
                 continue;
             }
             let shell;
+            const connectStart = performance.now();
             try {
                 shell = await this.pool.get(target);
             }
             catch (error) {
-                attempts.push({ host: target.name, error: `unreachable: ${errorMessage(error)}` });
+                const kind = error instanceof SshError ? error.kind : undefined;
+                const prefix = kind === 'unreachable' || kind === undefined ? 'unreachable: ' : '';
+                attempts.push({
+                    host: target.name,
+                    error: `${prefix}${errorMessage(error)}`,
+                    ...(kind ? { kind } : {}),
+                });
                 continue;
             }
             try {
                 execs += 1;
+                const execStart = performance.now();
                 const res = await shell.exec(this.script, {
                     timeoutMs: this.execTimeoutMs,
                     maxOutputBytes: 32 * 1024 * 1024,
@@ -34983,7 +35364,7 @@ class MasterProber {
                 if (res.code !== 0 || res.timedOut) {
                     const why = res.timedOut
                         ? `probe timed out after ${this.execTimeoutMs} ms`
-                        : `probe exited ${res.code}: ${inert_inertText(res.stderr.trim(), 300)}`;
+                        : `probe exited ${res.code}: ${inertText(res.stderr.trim(), 300)}`;
                     attempts.push({ host: target.name, error: why });
                     if (res.timedOut)
                         await this.pool.drop(target);
@@ -34992,7 +35373,11 @@ class MasterProber {
                 const state = parseProbeOutput(res.stdout, this.opts, target.name);
                 if (state.nodes) {
                     this.preferred = target.name;
-                    return { state, attempts, execs };
+                    const timings = {
+                        connectMs: Math.round(execStart - connectStart),
+                        execMs: Math.round(performance.now() - execStart),
+                    };
+                    return { state, attempts, execs, timings };
                 }
                 attempts.push({
                     host: target.name,
@@ -35008,12 +35393,99 @@ class MasterProber {
         }
         return { state: fallback, attempts, execs };
     }
-    close() {
-        return this.pool.closeAll();
-    }
+}
+
+;// CONCATENATED MODULE: ./src/health/ssh-checks.ts
+
+
+/**
+ * The SSH side of the verdict. `ssh-trust`: a host key that matches none of the pinned ones on
+ * ANY node contacted fails the run, naming the node and the fingerprint it presented - even
+ * when another master answered the probe: the run never says healthy past a possible attack.
+ * `ssh-check`: every node in scope accepts the pinned host key and the credentials (what a
+ * rollback will need), one result per node.
+ */
+function trustCheck(outcomes, hostKeysVerified) {
+    if (!hostKeysVerified)
+        return {
+            name: 'ssh-trust',
+            status: 'skip',
+            message: 'host keys NOT verified (insecure-skip-host-key-verification): anyone on the path could answer',
+        };
+    const mismatches = outcomes.flatMap((o) => !o.ok && o.error instanceof HostKeyMismatchError ? [{ node: o.node, presented: o.error.presented }] : []);
+    const verified = outcomes.filter((o) => o.ok).map((o) => o.node);
+    const observed = { verified, mismatches };
+    if (mismatches.length)
+        return {
+            name: 'ssh-trust',
+            status: 'fail',
+            message: `host key mismatch on ${mismatches.map((m) => `${m.node} (presented ${m.presented ?? 'an unknown key'})`).join(', ')}: ` +
+                'nothing was run there. If the node was rebuilt, update its host_keys; otherwise treat it as a possible attack.',
+            failing: mismatches.map((m) => m.node),
+            observed,
+        };
+    return {
+        name: 'ssh-trust',
+        status: 'pass',
+        message: verified.length
+            ? `pinned host key verified on ${verified.length} node(s) contacted`
+            : 'no node answered yet: no host key seen',
+        observed,
+    };
+}
+function accessCheck(results, scope) {
+    if (scope === 'none')
+        return {
+            name: 'ssh-check',
+            status: 'skip',
+            message: 'ssh-check: none (SSH access to every node not checked)',
+        };
+    const failed = results.filter((r) => !r.ok);
+    const counted = `${results.length - failed.length}/${results.length} ${scope === 'masters' ? 'masters' : 'nodes'}`;
+    const observed = { scope, nodes: results.map((r) => ({ node: r.node, status: r.status })) };
+    if (failed.length === 0)
+        return {
+            name: 'ssh-check',
+            status: 'pass',
+            message: `${counted} accept the pinned host key and the credentials`,
+            observed,
+        };
+    return {
+        name: 'ssh-check',
+        status: 'fail',
+        message: `${counted} reachable over SSH (a rollback needs every one): ${failed.map((r) => `${r.node} ${r.status}`).join(', ')}`,
+        failing: failed.map((r) => r.node),
+        observed,
+    };
+}
+/** Nodes whose SSH failure cannot heal during this run (named, with why). */
+function permanentFailures(outcomes) {
+    return outcomes.flatMap((o) => !o.ok && isPermanentSshFailure(o.error) ? [`${o.node}: ${o.error.kind}`] : []);
+}
+/**
+ * When no master can ever be used (every one refused for good: wrong host key, refused key),
+ * the one clear error that ends the run at once; undefined when polling may still help.
+ */
+function fatalProbeFailure(outcomes, masters) {
+    if (masters.length === 0)
+        return undefined;
+    const byNode = new Map(outcomes.map((o) => [o.node, o]));
+    const errors = masters.map((m) => byNode.get(m));
+    if (!errors.every((o) => o && !o.ok && isPermanentSshFailure(o.error)))
+        return undefined;
+    const failures = errors.map((o) => (o && !o.ok ? o.error : undefined));
+    if (failures.every((e) => e instanceof HostKeyMismatchError))
+        return (`host key mismatch on every master (${failures.map((e) => `${e.host} presented ${e.presented ?? 'an unknown key'}`).join('; ')}): ` +
+            'nothing was run. If the nodes were rebuilt, update their host_keys; otherwise treat this as a possible attack.');
+    if (failures.every((e) => e instanceof AuthRefusedError))
+        return `every master refused the SSH key (as ${failures[0].user}): check ssh-key (and ssh-key-passphrase) and the nodes' authorized_keys`;
+    return `no master can be used: ${failures.map((e) => errorMessage(e)).join('; ')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/health/run.ts
+
+
+
 
 
 
@@ -35021,40 +35493,75 @@ const seconds = (ms) => Math.round(ms) / 1000;
 /**
  * Polls until every check passes or the time budget runs out. Each poll is one SSH exec on a
  * master (plus the HTTP checks from here, concurrently); the evaluation is the pure `evaluate`.
+ * The SSH access check runs alongside the first poll over the same connections, once per run
+ * (an unreachable node is asked again on later polls). A failure that cannot heal - a wrong host
+ * key or a refused key anywhere - ends the polling after that poll; one that leaves no master
+ * usable ends the run at once with one clear error.
  */
 async function runHealthCheck(config, deps) {
     const { clock, logger } = deps;
+    const startupMs = Math.round(performance.now());
     const start = clock.now();
     const deadline = start + config.timeoutSeconds * 1000;
-    const prober = new MasterProber(config.masters, {
-        dataDir: config.dataDir,
-        namespaces: namespacesOf(config.expectations),
-        requestTimeoutSeconds: config.requestTimeoutSeconds,
-    }, deps.connect, {
+    const pool = new SshPool({
         credentials: deps.credentials,
         logger,
         secrets: deps.secrets,
         // One attempt per poll: the poll loop is the retry, and a dead master-0 must not eat the budget.
         options: { attempts: 1, readyTimeoutMs: config.connectTimeoutSeconds * 1000 },
-    }, (config.requestTimeoutSeconds + 15) * 1000);
+    }, deps.connect);
+    const prober = new MasterProber(config.masters, {
+        dataDir: config.dataDir,
+        namespaces: namespacesOf(config.expectations),
+        requestTimeoutSeconds: config.requestTimeoutSeconds,
+    }, pool, (config.requestTimeoutSeconds + 15) * 1000);
+    const masterNames = new Set(config.masters.map((m) => m.name));
+    const access = new Map();
+    let toCheck = sshCheckTargets(config.nodes, config.sshCheck);
     const history = [];
     let checks;
     let timeToHealthy = null;
+    let stoppedEarly;
+    let fatal;
     try {
         for (let poll = 1;; poll++) {
             const pollStart = clock.now();
             checks = await logger.group(`poll ${poll}`, async () => {
-                const [probe, http] = await Promise.all([
+                const [probe, http, reached] = await Promise.all([
                     // Every poll may spend one request timeout looking for a master, even at the deadline.
                     prober.probe(() => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000)),
                     Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
+                    checkSshAccess(toCheck, pool),
                 ]);
+                const evaluateStart = performance.now();
+                for (const r of reached)
+                    access.set(r.node, r);
+                // Nodes that failed in a way that may heal are asked again next poll; the others are settled.
+                toCheck = toCheck.filter((t) => {
+                    const r = access.get(t.name);
+                    return r && !r.ok && (r.status === 'unreachable' || r.status === 'channel' || r.status === 'error');
+                });
+                // Workers were only checked, not used: release their connections.
+                await Promise.all(config.nodes.filter((n) => !masterNames.has(n.name)).map((n) => pool.drop(n)));
                 for (const a of probe.attempts)
                     logger.warning(`${a.host}: ${a.error}`);
+                for (const r of reached)
+                    if (!r.ok && !masterNames.has(r.node))
+                        logger.warning(r.message);
+                const outcomes = pool.outcomes();
+                fatal = probe.state ? undefined : fatalProbeFailure(outcomes, [...masterNames]);
                 const unreachable = probe.attempts.map((a) => `${a.host}: ${a.error}`).join('; ');
-                const result = [...evaluate(probe.state, config.expectations, unreachable), ...http];
+                const result = [
+                    trustCheck(outcomes, config.hostKeysVerified),
+                    accessCheck(sshCheckTargets(config.nodes, config.sshCheck).flatMap((n) => access.get(n.name) ?? []), config.sshCheck),
+                    ...evaluate(probe.state, config.expectations, fatal ?? unreachable),
+                    ...http,
+                ];
                 for (const c of result)
                     logger.info(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.message}`);
+                const permanent = permanentFailures(outcomes);
+                if (!fatal && permanent.length && result.some((c) => c.status === 'fail'))
+                    stoppedEarly = `stopped polling: ${permanent.join(', ')} cannot heal during this run`;
                 history.push({
                     poll,
                     atSeconds: seconds(pollStart - start),
@@ -35063,6 +35570,9 @@ async function runHealthCheck(config, deps) {
                     execs: probe.execs,
                     unreachable: probe.attempts,
                     failed: result.filter((c) => c.status === 'fail').map((c) => c.name),
+                    ...(probe.timings
+                        ? { timings: { ...probe.timings, evaluateMs: Math.round(performance.now() - evaluateStart) } }
+                        : {}),
                 });
                 return result;
             });
@@ -35070,6 +35580,8 @@ async function runHealthCheck(config, deps) {
                 timeToHealthy = seconds(clock.now() - start);
                 break;
             }
+            if (fatal || stoppedEarly)
+                break;
             // Polls start every interval (not interval after the last one ended), so a recovery is
             // seen at most one interval plus one poll after it happens.
             const left = deadline - clock.now();
@@ -35081,7 +35593,7 @@ async function runHealthCheck(config, deps) {
         }
     }
     finally {
-        await prober.close();
+        await pool.closeAll();
     }
     const end = clock.now();
     const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
@@ -35103,54 +35615,19 @@ async function runHealthCheck(config, deps) {
         checks,
         failedChecks: failed,
         pollHistory: history,
+        ssh: {
+            check: config.sshCheck,
+            nodes: sshCheckTargets(config.nodes, config.sshCheck).flatMap((n) => access.get(n.name) ?? []),
+        },
+        ...(stoppedEarly ? { stoppedEarly } : {}),
+        ...(fatal ? { fatal } : {}),
+        startupMs,
     };
     return deps.secrets.redactDeep(report);
 }
 function namespacesOf(exp) {
     // kube-system is always read: the etcd member check uses its static pods.
     return [...new Set(['kube-system', ...exp.pods.filter((p) => !p.skipReason).map((p) => p.namespace)])];
-}
-
-;// CONCATENATED MODULE: ./src/health/report.ts
-
-/**
- * Renderings of a health report for people: the failure message (what failed, where, what to
- * do next) and a Markdown summary with a verdict line and one row per check.
- */
-function failureMessage(report) {
-    const failed = report.checks.filter((c) => c.status === 'fail');
-    const lines = failed.map((c) => `- ${c.name}${c.failing?.length ? ` [${c.failing.join(', ')}]` : ''}: ${c.message}`);
-    return [
-        `cluster ${report.cluster} is NOT healthy after ${report.polls} poll(s) in ${report.durationSeconds} s; failed checks: ${failed.map((c) => c.name).join(', ')}`,
-        ...lines,
-        'Next: inspect the named nodes and pods (kubectl describe); after an upgrade, consider the rollback action with the pre-upgrade snapshot.',
-    ].join('\n');
-}
-const ICON = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' };
-function cell(text) {
-    return inertText(text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>'), 2000);
-}
-function summaryMarkdown(report) {
-    const verdict = report.healthy
-        ? `✅ **Healthy** - all checks passed after ${report.polls} poll(s); time to healthy ${report.timeToHealthySeconds} s`
-        : `❌ **Not healthy** - ${report.failedChecks.length} check(s) failing after ${report.polls} poll(s) in ${report.durationSeconds} s: ${report.failedChecks.join(', ')}`;
-    const via = report.pollHistory.at(-1)?.via;
-    const unreachable = report.pollHistory.at(-1)?.unreachable ?? [];
-    return [
-        `## Health check: ${report.cluster}`,
-        '',
-        verdict,
-        '',
-        '| Check | Status | Detail | Nodes |',
-        '| --- | --- | --- | --- |',
-        ...report.checks.map((c) => `| ${cell(c.name)} | ${ICON[c.status]} | ${cell(c.message)} | ${cell(c.failing?.join(', ') ?? '')} |`),
-        '',
-        `Probed via ${via ?? 'no master'}; duration ${report.durationSeconds} s; timeout ${report.timeoutSeconds} s, poll interval ${report.pollIntervalSeconds} s.`,
-        ...(unreachable.length
-            ? ['', `⚠️ Not answering: ${unreachable.map((a) => `${a.host} (${cell(a.error)})`).join('; ')}`]
-            : []),
-        '',
-    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
@@ -35162,7 +35639,7 @@ function inputString(get, name, fallback) {
         return value;
     if (fallback !== undefined)
         return fallback;
-    throw new errors_InputError(name, 'is required and was not supplied');
+    throw new InputError(name, 'is required and was not supplied');
 }
 function inputOptional(get, name) {
     const value = get(name).trim();
@@ -35178,19 +35655,19 @@ function inputBoolean(get, name, fallback) {
         return true;
     if (FALSE.includes(value))
         return false;
-    throw new errors_InputError(name, `must be true or false (got ${inert_inert(value)})`);
+    throw new InputError(name, `must be true or false (got ${inert(value)})`);
 }
 function inputInteger(get, name, fallback, range = {}) {
     const value = get(name).trim();
     if (value === '')
         return fallback;
     if (!/^-?\d+$/.test(value))
-        throw new errors_InputError(name, `must be a whole number (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be a whole number (got ${inert(value)})`);
     const n = Number(value);
     if (range.min !== undefined && n < range.min)
-        throw new errors_InputError(name, `must be at least ${range.min} (got ${n})`);
+        throw new InputError(name, `must be at least ${range.min} (got ${n})`);
     if (range.max !== undefined && n > range.max)
-        throw new errors_InputError(name, `must be at most ${range.max} (got ${n})`);
+        throw new InputError(name, `must be at most ${range.max} (got ${n})`);
     return n;
 }
 /** Seconds, from `300`, `90s`, `5m` or `1h`. Negative or zero durations are refused. */
@@ -35200,10 +35677,10 @@ function inputDuration(get, name, fallbackSeconds) {
         return fallbackSeconds;
     const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
     if (!match)
-        throw new errors_InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert(value)})`);
     const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
     if (!(seconds > 0))
-        throw new errors_InputError(name, `must be greater than zero (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be greater than zero (got ${inert(value)})`);
     return seconds;
 }
 /** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
@@ -35314,9 +35791,47 @@ const DEFAULTS = {
     pollIntervalSeconds: 10,
     urlTimeoutSeconds: 10,
     requestTimeoutSeconds: 10,
+    connectTimeoutSeconds: 8,
 };
 
+;// CONCATENATED MODULE: ./src/ssh/keys.ts
+
+
+
+/** A private key that cannot be used, found before any connection (the input is named). */
+class SshKeyError extends InputError {
+    problem;
+    name = 'SshKeyError';
+    constructor(field, problem, reason) {
+        super(field, reason);
+        this.problem = problem;
+    }
+}
+/**
+ * Parses a private key with ssh2's own parser - the one the connection will use - so a key that
+ * cannot work fails here, at once and named, instead of as "authentication failed" on every node
+ * until the timeout. Returns the key type (e.g. `ssh-ed25519`).
+ */
+function checkPrivateKey(key, passphrase, names = { key: 'ssh-key', passphrase: 'ssh-key-passphrase' }) {
+    const parsed = lib.utils.parseKey(key, passphrase);
+    if (parsed instanceof Error) {
+        const why = parsed.message;
+        if (/encrypted/i.test(why) && /no passphrase/i.test(why))
+            throw new SshKeyError(names.key, 'encrypted', `the key is passphrase-protected and no ${names.passphrase} was given`);
+        if (/bad passphrase|decrypt/i.test(why))
+            throw new SshKeyError(names.passphrase, 'bad-passphrase', `does not decrypt ${names.key} (${inertText(why)})`);
+        throw new SshKeyError(names.key, 'unparseable', `is not a private key ssh2 can read (${inertText(why)}); expected an OpenSSH or PEM private key`);
+    }
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!first || !first.isPrivateKey())
+        throw new SshKeyError(names.key, 'not-private', 'holds a public key; give the private key');
+    return first.type;
+}
+
 ;// CONCATENATED MODULE: ./src/health/config.ts
+
+
+
 
 
 
@@ -35336,8 +35851,10 @@ const HealthInputs = {
     dataDir: 'data-dir',
     kubeProxy: 'kube-proxy',
     sshKey: 'ssh-key',
+    sshKeyPassphrase: 'ssh-key-passphrase',
     knownHosts: 'known-hosts',
     insecureSkip: 'insecure-skip-host-key-verification',
+    sshCheck: 'ssh-check',
     expectedNodes: 'expected-nodes',
     expectedVersion: 'expected-version',
     systemPods: 'system-pods',
@@ -35348,34 +35865,43 @@ const HealthInputs = {
     connectTimeout: 'connect-timeout',
     failOnUnhealthy: 'fail-on-unhealthy',
 };
+/** Most masters given with `host`: a list longer than any real control plane is a mistake. */
+const MAX_HOSTS = 64;
 /**
  * Reads and validates every input before anything touches a node: a malformed inventory, a bad
- * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
- * named. The SSH key is registered as a secret the moment it is read.
+ * URL, a negative timeout, a selector with shell metacharacters, an unusable or encrypted SSH
+ * key fails here, with the input named. The SSH key and its passphrase are registered as
+ * secrets the moment they are read.
  */
 async function readHealthConfig(get, secrets) {
     const privateKey = inputString(get, HealthInputs.sshKey);
     secrets.add(privateKey);
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
-        throw new errors_InputError(HealthInputs.sshKey, 'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)');
+    const passphrase = inputOptional(get, HealthInputs.sshKeyPassphrase);
+    secrets.add(passphrase);
+    // ssh2's own parser: an unusable key ends the run here, not as "auth failed" on every node.
+    checkPrivateKey(privateKey, passphrase, {
+        key: HealthInputs.sshKey,
+        passphrase: HealthInputs.sshKeyPassphrase,
+    });
     const insecure = inputBoolean(get, HealthInputs.insecureSkip, false);
     const knownHosts = inputOptional(get, HealthInputs.knownHosts);
     const loaded = await loadInventory(get);
     const warnings = [...(loaded?.warnings ?? [])];
     if (insecure)
         warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
+    const sshCheck = inputChoice(get, HealthInputs.sshCheck, SSH_CHECK_SCOPES, 'all');
     const cluster = loaded?.inventory.cluster ?? 'cluster';
-    const masters = loaded
-        ? targetsFromInventory(loaded.inventory, {
-            knownHosts,
-            insecureSkipHostKeyVerification: insecure,
-        }).filter((t) => t.role === 'master')
+    const nodes = loaded
+        ? targetsFromInventory(loaded.inventory, { knownHosts, insecureSkipHostKeyVerification: insecure })
         : hostTargets(get, knownHosts, insecure);
+    const masters = nodes.filter((n) => n.role === 'master');
     if (masters.length === 0)
-        throw new errors_InputError(HealthInputs.host, 'names no master to probe');
-    const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
+        throw new InputError(HealthInputs.host, 'names no master to probe');
+    // Every node this run will contact needs a pin: the masters, and the ssh-check scope.
+    const contacted = [...new Set([...masters, ...sshCheckTargets(nodes, sshCheck)])];
+    const unpinned = contacted.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
     if (unpinned.length)
-        throw new errors_InputError(HealthInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
+        throw new InputError(HealthInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
             '(or, knowingly, insecure-skip-host-key-verification)');
     const inv = loaded?.inventory;
     const dataDir = assertAbsolutePath(HealthInputs.dataDir, inputString(get, HealthInputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'));
@@ -35390,7 +35916,7 @@ async function readHealthConfig(get, secrets) {
     const timeoutSeconds = inputDuration(get, HealthInputs.timeout, DEFAULTS.timeoutSeconds);
     const pollIntervalSeconds = inputDuration(get, HealthInputs.pollInterval, DEFAULTS.pollIntervalSeconds);
     const urlTimeoutSeconds = inputDuration(get, HealthInputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
-    const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, 8);
+    const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, DEFAULTS.connectTimeoutSeconds);
     const urls = [
         ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
         ...lines(get(HealthInputs.urls)).map((l) => parseUrlLine(l, HealthInputs.urls)),
@@ -35399,6 +35925,9 @@ async function readHealthConfig(get, secrets) {
         health: {
             cluster,
             masters,
+            nodes,
+            sshCheck,
+            hostKeysVerified: !insecure,
             dataDir,
             expectations: {
                 nodeCount,
@@ -35415,7 +35944,7 @@ async function readHealthConfig(get, secrets) {
             requestTimeoutSeconds: Math.min(DEFAULTS.requestTimeoutSeconds, Math.max(1, Math.ceil(timeoutSeconds))),
             connectTimeoutSeconds,
         },
-        credentials: { privateKey },
+        credentials: { privateKey, ...(passphrase ? { passphrase } : {}) },
         failOnUnhealthy: inputBoolean(get, HealthInputs.failOnUnhealthy, true),
         insecureSkipHostKeyVerification: insecure,
         warnings,
@@ -35427,23 +35956,34 @@ async function loadInventory(get) {
     const host = inputOptional(get, HealthInputs.host);
     const given = [text, file, host].filter(Boolean).length;
     if (given === 0)
-        throw new errors_InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
+        throw new InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
     if (given > 1)
-        throw new errors_InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+        throw new InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+    if (host)
+        return undefined;
+    // The inventory says how to reach its nodes: an input that would be silently ignored is an error.
+    for (const [input, key] of [
+        [HealthInputs.sshUser, 'ssh.user'],
+        [HealthInputs.sshPort, 'ssh.port'],
+    ]) {
+        if (inputOptional(get, input) !== undefined)
+            throw new InputError(input, `is only for \`host\`: the inventory sets ${key} for every node. Remove ${input}, or change ${key} in the inventory`);
+    }
     if (text)
         return parseInventory(text, HealthInputs.inventory);
-    if (file)
-        return loadInventoryFile(file);
-    return undefined;
+    return loadInventoryFile(file, HealthInputs.inventoryFile);
 }
 /** Explicit masters without an inventory: addresses, with keys from known-hosts. */
 function hostTargets(get, knownHosts, insecure) {
     const user = inputString(get, HealthInputs.sshUser, 'root');
     assertIdentifier('userName', HealthInputs.sshUser, user);
     const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
-    return inputList(get, HealthInputs.host).map((address) => {
-        if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-            throw new errors_InputError(HealthInputs.host, `${inert_inert(address)} is not an IP address or host name`);
+    const hosts = inputList(get, HealthInputs.host);
+    if (hosts.length > MAX_HOSTS)
+        throw new InputError(HealthInputs.host, `names ${hosts.length} masters; at most ${MAX_HOSTS}`);
+    return hosts.map((address) => {
+        if (!isAddress(address))
+            throw new InputError(HealthInputs.host, `${inert(address)} is not an IPv4/IPv6 address or a host name (at most 253 characters)`);
         const hostKeys = knownHosts
             ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
             : [];
@@ -35455,6 +35995,7 @@ function hostTargets(get, knownHosts, insecure) {
             hostKeys,
             insecureSkipHostKeyVerification: insecure,
             bastion: null,
+            role: 'master',
         };
     });
 }
@@ -35481,7 +36022,7 @@ function parseSystemPods(text, kubeProxy) {
         }
         const [namespace, selector, countText, ...rest] = line.split(/\s+/);
         if (!namespace || !selector || rest.length)
-            throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
+            throw new InputError(HealthInputs.systemPods, `${inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
         assertIdentifier('namespace', HealthInputs.systemPods, namespace);
         parseSelector(selector, HealthInputs.systemPods);
         out.push({
@@ -35500,7 +36041,7 @@ function parseCount(text, line) {
         return { kind: text };
     if (/^\d+$/.test(text) && Number(text) >= 1)
         return { kind: 'min', min: Number(text) };
-    throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: the count must be per-node, per-master or a number >= 1`);
+    throw new InputError(HealthInputs.systemPods, `${inert(line)}: the count must be per-node, per-master or a number >= 1`);
 }
 /** `urls`: one per line, `<url> [status=200|200-299|200,204] [body=<text or /regex/>]`. */
 function parseUrlLine(line, field) {
@@ -35513,31 +36054,31 @@ function parseUrlLine(line, field) {
         parsed = new URL(url ?? '');
     }
     catch {
-        throw new errors_InputError(field, `${inert_inert(url)} is not a valid URL`);
+        throw new InputError(field, `${inert(url)} is not a valid URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        throw new errors_InputError(field, `${inert_inert(url)}: only http and https URLs can be checked`);
+        throw new InputError(field, `${inert(url)}: only http and https URLs can be checked`);
     let status = [{ min: 200, max: 399 }];
     for (const opt of opts) {
         const m = /^status=(.+)$/.exec(opt);
         if (!m)
-            throw new errors_InputError(field, `${inert_inert(opt)}: expected status=<codes> or body=<text>`);
+            throw new InputError(field, `${inert(opt)}: expected status=<codes> or body=<text>`);
         status = m[1].split(',').map((part) => {
             const r = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part);
             if (!r)
-                throw new errors_InputError(field, `${inert_inert(part)} is not an HTTP status or range like 200-299`);
+                throw new InputError(field, `${inert(part)} is not an HTTP status or range like 200-299`);
             return { min: Number(r[1]), max: Number(r[2] ?? r[1]) };
         });
     }
     if (body !== undefined && body === '')
-        throw new errors_InputError(field, 'body= needs a text or /regex/ to match');
+        throw new InputError(field, 'body= needs a text or /regex/ to match');
     if (body && /^\/.*\/[a-z]*$/s.test(body)) {
         try {
             const m = /^\/(.*)\/([a-z]*)$/s.exec(body);
             new RegExp(m[1], m[2]);
         }
         catch (error) {
-            throw new errors_InputError(field, `body=${body} is not a valid regular expression (${error.message})`);
+            throw new InputError(field, `body=${body} is not a valid regular expression (${error.message})`);
         }
     }
     return { url: parsed.toString(), status, ...(body ? { body } : {}) };
@@ -35554,21 +36095,49 @@ const systemClock = {
 
 const defaultHealthIo = { connect: connect, clock: systemClock, fetch: (u, i) => fetch(u, i) };
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/health/report-file.ts
+;// CONCATENATED MODULE: ./src/cli/render-health.ts
 
-
-
-/** Writes the report where later steps (incident, artifact upload) can pick it up. */
-async function writeReportFile(report, dir = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()) {
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-    const stamp = report.startedAt.replace(/[:.]/g, '-');
-    const path = (0,external_node_path_.join)(dir, `rke2-ops-health-${report.cluster}-${stamp}.json`);
-    await (0,promises_namespaceObject.writeFile)(path, JSON.stringify(report, null, 2) + '\n');
-    return path;
+const codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 };
+/** Whether to colour output for a stream: a TTY, and NO_COLOR (any value) not set. */
+function wantColor(stream, env = process.env) {
+    return Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+function renderHealth(report, opts) {
+    const paint = (code, text) => opts.color ? `\u001b[${codes[code]}m${text}\u001b[0m` : text;
+    const status = {
+        pass: paint('green', 'pass'),
+        fail: paint('red', 'FAIL'),
+        skip: paint('dim', 'skip'),
+    };
+    const nameWidth = Math.max(...report.checks.map((c) => c.name.length), 5);
+    const width = opts.width ?? 120;
+    const cut = (text, room) => text.length > room ? `${text.slice(0, Math.max(10, room - 3))}...` : text;
+    const verdict = report.healthy
+        ? paint('green', paint('bold', 'HEALTHY'))
+        : paint('red', paint('bold', 'NOT HEALTHY'));
+    const timing = report.healthy
+        ? `${report.polls} poll(s), healthy after ${report.timeToHealthySeconds} s`
+        : `${report.polls} poll(s) in ${report.durationSeconds} s`;
+    const lines = [`${inertText(report.cluster)}: ${verdict} (${timing})`];
+    for (const c of report.checks) {
+        const nodes = c.status === 'fail' && c.failing?.length ? ` [${c.failing.join(', ')}]` : '';
+        const detail = inertText(`${c.message}${nodes}`, 2000);
+        const room = width - nameWidth - 9;
+        lines.push(`  ${status[c.status]}  ${c.name.padEnd(nameWidth)}  ${c.status === 'fail' ? detail : cut(detail, room)}`);
+    }
+    const sshFailed = report.ssh.nodes.filter((n) => !n.ok);
+    if (sshFailed.length) {
+        lines.push(`SSH access (ssh-check: ${report.ssh.check}), failing nodes:`);
+        for (const n of sshFailed)
+            lines.push(`  ${paint('red', n.status)}  ${n.node} (${n.address}:${n.port}): ${inertText(n.message, 2000)}`);
+    }
+    if (report.fatal)
+        lines.push(paint('red', `Stopped at once: ${inertText(report.fatal, 2000)}`));
+    else if (report.stoppedEarly)
+        lines.push(paint('yellow', inertText(report.stoppedEarly, 2000)));
+    if (!report.healthy)
+        lines.push(paint('dim', 'Next: inspect the named nodes and pods; after an upgrade, consider a rollback to the pre-upgrade snapshot.'));
+    return lines.join('\n') + '\n';
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/health.ts
@@ -35588,7 +36157,7 @@ async function readFlagFile(flag, path) {
         return await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new errors_InputError(flag, `cannot read ${inert_inert(path)} (${error.code ?? inert_inertText(String(error))})`);
+        throw new InputError(flag, `cannot read ${inert(path)} (${error.code ?? inertText(String(error))})`);
     }
 }
 /** The flag that carries each input, so errors name what the CLI user typed. */
@@ -35598,6 +36167,11 @@ const FLAG_OF = {
     [HealthInputs.sshUser]: '--user',
     [HealthInputs.sshPort]: '--port',
     [HealthInputs.sshKey]: '--ssh-key',
+    [HealthInputs.sshKeyPassphrase]: '$RKE2OPS_SSH_KEY_PASSPHRASE',
+    [HealthInputs.sshCheck]: '--ssh-check',
+    [HealthInputs.dataDir]: '--data-dir',
+    [HealthInputs.urlTimeout]: '--url-timeout',
+    [HealthInputs.connectTimeout]: '--connect-timeout',
     [HealthInputs.knownHosts]: '--known-hosts',
     [HealthInputs.expectedNodes]: '--expected-nodes',
     [HealthInputs.expectedVersion]: '--expected-version',
@@ -35612,44 +36186,53 @@ async function withFlagNames(fn) {
         return await fn();
     }
     catch (error) {
-        if (!(error instanceof errors_InputError))
+        if (!(error instanceof InputError))
             throw error;
         const input = Object.keys(FLAG_OF).find((i) => error.field === i || error.field.startsWith(`${i}.`) || error.field.startsWith(`${i}[`));
         if (!input)
             throw error;
         const flag = FLAG_OF[input];
-        const renamed = new errors_InputError(error.field === input ? flag : `${flag} (${error.field})`, error.reason);
+        const renamed = new InputError(error.field === input ? flag : `${flag} (${error.field})`, error.reason);
         renamed.message = renamed.message + error.message.slice(`${error.field}: ${error.reason}`.length);
         throw renamed;
     }
 }
 /**
- * `rke2-ops health`: the health-check action from a laptop. Flags map onto the action's inputs
- * and go through the same parser; the report goes to stdout as JSON, progress to stderr, and
- * the exit code is 1 when the cluster is not healthy (unless --no-fail).
+ * `rke2-ops health`: the health-check action from a laptop (or a workflow `run:` step). Flags
+ * map onto the action's inputs and go through the same configuration layer (src/health/config);
+ * people get a compact verdict table on stdout, scripts `--json` (the report), and
+ * `--report-file` keeps it. Progress and warnings go to stderr. Exit codes: 0 healthy,
+ * 1 not healthy (unless --no-fail), 2 bad input (nothing was contacted).
  */
-function registerHealth(program, deps = defaultHealthIo) {
+function registerHealth(program, io = defaultHealthIo) {
     program
         .command('health')
-        .description('check that a cluster is healthy (API, nodes, versions, system pods, etcd, URLs), polling until it is or the timeout')
+        .description('check that a cluster is healthy (SSH trust and access, API, nodes, versions, system pods, etcd, URLs), polling until it is or the timeout')
         .option('-i, --inventory <file>', 'inventory JSON file')
         .option('--host <address>', 'a master to probe instead of an inventory (repeatable)', collect)
-        .option('--user <name>', 'SSH user with --host', 'root')
-        .option('--port <port>', 'SSH port with --host', '22')
-        .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself)')
+        .option('--user <name>', 'SSH user with --host (default root; an inventory sets its own)')
+        .option('--port <port>', 'SSH port with --host (default 22; an inventory sets its own)')
+        .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself; a passphrase in $RKE2OPS_SSH_KEY_PASSPHRASE)')
         .option('--known-hosts <file>', 'known_hosts file for nodes without pinned host keys')
         .option('--insecure-skip-host-key-verification', 'do not verify host keys (dangerous)')
+        .option('--ssh-check <scope>', 'nodes that must accept the pinned host key and the key, checked once: all, masters or none (default all)')
+        .option('--data-dir <path>', "RKE2 data dir on the nodes (default: the inventory's, else /var/lib/rancher/rke2)")
         .option('--expected-nodes <n>', 'at least this many nodes Ready; others are reported, not failed (default: every node of the inventory)')
         .option('--expected-version <version>', 'every node must run this RKE2 version, e.g. v1.34.4+rke2r1')
         .option('--system-pods <line>', '"<namespace> <selector> [per-node|per-master|<min>]" (repeatable; "defaults" adds the RKE2 defaults)', collect)
         .option('--url <line>', '"<url> [status=200-399] [body=<text or /regex/>]" checked from here (repeatable)', collect)
-        .option('--timeout <duration>', 'give up after this long (300, 90s, 5m)', '600')
-        .option('--poll-interval <duration>', 'time between polls', '10')
+        .option('--url-timeout <duration>', 'time limit per URL request (default 10)')
+        .option('--timeout <duration>', 'give up after this long: 300, 90s, 5m (default 600)')
+        .option('--poll-interval <duration>', 'time between polls (default 10)')
+        .option('--connect-timeout <duration>', 'SSH handshake limit per node per poll (default 8)')
         .option('--no-fail', 'exit 0 even when the cluster is not healthy')
-        .option('--report-file <path>', 'also write the JSON report here')
+        .option('--json', 'print the JSON report on stdout instead of the table')
+        .option('--report-file <path>', 'also write the JSON report to this file')
+        .option('-v, --verbose', 'print every check of every poll on stderr')
         .option('--debug', 'print debug output')
+        .addHelpText('after', '\nExit codes: 0 healthy, 1 not healthy (unless --no-fail), 2 bad input (nothing was contacted).')
         .action(async (flags) => {
-        const logger = consoleLogger({ debug: flags.debug });
+        const logger = consoleLogger({ debug: flags.debug, verbose: Boolean(flags.verbose || flags.debug) });
         const secrets = new SecretRegistry();
         const sshKey = flags.sshKey
             ? await readFlagFile('--ssh-key', flags.sshKey)
@@ -35660,38 +36243,41 @@ function registerHealth(program, deps = defaultHealthIo) {
             [HealthInputs.sshUser]: flags.user ?? '',
             [HealthInputs.sshPort]: flags.port ?? '',
             [HealthInputs.sshKey]: sshKey,
+            [HealthInputs.sshKeyPassphrase]: process.env.RKE2OPS_SSH_KEY_PASSPHRASE ?? '',
             [HealthInputs.knownHosts]: flags.knownHosts
                 ? await readFlagFile('--known-hosts', flags.knownHosts)
                 : '',
             [HealthInputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
+            [HealthInputs.sshCheck]: flags.sshCheck ?? '',
+            [HealthInputs.dataDir]: flags.dataDir ?? '',
             [HealthInputs.expectedNodes]: flags.expectedNodes ?? '',
             [HealthInputs.expectedVersion]: flags.expectedVersion ?? '',
             [HealthInputs.systemPods]: (flags.systemPods ?? []).join('\n'),
             [HealthInputs.urls]: (flags.url ?? []).join('\n'),
+            [HealthInputs.urlTimeout]: flags.urlTimeout ?? '',
             [HealthInputs.timeout]: flags.timeout ?? '',
             [HealthInputs.pollInterval]: flags.pollInterval ?? '',
+            [HealthInputs.connectTimeout]: flags.connectTimeout ?? '',
         };
         const config = await withFlagNames(() => readHealthConfig((name) => values[name] ?? '', secrets));
         config.warnings.forEach((w) => logger.warning(w));
         const report = await runHealthCheck(config.health, {
-            ...deps,
+            ...io,
             credentials: config.credentials,
             logger,
             secrets,
         });
-        let path;
-        if (flags.reportFile) {
-            path = flags.reportFile;
-            await (0,promises_namespaceObject.writeFile)(path, JSON.stringify(report, null, 2) + '\n');
-        }
+        if (flags.reportFile)
+            await (0,promises_namespaceObject.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
+        if (flags.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else
-            path = await writeReportFile(report);
-        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        logger.info(`${report.cluster}: ${report.verdict} (report: ${path})`);
+            process.stdout.write(renderHealth(report, { color: wantColor(process.stdout), width: process.stdout.columns }));
         if (!report.healthy) {
-            logger.error(failureMessage(report));
+            if (report.fatal)
+                logger.error(`${report.cluster}: ${report.fatal}`);
             if (flags.fail)
-                process.exitCode = 1;
+                process.exitCode = ExitCode.failed;
         }
     });
 }
@@ -35702,8 +36288,8 @@ function registerHealth(program, deps = defaultHealthIo) {
 
 
 
-/** Exit codes of every command (documented in the README and each command's help). */
-const ExitCode = { ok: 0, failed: 1, badInput: 2 };
+
+
 /**
  * `rke2-ops`: the same core as the actions, from a laptop - so recovering a cluster never
  * depends on GitHub being up. Results go to stdout, progress to stderr.
@@ -35729,7 +36315,7 @@ async function runCli(argv) {
         if (error instanceof CommanderError)
             return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput; // help/version, else usage
         process.stderr.write(`rke2-ops: ${inertLines(errorMessage(error))}\n`);
-        return error instanceof errors_InputError ? ExitCode.badInput : ExitCode.failed;
+        return error instanceof InputError ? ExitCode.badInput : ExitCode.failed;
     }
 }
 

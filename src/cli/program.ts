@@ -1,11 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage, InputError } from '../lib/errors.js';
 import { inertLines } from '../lib/inert.js';
+import { ExitCode } from './exit-codes.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
 
-/** Exit codes of every command (documented in the README and each command's help). */
-export const ExitCode = { ok: 0, failed: 1, badInput: 2 } as const;
+export { ExitCode };
 
 /**
  * `rke2-ops`: the same core as the actions, from a laptop - so recovering a cluster never

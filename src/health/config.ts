@@ -2,6 +2,7 @@ import { InputError } from '../lib/errors.js';
 import { assertAbsolutePath, assertIdentifier } from '../lib/identifiers.js';
 import {
   inputBoolean,
+  inputChoice,
   inputDuration,
   inputInteger,
   inputList,
@@ -13,10 +14,13 @@ import type { SecretRegistry } from '../lib/secrets.js';
 import { loadInventoryFile, parseInventory, type LoadedInventory } from '../inventory/load.js';
 import { targetsFromInventory } from '../inventory/targets.js';
 import { knownHostsKeys } from '../ssh/hostkeys.js';
-import type { SshCredentials, SshTarget } from '../ssh/types.js';
+import type { SshCredentials } from '../ssh/types.js';
 import { DEFAULTS, defaultPodRequirements } from './defaults.js';
 import { parseSelector } from '../kube/selector.js';
-import type { HealthConfig } from './run.js';
+import type { HealthConfig, HealthNode } from './run.js';
+import { checkPrivateKey } from '../ssh/keys.js';
+import { SSH_CHECK_SCOPES, sshCheckTargets } from '../ssh/access.js';
+import { isAddress } from '../inventory/schema.js';
 import type { PodCount, PodRequirement, UrlExpectation } from './types.js';
 import { inert } from '../lib/inert.js';
 
@@ -30,8 +34,10 @@ export const HealthInputs = {
   dataDir: 'data-dir',
   kubeProxy: 'kube-proxy',
   sshKey: 'ssh-key',
+  sshKeyPassphrase: 'ssh-key-passphrase',
   knownHosts: 'known-hosts',
   insecureSkip: 'insecure-skip-host-key-verification',
+  sshCheck: 'ssh-check',
   expectedNodes: 'expected-nodes',
   expectedVersion: 'expected-version',
   systemPods: 'system-pods',
@@ -51,36 +57,43 @@ export interface HealthRunConfig {
   warnings: string[];
 }
 
+/** Most masters given with `host`: a list longer than any real control plane is a mistake. */
+const MAX_HOSTS = 64;
+
 /**
  * Reads and validates every input before anything touches a node: a malformed inventory, a bad
- * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
- * named. The SSH key is registered as a secret the moment it is read.
+ * URL, a negative timeout, a selector with shell metacharacters, an unusable or encrypted SSH
+ * key fails here, with the input named. The SSH key and its passphrase are registered as
+ * secrets the moment they are read.
  */
 export async function readHealthConfig(get: InputSource, secrets: SecretRegistry): Promise<HealthRunConfig> {
   const privateKey = inputString(get, HealthInputs.sshKey);
   secrets.add(privateKey);
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
-    throw new InputError(
-      HealthInputs.sshKey,
-      'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)',
-    );
+  const passphrase = inputOptional(get, HealthInputs.sshKeyPassphrase);
+  secrets.add(passphrase);
+  // ssh2's own parser: an unusable key ends the run here, not as "auth failed" on every node.
+  checkPrivateKey(privateKey, passphrase, {
+    key: HealthInputs.sshKey,
+    passphrase: HealthInputs.sshKeyPassphrase,
+  });
 
   const insecure = inputBoolean(get, HealthInputs.insecureSkip, false);
   const knownHosts = inputOptional(get, HealthInputs.knownHosts);
   const loaded = await loadInventory(get);
   const warnings = [...(loaded?.warnings ?? [])];
   if (insecure) warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
+  const sshCheck = inputChoice(get, HealthInputs.sshCheck, SSH_CHECK_SCOPES, 'all');
 
   const cluster = loaded?.inventory.cluster ?? 'cluster';
-  const masters: SshTarget[] = loaded
-    ? targetsFromInventory(loaded.inventory, {
-        knownHosts,
-        insecureSkipHostKeyVerification: insecure,
-      }).filter((t) => t.role === 'master')
+  const nodes: HealthNode[] = loaded
+    ? targetsFromInventory(loaded.inventory, { knownHosts, insecureSkipHostKeyVerification: insecure })
     : hostTargets(get, knownHosts, insecure);
+  const masters = nodes.filter((n) => n.role === 'master');
 
   if (masters.length === 0) throw new InputError(HealthInputs.host, 'names no master to probe');
-  const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
+  // Every node this run will contact needs a pin: the masters, and the ssh-check scope.
+  const contacted = [...new Set([...masters, ...sshCheckTargets(nodes, sshCheck)])];
+  const unpinned = contacted.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
   if (unpinned.length)
     throw new InputError(
       HealthInputs.knownHosts,
@@ -103,7 +116,11 @@ export async function readHealthConfig(get: InputSource, secrets: SecretRegistry
   const timeoutSeconds = inputDuration(get, HealthInputs.timeout, DEFAULTS.timeoutSeconds);
   const pollIntervalSeconds = inputDuration(get, HealthInputs.pollInterval, DEFAULTS.pollIntervalSeconds);
   const urlTimeoutSeconds = inputDuration(get, HealthInputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
-  const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, 8);
+  const connectTimeoutSeconds = inputDuration(
+    get,
+    HealthInputs.connectTimeout,
+    DEFAULTS.connectTimeoutSeconds,
+  );
 
   const urls = [
     ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
@@ -114,6 +131,9 @@ export async function readHealthConfig(get: InputSource, secrets: SecretRegistry
     health: {
       cluster,
       masters,
+      nodes,
+      sshCheck,
+      hostKeysVerified: !insecure,
       dataDir,
       expectations: {
         nodeCount,
@@ -130,7 +150,7 @@ export async function readHealthConfig(get: InputSource, secrets: SecretRegistry
       requestTimeoutSeconds: Math.min(DEFAULTS.requestTimeoutSeconds, Math.max(1, Math.ceil(timeoutSeconds))),
       connectTimeoutSeconds,
     },
-    credentials: { privateKey },
+    credentials: { privateKey, ...(passphrase ? { passphrase } : {}) },
     failOnUnhealthy: inputBoolean(get, HealthInputs.failOnUnhealthy, true),
     insecureSkipHostKeyVerification: insecure,
     warnings,
@@ -146,19 +166,36 @@ async function loadInventory(get: InputSource): Promise<LoadedInventory | undefi
     throw new InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
   if (given > 1)
     throw new InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+  if (host) return undefined;
+  // The inventory says how to reach its nodes: an input that would be silently ignored is an error.
+  for (const [input, key] of [
+    [HealthInputs.sshUser, 'ssh.user'],
+    [HealthInputs.sshPort, 'ssh.port'],
+  ] as const) {
+    if (inputOptional(get, input) !== undefined)
+      throw new InputError(
+        input,
+        `is only for \`host\`: the inventory sets ${key} for every node. Remove ${input}, or change ${key} in the inventory`,
+      );
+  }
   if (text) return parseInventory(text, HealthInputs.inventory);
-  if (file) return loadInventoryFile(file);
-  return undefined;
+  return loadInventoryFile(file!, HealthInputs.inventoryFile);
 }
 
 /** Explicit masters without an inventory: addresses, with keys from known-hosts. */
-function hostTargets(get: InputSource, knownHosts: string | undefined, insecure: boolean): SshTarget[] {
+function hostTargets(get: InputSource, knownHosts: string | undefined, insecure: boolean): HealthNode[] {
   const user = inputString(get, HealthInputs.sshUser, 'root');
   assertIdentifier('userName', HealthInputs.sshUser, user);
   const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
-  return inputList(get, HealthInputs.host).map((address) => {
-    if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-      throw new InputError(HealthInputs.host, `${inert(address)} is not an IP address or host name`);
+  const hosts = inputList(get, HealthInputs.host);
+  if (hosts.length > MAX_HOSTS)
+    throw new InputError(HealthInputs.host, `names ${hosts.length} masters; at most ${MAX_HOSTS}`);
+  return hosts.map((address) => {
+    if (!isAddress(address))
+      throw new InputError(
+        HealthInputs.host,
+        `${inert(address)} is not an IPv4/IPv6 address or a host name (at most 253 characters)`,
+      );
     const hostKeys = knownHosts
       ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
       : [];
@@ -170,6 +207,7 @@ function hostTargets(get: InputSource, knownHosts: string | undefined, insecure:
       hostKeys,
       insecureSkipHostKeyVerification: insecure,
       bastion: null,
+      role: 'master' as const,
     };
   });
 }

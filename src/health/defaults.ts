@@ -51,4 +51,5 @@ export const DEFAULTS = {
   pollIntervalSeconds: 10,
   urlTimeoutSeconds: 10,
   requestTimeoutSeconds: 10,
+  connectTimeoutSeconds: 8,
 } as const;

@@ -18,14 +18,17 @@ const ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const hostname =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-const address = z
-  .string({ error: 'must be a string (an IP address or host name)' })
-  .refine(
-    (v) => ipv4.test(v) || (v.includes(':') && ipv6.test(v)) || (hostname.test(v) && !/^[\d.]+$/.test(v)),
-    {
-      error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert(issue.input)})`,
-    },
+/** An IPv4/IPv6 address or a DNS host name (at most 253 characters), nothing a shell or ssh would parse. */
+export function isAddress(v: string): boolean {
+  return (
+    v.length <= 253 &&
+    (ipv4.test(v) || (v.includes(':') && ipv6.test(v)) || (hostname.test(v) && !/^[\d.]+$/.test(v)))
   );
+}
+
+const address = z.string({ error: 'must be a string (an IP address or host name)' }).refine(isAddress, {
+  error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert(issue.input)})`,
+});
 
 const hostKey = z.string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
   try {

@@ -1,5 +1,5 @@
-import type { ConnectDeps } from '../ssh/connection.js';
-import { SshPool, type Connector } from '../ssh/pool.js';
+import type { Connector, SshPool } from '../ssh/pool.js';
+import { SshError, type SshFailureKind } from '../ssh/errors.js';
 import type { RemoteShell, SshTarget } from '../ssh/types.js';
 import { errorMessage } from '../lib/errors.js';
 import { buildProbeScript, parseProbeOutput, type ProbeOptions } from './probe.js';
@@ -11,6 +11,8 @@ export type { Connector };
 export interface ProbeAttempt {
   host: string;
   error: string;
+  /** Set when the master could not be connected to: why (a wrong host key, a refused key, ...). */
+  kind?: SshFailureKind;
 }
 
 export interface ProbeResult {
@@ -19,6 +21,8 @@ export interface ProbeResult {
   attempts: ProbeAttempt[];
   /** Remote commands run for this poll (the design target is one). */
   execs: number;
+  /** For the master that answered: time to get its connection (0 when reused) and to run the probe. */
+  timings?: { connectMs: number; execMs: number };
 }
 
 /**
@@ -28,22 +32,21 @@ export interface ProbeResult {
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
  *
- * The connector is injected (through the pool), so tests prove bad input never connects and
- * the benchmark counts execs per poll.
+ * Connections come from the run's pool (shared with the SSH access check, so a master is
+ * connected to once); its connector is injected, so tests prove bad input never connects and
+ * the benchmark counts execs per poll. A master the pool knows to be permanently refused (wrong
+ * host key, refused key) is reported again without a new connection.
  */
 export class MasterProber {
-  private readonly pool: SshPool;
   private preferred: string | undefined;
   private readonly script: string;
 
   constructor(
     private readonly masters: readonly SshTarget[],
     private readonly opts: ProbeOptions,
-    connect: Connector,
-    connectDeps: ConnectDeps,
+    private readonly pool: SshPool,
     private readonly execTimeoutMs: number,
   ) {
-    this.pool = new SshPool(connectDeps, connect);
     // Built (and its inputs validated) once, before any connection.
     this.script = buildProbeScript(opts);
   }
@@ -67,14 +70,22 @@ export class MasterProber {
         continue;
       }
       let shell: RemoteShell;
+      const connectStart = performance.now();
       try {
         shell = await this.pool.get(target);
       } catch (error) {
-        attempts.push({ host: target.name, error: `unreachable: ${errorMessage(error)}` });
+        const kind = error instanceof SshError ? error.kind : undefined;
+        const prefix = kind === 'unreachable' || kind === undefined ? 'unreachable: ' : '';
+        attempts.push({
+          host: target.name,
+          error: `${prefix}${errorMessage(error)}`,
+          ...(kind ? { kind } : {}),
+        });
         continue;
       }
       try {
         execs += 1;
+        const execStart = performance.now();
         const res = await shell.exec(this.script, {
           timeoutMs: this.execTimeoutMs,
           maxOutputBytes: 32 * 1024 * 1024,
@@ -90,7 +101,11 @@ export class MasterProber {
         const state = parseProbeOutput(res.stdout, this.opts, target.name);
         if (state.nodes) {
           this.preferred = target.name;
-          return { state, attempts, execs };
+          const timings = {
+            connectMs: Math.round(execStart - connectStart),
+            execMs: Math.round(performance.now() - execStart),
+          };
+          return { state, attempts, execs, timings };
         }
         attempts.push({
           host: target.name,
@@ -104,9 +119,5 @@ export class MasterProber {
       }
     }
     return { state: fallback, attempts, execs };
-  }
-
-  close(): Promise<void> {
-    return this.pool.closeAll();
   }
 }

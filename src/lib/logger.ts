@@ -23,11 +23,13 @@ export const silentLogger: Logger = {
  * Plain stderr logger for the CLI (stdout is kept for the result). Every message is made inert
  * on the way out: a CLI run in a workflow `run:` step must not emit a workflow command.
  */
-export function consoleLogger(opts: { debug?: boolean } = {}): Logger {
+export function consoleLogger(opts: { debug?: boolean; verbose?: boolean } = {}): Logger {
   const write = (prefix: string, message: string) =>
     process.stderr.write(`${prefix}${inertLines(message)}\n`);
   return {
-    info: (m) => write('', m),
+    info: (m) => {
+      if (opts.verbose !== false) write('', m);
+    },
     warning: (m) => write('warning: ', m),
     error: (m) => write('error: ', m),
     debug: (m) => {

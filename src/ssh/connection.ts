@@ -10,6 +10,7 @@ import type {
   SshCredentials,
   SshTarget,
 } from './types.js';
+import { AuthRefusedError, HostKeyMismatchError, SshError } from './errors.js';
 import { quoteArgv } from '../lib/quote.js';
 import { SecretRegistry } from '../lib/secrets.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
@@ -19,17 +20,7 @@ import { inertText } from '../lib/inert.js';
 export const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
-/** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
-export class SshError extends Error {
-  override name = 'SshError';
-  constructor(
-    readonly host: string,
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(`${host}: ${message}`);
-  }
-}
+export { SshError, HostKeyMismatchError, AuthRefusedError, isPermanentSshFailure } from './errors.js';
 
 export interface ConnectDeps {
   credentials: SshCredentials;
@@ -90,13 +81,19 @@ function verifierFor(
       'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
         '(or, knowingly, opt out with insecure-skip-host-key-verification)',
       false,
+      'no-pinned-key',
     );
   }
   let pinned: HostKey[];
   try {
     pinned = target.hostKeys.map(parseHostKey);
   } catch (error) {
-    throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false);
+    throw new SshError(
+      target.name,
+      `invalid pinned host key: ${errorMessage(error)}`,
+      false,
+      'no-pinned-key',
+    );
   }
   return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
 }
@@ -118,7 +115,7 @@ async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<Remote
       bastion.close();
       throw new SshError(
         target.name,
-        `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`,
+        `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${inertText(errorMessage(error))}`,
         true,
       );
     }
@@ -145,7 +142,9 @@ async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<Remote
     let settled = false;
     client.once('ready', () => {
       settled = true;
-      resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
+      const shell = new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion);
+      shell.hostKeyFingerprint = presented ? fingerprint(presented) : undefined;
+      resolve(shell);
     });
     // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
     // handshake" after a handshake timeout), and an unhandled one would crash the process.
@@ -161,7 +160,7 @@ async function connectOnce(target: SshTarget, deps: ConnectDeps): Promise<Remote
     } catch (err) {
       settled = true;
       bastion?.close();
-      reject(new SshError(target.name, errorMessage(err), false));
+      reject(new SshError(target.name, inertText(errorMessage(err)), false, 'channel'));
     }
   });
 }
@@ -171,18 +170,9 @@ function classify(
   err: Error & { level?: string; code?: string },
   presented?: Buffer,
 ): SshError {
-  if (/host denied/i.test(err.message)) {
-    const seen = presented ? ` (the server presented ${fingerprint(presented)})` : '';
-    return new SshError(
-      target.name,
-      `host key verification failed${seen}: it matches none of the pinned keys. ` +
-        'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.',
-      false,
-    );
-  }
-  if (err.level === 'client-authentication') {
-    return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
-  }
+  if (/host denied/i.test(err.message))
+    return new HostKeyMismatchError(target.name, presented ? fingerprint(presented) : undefined);
+  if (err.level === 'client-authentication') return new AuthRefusedError(target.name, target.user);
   return new SshError(target.name, inertText(err.message || String(err.code ?? 'connection failed')), true);
 }
 
@@ -244,6 +234,8 @@ class BoundedBuffer {
 
 export class SshConnection implements RemoteShell {
   private closed = false;
+  /** Fingerprint of the (verified) host key the server presented. */
+  hostKeyFingerprint: string | undefined;
 
   constructor(
     readonly target: SshTarget,
@@ -276,11 +268,19 @@ export class SshConnection implements RemoteShell {
     const shownCommand = this.secrets.redact(wrapped);
     const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const started = Date.now();
-    if (this.closed) return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
+    if (this.closed)
+      return Promise.reject(new SshError(this.target.name, 'connection is closed', true, 'channel'));
     return new Promise((resolve, reject) => {
       this.client.exec(wrapped, (err, stream) => {
         if (err) {
-          reject(new SshError(this.target.name, `could not start command: ${err.message}`, true));
+          reject(
+            new SshError(
+              this.target.name,
+              `could not start command: ${inertText(err.message)}`,
+              true,
+              'channel',
+            ),
+          );
           return;
         }
         const out = new BoundedBuffer(limit);

@@ -58,6 +58,8 @@ export interface ExecResult {
 /** One open connection to one node. */
 export interface RemoteShell {
   readonly target: SshTarget;
+  /** SHA256 fingerprint of the verified host key, when the transport knows it. */
+  readonly hostKeyFingerprint?: string | undefined;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   close(): void;
 }

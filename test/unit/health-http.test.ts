@@ -73,6 +73,8 @@ describe('report rendering', () => {
     finishedAt: '2026-11-27T09:10:00.000Z',
     durationSeconds: 600,
     timeToHealthySeconds: null,
+    ssh: { check: 'none', nodes: [] },
+    startupMs: 100,
     polls: 61,
     timeoutSeconds: 600,
     pollIntervalSeconds: 10,

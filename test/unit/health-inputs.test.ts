@@ -7,13 +7,14 @@ import { readHealthConfig, parseSystemPods, parseUrlLine } from '../../src/healt
 import { execute as main } from '../../src/actions/health-check/main.js';
 import { registerHealth } from '../../src/cli/commands/health.js';
 import type { HealthIo } from '../../src/health/deps.js';
+import { makeKey } from '../helpers/keys.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { Connector } from '../../src/kube/probe-runner.js';
 
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFs2PnED7x6JVRbEZIBXMH4j0KSKIWpAEtnC0+4N2PO';
-const KEY =
-  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
+const KEY = makeKey().privateKey;
+const ENCRYPTED = makeKey({ passphrase: 'correct horse' });
 
 const inventory = (over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -123,7 +124,50 @@ describe('health-check inputs', () => {
     ],
     ['no inventory', { 'ssh-key': KEY }, /give `inventory`/],
     ['missing ssh key', { inventory: inventory() }, /ssh-key: is required/],
-    ['not a key', { inventory: inventory(), 'ssh-key': 'hunter2hunter2' }, /ssh-key: is not a PEM/],
+    [
+      'not a key',
+      { inventory: inventory(), 'ssh-key': 'hunter2hunter2' },
+      /ssh-key: is not a private key ssh2 can read/,
+    ],
+    [
+      'a public key given as the key',
+      { inventory: inventory(), 'ssh-key': makeKey().publicLine },
+      /ssh-key: (holds a public key|is not a private key)/,
+    ],
+    [
+      'an encrypted key without its passphrase',
+      { inventory: inventory(), 'ssh-key': ENCRYPTED.privateKey },
+      /ssh-key: the key is passphrase-protected and no ssh-key-passphrase was given/,
+    ],
+    [
+      'an encrypted key with the wrong passphrase',
+      { inventory: inventory(), 'ssh-key': ENCRYPTED.privateKey, 'ssh-key-passphrase': 'wrong' },
+      /(ssh-key-passphrase|RKE2OPS_SSH_KEY_PASSPHRASE): does not decrypt/,
+    ],
+    [
+      'ssh-user beside an inventory',
+      { inventory: inventory(), 'ssh-key': KEY, 'ssh-user': 'admin' },
+      /ssh-user: is only for `host`: the inventory sets ssh.user/,
+    ],
+    [
+      'ssh-port beside an inventory',
+      { inventory: inventory(), 'ssh-key': KEY, 'ssh-port': '2222' },
+      /ssh-port: is only for `host`: the inventory sets ssh.port/,
+    ],
+    [
+      'a host name longer than DNS allows',
+      {
+        host: `${'a'.repeat(60)}.`.repeat(5) + 'example',
+        'ssh-key': KEY,
+        'insecure-skip-host-key-verification': 'true',
+      },
+      /host: .* is not an IPv4\/IPv6 address or a host name/,
+    ],
+    [
+      'bad ssh-check',
+      { inventory: inventory(), 'ssh-key': KEY, 'ssh-check': 'workers' },
+      /ssh-check: must be one of all, masters, none/,
+    ],
     [
       'bad URL',
       { inventory: inventory(), 'ssh-key': KEY, urls: 'lms.example.com/heartbeat' },
@@ -187,7 +231,7 @@ describe('health-check inputs', () => {
     [
       'host with metacharacters',
       { host: '127.0.0.1;id', 'ssh-key': KEY, 'insecure-skip-host-key-verification': 'true' },
-      /host: .* is not an IP address/,
+      /host: .* is not an IPv4\/IPv6 address or a host name/,
     ],
     [
       'host without a host key',
@@ -238,6 +282,9 @@ describe('health-check inputs', () => {
         'expected-version': '--expected-version',
         'expected-nodes': '--expected-nodes',
         host: '--host',
+        'ssh-user': '--user',
+        'ssh-port': '--port',
+        'ssh-check': '--ssh-check',
       };
       for (const [k, f] of Object.entries(flag)) if (values[k]) argv.push(f, values[k]!);
       if (values['insecure-skip-host-key-verification']) argv.push('--insecure-skip-host-key-verification');
@@ -247,10 +294,26 @@ describe('health-check inputs', () => {
       registerHealth(program, d);
       const saved = process.env.RKE2OPS_SSH_KEY;
       delete process.env.RKE2OPS_SSH_KEY;
+      if (values['ssh-key-passphrase']) process.env.RKE2OPS_SSH_KEY_PASSPHRASE = values['ssh-key-passphrase'];
+      // The CLI names its flags; the message is otherwise the same.
+      const cliMessage = new RegExp(
+        message.source
+          .replace(/^ssh-key:/, '--ssh-key:')
+          .replace(/^ssh-user:/, '--user:')
+          .replace(/^ssh-port:/, '--port:')
+          .replace(/^ssh-check:/, '--ssh-check:')
+          .replace(/^host:/, '--host:')
+          .replace(/^expected-version:/, '--expected-version:')
+          .replace(/^expected-nodes:/, '--expected-nodes:')
+          .replace(/^system-pods:/, '--system-pods:')
+          .replace(/^timeout:/, '--timeout:')
+          .replace(/^poll-interval:/, '--poll-interval:'),
+      );
       try {
-        await expect(program.parseAsync(argv)).rejects.toThrow(message);
+        await expect(program.parseAsync(argv)).rejects.toThrow(cliMessage);
       } finally {
         if (saved !== undefined) process.env.RKE2OPS_SSH_KEY = saved;
+        delete process.env.RKE2OPS_SSH_KEY_PASSPHRASE;
       }
       expect(connect).not.toHaveBeenCalled();
     });

@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeKey } from '../helpers/keys.js';
 import { fakeClock, fakeCluster, fixture } from './health-fakes.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';
@@ -30,7 +31,7 @@ jest.unstable_mockModule('@actions/core', () => ({
 const { execute: main } = await import('../../src/actions/health-check/main.js');
 
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFs2PnED7x6JVRbEZIBXMH4j0KSKIWpAEtnC0+4N2PO';
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n';
+const KEY = makeKey().privateKey;
 const inventory = JSON.stringify({
   version: 1,
   cluster: 'prod-eu',
@@ -110,7 +111,7 @@ test('unhealthy: outputs and summary come first, then the failure names checks a
     'time-to-healthy-seconds': '',
     'failed-checks': '["nodes"]',
   });
-  expect(outputs.report).not.toContain('secretkeymaterial');
+  expect(outputs.report).not.toContain(KEY.split('\n')[2]);
 });
 
 test('fail-on-unhealthy: false passes the step with a warning', async () => {

@@ -10,6 +10,9 @@ function config(over: Partial<HealthConfig> = {}): HealthConfig {
   return {
     cluster: 'prod-eu',
     masters: MASTERS.map(target),
+    nodes: MASTERS.map((m) => ({ ...target(m), role: 'master' as const })),
+    sshCheck: 'none',
+    hostKeysVerified: true,
     dataDir: '/var/lib/rancher/rke2',
     expectations: { nodeCount: 6, masterNames: MASTERS, pods: defaultPodRequirements({ kubeProxy: true }) },
     urls: [],
@@ -88,7 +91,7 @@ describe('runHealthCheck (poll loop)', () => {
     const c = fakeCluster(() => fixture('healthy-3x3.json'), MASTERS);
     const report = await runHealthCheck(config({ timeoutSeconds: 1 }), deps(c.connect));
     expect(report.healthy).toBe(false);
-    expect(report.checks[0]!.message).toContain('prod-eu-master-2: unreachable');
+    expect(report.checks.find((c) => c.name === 'api')!.message).toContain('prod-eu-master-2: unreachable');
   });
 
   test('a master whose API cannot list nodes is passed over for one that can', async () => {

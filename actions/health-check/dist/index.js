@@ -51911,7 +51911,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6298);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5474);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run(), which tools such as @github/local-action can also load directly.
 
@@ -51923,7 +51923,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6298:
+/***/ 5474:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54947,7 +54947,7 @@ function errorMessage(error) {
     }
 }
 /** Bad input from the user: detected before anything touches a node. */
-class errors_InputError extends Error {
+class InputError extends Error {
     field;
     reason;
     name = 'InputError';
@@ -54974,10 +54974,10 @@ class errors_InputError extends Error {
  * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
  * U+200F), the Unicode line/paragraph separators and the BOM.
  */
-// eslint-disable-next-line no-control-regex
+/* eslint-disable no-control-regex -- matching control characters is the point */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
 const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
 const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 function escapeChar(c) {
     return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -54994,7 +54994,7 @@ function clip(text, max) {
  * `\` escaped (JSON style) and every unsafe character escaped; other values are rendered as
  * JSON. The result has no line break, so it can never start a line of its own.
  */
-function inert_inert(value, max = INERT_MAX_CHARS) {
+function inert(value, max = INERT_MAX_CHARS) {
     if (typeof value === 'string')
         return `"${clip(value, max).replace(/["\\]/g, '\\$&').replace(UNSAFE, escapeChar)}"`;
     let text;
@@ -55024,7 +55024,7 @@ function inert_inertLines(text) {
         .replace(/\r\n?/g, '\n')
         .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
         .split('\n')
-        .map((line) => (/^\s*::/.test(line) ? inert_inert(line, Number.MAX_SAFE_INTEGER) : line))
+        .map((line) => (/^\s*::/.test(line) ? inert(line, Number.MAX_SAFE_INTEGER) : line))
         .join('\n');
 }
 
@@ -55098,7 +55098,7 @@ const patterns = {
 /** Throws an InputError naming `field` unless `value` matches the pattern for `kind`. */
 function assertIdentifier(kind, field, value) {
     if (!patterns[kind].test(value) || value.includes('..')) {
-        throw new errors_InputError(field, `${inert_inert(value)} is not a valid ${describe(kind)}`);
+        throw new InputError(field, `${inert(value)} is not a valid ${describe(kind)}`);
     }
     return value;
 }
@@ -55125,7 +55125,7 @@ function describe(kind) {
 /** An absolute path with no `..` segment and no characters outside a conservative set. */
 function assertAbsolutePath(field, value) {
     if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').includes('..')) {
-        throw new errors_InputError(field, `${inert_inert(value)} is not a safe absolute path`);
+        throw new InputError(field, `${inert(value)} is not a safe absolute path`);
     }
     return value;
 }
@@ -55139,7 +55139,7 @@ function inputString(get, name, fallback) {
         return value;
     if (fallback !== undefined)
         return fallback;
-    throw new errors_InputError(name, 'is required and was not supplied');
+    throw new InputError(name, 'is required and was not supplied');
 }
 function inputOptional(get, name) {
     const value = get(name).trim();
@@ -55155,19 +55155,19 @@ function inputBoolean(get, name, fallback) {
         return true;
     if (FALSE.includes(value))
         return false;
-    throw new errors_InputError(name, `must be true or false (got ${inert_inert(value)})`);
+    throw new InputError(name, `must be true or false (got ${inert(value)})`);
 }
 function inputInteger(get, name, fallback, range = {}) {
     const value = get(name).trim();
     if (value === '')
         return fallback;
     if (!/^-?\d+$/.test(value))
-        throw new errors_InputError(name, `must be a whole number (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be a whole number (got ${inert(value)})`);
     const n = Number(value);
     if (range.min !== undefined && n < range.min)
-        throw new errors_InputError(name, `must be at least ${range.min} (got ${n})`);
+        throw new InputError(name, `must be at least ${range.min} (got ${n})`);
     if (range.max !== undefined && n > range.max)
-        throw new errors_InputError(name, `must be at most ${range.max} (got ${n})`);
+        throw new InputError(name, `must be at most ${range.max} (got ${n})`);
     return n;
 }
 /** Seconds, from `300`, `90s`, `5m` or `1h`. Negative or zero durations are refused. */
@@ -55177,10 +55177,10 @@ function inputDuration(get, name, fallbackSeconds) {
         return fallbackSeconds;
     const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
     if (!match)
-        throw new errors_InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert(value)})`);
     const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
     if (!(seconds > 0))
-        throw new errors_InputError(name, `must be greater than zero (got ${inert_inert(value)})`);
+        throw new InputError(name, `must be greater than zero (got ${inert(value)})`);
     return seconds;
 }
 /** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
@@ -64841,9 +64841,13 @@ const INVENTORY_VERSION = 1;
 const schema_ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const schema_ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const schema_hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const address = schemas_string({ error: 'must be a string (an IP address or host name)' })
-    .refine((v) => schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v)), {
-    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert_inert(issue.input)})`,
+/** An IPv4/IPv6 address or a DNS host name (at most 253 characters), nothing a shell or ssh would parse. */
+function isAddress(v) {
+    return (v.length <= 253 &&
+        (schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v))));
+}
+const address = schemas_string({ error: 'must be a string (an IP address or host name)' }).refine(isAddress, {
+    error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert(issue.input)})`,
 });
 const hostKey = schemas_string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
     try {
@@ -64858,7 +64862,7 @@ const port = schemas_number({ error: 'must be a number' })
     .min(1)
     .max(65535);
 const named = (pattern, what) => schemas_string({ error: `must be a string (${what})` })
-    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert_inert(i.input)})` });
+    .regex(pattern, { error: (i) => `must be a ${what} (got ${inert(i.input)})` });
 const nodeSchema = strictObject({
     name: named(patterns.nodeName, 'node name: lowercase letters, digits and "-", at most 63 characters'),
     address,
@@ -64873,7 +64877,7 @@ const bastionSchema = strictObject({
 });
 const inventorySchema = strictObject({
     version: literal(INVENTORY_VERSION, {
-        error: (i) => `unsupported inventory version ${inert_inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
+        error: (i) => `unsupported inventory version ${inert(i.input)}: this toolkit reads version ${INVENTORY_VERSION}`,
     }),
     cluster: named(patterns.clusterName, 'cluster name: lowercase letters, digits and "-"'),
     ssh: strictObject({
@@ -64926,7 +64930,7 @@ const inventorySchema = strictObject({
 
 
 
-class InventoryError extends errors_InputError {
+class InventoryError extends InputError {
     name = 'InventoryError';
 }
 const SECRET_KEY = /(secret|password|passwd|token|private[_-]?key|access[_-]?key|credential)/i;
@@ -64956,14 +64960,14 @@ async function loadInventoryFile(path, input = 'inventory-file') {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new InventoryError(input, `${inert_inert(path)} cannot be read (${error.code ?? inertText(error.message)})`);
+        throw new InventoryError(input, `${inert(path)} cannot be read (${error.code ?? inertText(error.message)})`);
     }
     try {
         return parseInventory(text, input);
     }
     catch (error) {
         if (error instanceof InventoryError)
-            error.message += ` (in ${inert_inert(path)})`;
+            error.message += ` (in ${inert(path)})`;
         throw error;
     }
 }
@@ -64987,7 +64991,7 @@ function validateInventory(raw, source = 'inventory') {
         const messages = result.error.issues.map((issue) => {
             const field = formatPath(source, issue.path);
             const message = issue.code === 'unrecognized_keys'
-                ? `unknown key(s) ${issue.keys.map((k) => inert_inert(k)).join(', ')}`
+                ? `unknown key(s) ${issue.keys.map((k) => inert(k)).join(', ')}`
                 : issue.message;
             return `${field}: ${message}`;
         });
@@ -65014,7 +65018,7 @@ function checkUnique(inv, source) {
     for (const { n, path } of nodes) {
         const dupName = seenNames.get(n.name);
         if (dupName)
-            throw new InventoryError(`${source}.${path}.name`, `${inert_inert(n.name)} is already used by ${dupName}`);
+            throw new InventoryError(`${source}.${path}.name`, `${inert(n.name)} is already used by ${dupName}`);
         seenNames.set(n.name, path);
         const dupAddress = seenAddresses.get(n.address);
         if (dupAddress)
@@ -65133,6 +65137,7 @@ const DEFAULTS = {
     pollIntervalSeconds: 10,
     urlTimeoutSeconds: 10,
     requestTimeoutSeconds: 10,
+    connectTimeoutSeconds: 8,
 };
 
 ;// CONCATENATED MODULE: ./src/kube/selector.ts
@@ -65171,7 +65176,383 @@ function matchesSelector(labels, terms) {
     });
 }
 
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./src/ssh/keys.ts
+
+
+
+/** A private key that cannot be used, found before any connection (the input is named). */
+class SshKeyError extends InputError {
+    problem;
+    name = 'SshKeyError';
+    constructor(field, problem, reason) {
+        super(field, reason);
+        this.problem = problem;
+    }
+}
+/**
+ * Parses a private key with ssh2's own parser - the one the connection will use - so a key that
+ * cannot work fails here, at once and named, instead of as "authentication failed" on every node
+ * until the timeout. Returns the key type (e.g. `ssh-ed25519`).
+ */
+function checkPrivateKey(key, passphrase, names = { key: 'ssh-key', passphrase: 'ssh-key-passphrase' }) {
+    const parsed = lib.utils.parseKey(key, passphrase);
+    if (parsed instanceof Error) {
+        const why = parsed.message;
+        if (/encrypted/i.test(why) && /no passphrase/i.test(why))
+            throw new SshKeyError(names.key, 'encrypted', `the key is passphrase-protected and no ${names.passphrase} was given`);
+        if (/bad passphrase|decrypt/i.test(why))
+            throw new SshKeyError(names.passphrase, 'bad-passphrase', `does not decrypt ${names.key} (${inertText(why)})`);
+        throw new SshKeyError(names.key, 'unparseable', `is not a private key ssh2 can read (${inertText(why)}); expected an OpenSSH or PEM private key`);
+    }
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!first || !first.isPrivateKey())
+        throw new SshKeyError(names.key, 'not-private', 'holds a public key; give the private key');
+    return first.type;
+}
+
+;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+/*
+How it works:
+`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
+*/
+
+class Node {
+	value;
+	next;
+
+	constructor(value) {
+		this.value = value;
+	}
+}
+
+class Queue {
+	#head;
+	#tail;
+	#size;
+
+	constructor() {
+		this.clear();
+	}
+
+	enqueue(value) {
+		const node = new Node(value);
+
+		if (this.#head) {
+			this.#tail.next = node;
+			this.#tail = node;
+		} else {
+			this.#head = node;
+			this.#tail = node;
+		}
+
+		this.#size++;
+	}
+
+	dequeue() {
+		const current = this.#head;
+		if (!current) {
+			return;
+		}
+
+		this.#head = this.#head.next;
+		this.#size--;
+
+		// Clean up tail reference when queue becomes empty
+		if (!this.#head) {
+			this.#tail = undefined;
+		}
+
+		return current.value;
+	}
+
+	peek() {
+		if (!this.#head) {
+			return;
+		}
+
+		return this.#head.value;
+
+		// TODO: Node.js 18.
+		// return this.#head?.value;
+	}
+
+	clear() {
+		this.#head = undefined;
+		this.#tail = undefined;
+		this.#size = 0;
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	* [Symbol.iterator]() {
+		let current = this.#head;
+
+		while (current) {
+			yield current.value;
+			current = current.next;
+		}
+	}
+
+	* drain() {
+		while (this.#head) {
+			yield this.dequeue();
+		}
+	}
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+
+
+function pLimit(concurrency) {
+	let rejectOnClear = false;
+
+	if (typeof concurrency === 'object') {
+		({concurrency, rejectOnClear = false} = concurrency);
+	}
+
+	validateConcurrency(concurrency);
+
+	if (typeof rejectOnClear !== 'boolean') {
+		throw new TypeError('Expected `rejectOnClear` to be a boolean');
+	}
+
+	const queue = new Queue();
+	let activeCount = 0;
+
+	const resumeNext = () => {
+		// Process the next queued function if we're under the concurrency limit
+		if (activeCount < concurrency && queue.size > 0) {
+			activeCount++;
+			queue.dequeue().run();
+		}
+	};
+
+	const next = () => {
+		activeCount--;
+		resumeNext();
+	};
+
+	const run = async (function_, resolve, arguments_) => {
+		// Execute the function and capture the result promise
+		const result = (async () => function_(...arguments_))();
+
+		// Resolve immediately with the promise (don't wait for completion)
+		resolve(result);
+
+		// Wait for the function to complete (success or failure)
+		// We catch errors here to prevent unhandled rejections,
+		// but the original promise rejection is preserved for the caller
+		try {
+			await result;
+		} catch {}
+
+		// Decrement active count and process next queued function
+		next();
+	};
+
+	const enqueue = (function_, resolve, reject, arguments_) => {
+		const queueItem = {reject};
+
+		// Queue the internal resolve function instead of the run function
+		// to preserve the asynchronous execution context.
+		new Promise(internalResolve => { // eslint-disable-line promise/param-names
+			queueItem.run = internalResolve;
+			queue.enqueue(queueItem);
+		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
+
+		// Start processing immediately if we haven't reached the concurrency limit
+		if (activeCount < concurrency) {
+			resumeNext();
+		}
+	};
+
+	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+		enqueue(function_, resolve, reject, arguments_);
+	});
+
+	Object.defineProperties(generator, {
+		activeCount: {
+			get: () => activeCount,
+		},
+		pendingCount: {
+			get: () => queue.size,
+		},
+		clearQueue: {
+			value() {
+				if (!rejectOnClear) {
+					queue.clear();
+					return;
+				}
+
+				const abortError = AbortSignal.abort().reason;
+
+				while (queue.size > 0) {
+					queue.dequeue().reject(abortError);
+				}
+			},
+		},
+		concurrency: {
+			get: () => concurrency,
+
+			set(newConcurrency) {
+				validateConcurrency(newConcurrency);
+				concurrency = newConcurrency;
+
+				queueMicrotask(() => {
+					// eslint-disable-next-line no-unmodified-loop-condition
+					while (activeCount < concurrency && queue.size > 0) {
+						resumeNext();
+					}
+				});
+			},
+		},
+		map: {
+			async value(iterable, function_) {
+				const promises = [];
+
+				try {
+					Array.from(iterable, (value, index) => {
+						const promise = generator(function_, value, index);
+						promises.push(promise);
+						return promise;
+					});
+				} catch (error) {
+					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
+					for (const promise of promises) {
+						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
+					}
+
+					throw error;
+				}
+
+				return Promise.all(promises);
+			},
+		},
+	});
+
+	return generator;
+}
+
+function limitFunction(function_, options) {
+	const limit = pLimit(options);
+
+	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
+	Object.defineProperty(limitedFunction, 'clearQueue', {
+		value: limit.clearQueue,
+	});
+
+	return limitedFunction;
+}
+
+function validateConcurrency(concurrency) {
+	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
+	}
+}
+
+;// CONCATENATED MODULE: ./src/ssh/errors.ts
+class SshError extends Error {
+    host;
+    retryable;
+    kind;
+    name = 'SshError';
+    constructor(host, message, retryable, kind = retryable ? 'unreachable' : 'auth-refused') {
+        super(`${host}: ${message}`);
+        this.host = host;
+        this.retryable = retryable;
+        this.kind = kind;
+    }
+}
+class HostKeyMismatchError extends SshError {
+    presented;
+    name = 'HostKeyMismatchError';
+    constructor(host, 
+    /** SHA256 fingerprint of the key the server presented (`ssh-keygen -lf` format), if seen. */
+    presented) {
+        super(host, `host key verification failed${presented ? ` (the server presented ${presented})` : ''}: it matches none of the pinned keys. ` +
+            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false, 'host-key-mismatch');
+        this.presented = presented;
+    }
+}
+class AuthRefusedError extends SshError {
+    user;
+    name = 'AuthRefusedError';
+    constructor(host, user) {
+        super(host, `authentication as ${user} was refused: the node does not accept this SSH key (check ssh-key and the node's authorized_keys)`, false, 'auth-refused');
+        this.user = user;
+    }
+}
+/** Failures that cannot heal during a run: retrying only repeats them (and a mismatch may be an attack). */
+function isPermanentSshFailure(error) {
+    return error instanceof SshError && !error.retryable;
+}
+
+;// CONCATENATED MODULE: ./src/ssh/access.ts
+
+
+
+const SSH_CHECK_SCOPES = ['all', 'masters', 'none'];
+/**
+ * Can every target be reached with the pinned host key and the credentials? One authenticated
+ * connection per node (through the pool, so a later exec reuses it), bounded concurrency, one
+ * result per node - never stopping at the first failure. This is the readiness a rollback
+ * needs: every node must accept us before anything is stopped. Connections to nodes the caller
+ * does not keep using can be released with `pool.drop`.
+ */
+async function checkSshAccess(targets, pool, options = {}) {
+    const limit = pLimit(Math.max(1, options.concurrency ?? 16));
+    const now = options.now ?? (() => performance.now());
+    return Promise.all(targets.map((target) => limit(async () => {
+        const base = {
+            node: target.name,
+            address: target.address,
+            port: target.port,
+            user: target.user,
+            ...(target.role ? { role: target.role } : {}),
+        };
+        const started = now();
+        try {
+            const shell = await pool.get(target);
+            return {
+                ...base,
+                ok: true,
+                status: 'ok',
+                ...(shell.hostKeyFingerprint ? { hostKeyFingerprint: shell.hostKeyFingerprint } : {}),
+                message: target.insecureSkipHostKeyVerification
+                    ? `accepts the key as ${target.user} (host key NOT verified)`
+                    : `accepts the pinned host key and the key as ${target.user}`,
+                durationMs: Math.round(now() - started),
+            };
+        }
+        catch (error) {
+            return {
+                ...base,
+                ok: false,
+                status: error instanceof SshError ? error.kind : 'error',
+                ...(error instanceof HostKeyMismatchError && error.presented
+                    ? { hostKeyFingerprint: error.presented }
+                    : {}),
+                message: errorMessage(error),
+                durationMs: Math.round(now() - started),
+            };
+        }
+    })));
+}
+/** Targets of a scope: every node, the masters only, or none. */
+function sshCheckTargets(nodes, scope) {
+    if (scope === 'none')
+        return [];
+    return scope === 'masters' ? nodes.filter((n) => n.role === 'master') : [...nodes];
+}
+
 ;// CONCATENATED MODULE: ./src/health/config.ts
+
+
+
 
 
 
@@ -65191,8 +65572,10 @@ const HealthInputs = {
     dataDir: 'data-dir',
     kubeProxy: 'kube-proxy',
     sshKey: 'ssh-key',
+    sshKeyPassphrase: 'ssh-key-passphrase',
     knownHosts: 'known-hosts',
     insecureSkip: 'insecure-skip-host-key-verification',
+    sshCheck: 'ssh-check',
     expectedNodes: 'expected-nodes',
     expectedVersion: 'expected-version',
     systemPods: 'system-pods',
@@ -65203,34 +65586,43 @@ const HealthInputs = {
     connectTimeout: 'connect-timeout',
     failOnUnhealthy: 'fail-on-unhealthy',
 };
+/** Most masters given with `host`: a list longer than any real control plane is a mistake. */
+const MAX_HOSTS = 64;
 /**
  * Reads and validates every input before anything touches a node: a malformed inventory, a bad
- * URL, a negative timeout or a selector with shell metacharacters fails here, with the input
- * named. The SSH key is registered as a secret the moment it is read.
+ * URL, a negative timeout, a selector with shell metacharacters, an unusable or encrypted SSH
+ * key fails here, with the input named. The SSH key and its passphrase are registered as
+ * secrets the moment they are read.
  */
 async function readHealthConfig(get, secrets) {
     const privateKey = inputString(get, HealthInputs.sshKey);
     secrets.add(privateKey);
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
-        throw new errors_InputError(HealthInputs.sshKey, 'is not a PEM/OpenSSH private key (expected a -----BEGIN ... PRIVATE KEY----- block)');
+    const passphrase = inputOptional(get, HealthInputs.sshKeyPassphrase);
+    secrets.add(passphrase);
+    // ssh2's own parser: an unusable key ends the run here, not as "auth failed" on every node.
+    checkPrivateKey(privateKey, passphrase, {
+        key: HealthInputs.sshKey,
+        passphrase: HealthInputs.sshKeyPassphrase,
+    });
     const insecure = inputBoolean(get, HealthInputs.insecureSkip, false);
     const knownHosts = inputOptional(get, HealthInputs.knownHosts);
     const loaded = await loadInventory(get);
     const warnings = [...(loaded?.warnings ?? [])];
     if (insecure)
         warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
+    const sshCheck = inputChoice(get, HealthInputs.sshCheck, SSH_CHECK_SCOPES, 'all');
     const cluster = loaded?.inventory.cluster ?? 'cluster';
-    const masters = loaded
-        ? targetsFromInventory(loaded.inventory, {
-            knownHosts,
-            insecureSkipHostKeyVerification: insecure,
-        }).filter((t) => t.role === 'master')
+    const nodes = loaded
+        ? targetsFromInventory(loaded.inventory, { knownHosts, insecureSkipHostKeyVerification: insecure })
         : hostTargets(get, knownHosts, insecure);
+    const masters = nodes.filter((n) => n.role === 'master');
     if (masters.length === 0)
-        throw new errors_InputError(HealthInputs.host, 'names no master to probe');
-    const unpinned = masters.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
+        throw new InputError(HealthInputs.host, 'names no master to probe');
+    // Every node this run will contact needs a pin: the masters, and the ssh-check scope.
+    const contacted = [...new Set([...masters, ...sshCheckTargets(nodes, sshCheck)])];
+    const unpinned = contacted.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
     if (unpinned.length)
-        throw new errors_InputError(HealthInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
+        throw new InputError(HealthInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
             '(or, knowingly, insecure-skip-host-key-verification)');
     const inv = loaded?.inventory;
     const dataDir = assertAbsolutePath(HealthInputs.dataDir, inputString(get, HealthInputs.dataDir, inv?.rke2.data_dir ?? '/var/lib/rancher/rke2'));
@@ -65245,7 +65637,7 @@ async function readHealthConfig(get, secrets) {
     const timeoutSeconds = inputDuration(get, HealthInputs.timeout, DEFAULTS.timeoutSeconds);
     const pollIntervalSeconds = inputDuration(get, HealthInputs.pollInterval, DEFAULTS.pollIntervalSeconds);
     const urlTimeoutSeconds = inputDuration(get, HealthInputs.urlTimeout, DEFAULTS.urlTimeoutSeconds);
-    const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, 8);
+    const connectTimeoutSeconds = inputDuration(get, HealthInputs.connectTimeout, DEFAULTS.connectTimeoutSeconds);
     const urls = [
         ...(inv?.health.urls ?? []).map((u) => parseUrlLine(u, 'inventory.health.urls')),
         ...lines(get(HealthInputs.urls)).map((l) => parseUrlLine(l, HealthInputs.urls)),
@@ -65254,6 +65646,9 @@ async function readHealthConfig(get, secrets) {
         health: {
             cluster,
             masters,
+            nodes,
+            sshCheck,
+            hostKeysVerified: !insecure,
             dataDir,
             expectations: {
                 nodeCount,
@@ -65270,7 +65665,7 @@ async function readHealthConfig(get, secrets) {
             requestTimeoutSeconds: Math.min(DEFAULTS.requestTimeoutSeconds, Math.max(1, Math.ceil(timeoutSeconds))),
             connectTimeoutSeconds,
         },
-        credentials: { privateKey },
+        credentials: { privateKey, ...(passphrase ? { passphrase } : {}) },
         failOnUnhealthy: inputBoolean(get, HealthInputs.failOnUnhealthy, true),
         insecureSkipHostKeyVerification: insecure,
         warnings,
@@ -65282,23 +65677,34 @@ async function loadInventory(get) {
     const host = inputOptional(get, HealthInputs.host);
     const given = [text, file, host].filter(Boolean).length;
     if (given === 0)
-        throw new errors_InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
+        throw new InputError(HealthInputs.inventory, 'give `inventory` (JSON), `inventory-file`, or `host`');
     if (given > 1)
-        throw new errors_InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+        throw new InputError(HealthInputs.inventory, 'give only one of `inventory`, `inventory-file` and `host`');
+    if (host)
+        return undefined;
+    // The inventory says how to reach its nodes: an input that would be silently ignored is an error.
+    for (const [input, key] of [
+        [HealthInputs.sshUser, 'ssh.user'],
+        [HealthInputs.sshPort, 'ssh.port'],
+    ]) {
+        if (inputOptional(get, input) !== undefined)
+            throw new InputError(input, `is only for \`host\`: the inventory sets ${key} for every node. Remove ${input}, or change ${key} in the inventory`);
+    }
     if (text)
         return parseInventory(text, HealthInputs.inventory);
-    if (file)
-        return loadInventoryFile(file);
-    return undefined;
+    return loadInventoryFile(file, HealthInputs.inventoryFile);
 }
 /** Explicit masters without an inventory: addresses, with keys from known-hosts. */
 function hostTargets(get, knownHosts, insecure) {
     const user = inputString(get, HealthInputs.sshUser, 'root');
     assertIdentifier('userName', HealthInputs.sshUser, user);
     const port = inputInteger(get, HealthInputs.sshPort, 22, { min: 1, max: 65535 });
-    return inputList(get, HealthInputs.host).map((address) => {
-        if (!/^[A-Za-z0-9.:-]+$/.test(address) || address.startsWith('-'))
-            throw new errors_InputError(HealthInputs.host, `${inert_inert(address)} is not an IP address or host name`);
+    const hosts = inputList(get, HealthInputs.host);
+    if (hosts.length > MAX_HOSTS)
+        throw new InputError(HealthInputs.host, `names ${hosts.length} masters; at most ${MAX_HOSTS}`);
+    return hosts.map((address) => {
+        if (!isAddress(address))
+            throw new InputError(HealthInputs.host, `${inert(address)} is not an IPv4/IPv6 address or a host name (at most 253 characters)`);
         const hostKeys = knownHosts
             ? knownHostsKeys(knownHosts, address, port).map((k) => `${k.type} ${k.blob.toString('base64')}`)
             : [];
@@ -65310,6 +65716,7 @@ function hostTargets(get, knownHosts, insecure) {
             hostKeys,
             insecureSkipHostKeyVerification: insecure,
             bastion: null,
+            role: 'master',
         };
     });
 }
@@ -65336,7 +65743,7 @@ function parseSystemPods(text, kubeProxy) {
         }
         const [namespace, selector, countText, ...rest] = line.split(/\s+/);
         if (!namespace || !selector || rest.length)
-            throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
+            throw new InputError(HealthInputs.systemPods, `${inert(line)}: expected "<namespace> <selector> [per-node|per-master|<min>]"`);
         assertIdentifier('namespace', HealthInputs.systemPods, namespace);
         parseSelector(selector, HealthInputs.systemPods);
         out.push({
@@ -65355,7 +65762,7 @@ function parseCount(text, line) {
         return { kind: text };
     if (/^\d+$/.test(text) && Number(text) >= 1)
         return { kind: 'min', min: Number(text) };
-    throw new errors_InputError(HealthInputs.systemPods, `${inert_inert(line)}: the count must be per-node, per-master or a number >= 1`);
+    throw new InputError(HealthInputs.systemPods, `${inert(line)}: the count must be per-node, per-master or a number >= 1`);
 }
 /** `urls`: one per line, `<url> [status=200|200-299|200,204] [body=<text or /regex/>]`. */
 function parseUrlLine(line, field) {
@@ -65368,417 +65775,36 @@ function parseUrlLine(line, field) {
         parsed = new URL(url ?? '');
     }
     catch {
-        throw new errors_InputError(field, `${inert_inert(url)} is not a valid URL`);
+        throw new InputError(field, `${inert(url)} is not a valid URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        throw new errors_InputError(field, `${inert_inert(url)}: only http and https URLs can be checked`);
+        throw new InputError(field, `${inert(url)}: only http and https URLs can be checked`);
     let status = [{ min: 200, max: 399 }];
     for (const opt of opts) {
         const m = /^status=(.+)$/.exec(opt);
         if (!m)
-            throw new errors_InputError(field, `${inert_inert(opt)}: expected status=<codes> or body=<text>`);
+            throw new InputError(field, `${inert(opt)}: expected status=<codes> or body=<text>`);
         status = m[1].split(',').map((part) => {
             const r = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part);
             if (!r)
-                throw new errors_InputError(field, `${inert_inert(part)} is not an HTTP status or range like 200-299`);
+                throw new InputError(field, `${inert(part)} is not an HTTP status or range like 200-299`);
             return { min: Number(r[1]), max: Number(r[2] ?? r[1]) };
         });
     }
     if (body !== undefined && body === '')
-        throw new errors_InputError(field, 'body= needs a text or /regex/ to match');
+        throw new InputError(field, 'body= needs a text or /regex/ to match');
     if (body && /^\/.*\/[a-z]*$/s.test(body)) {
         try {
             const m = /^\/(.*)\/([a-z]*)$/s.exec(body);
             new RegExp(m[1], m[2]);
         }
         catch (error) {
-            throw new errors_InputError(field, `body=${body} is not a valid regular expression (${error.message})`);
+            throw new InputError(field, `body=${body} is not a valid regular expression (${error.message})`);
         }
     }
     return { url: parsed.toString(), status, ...(body ? { body } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/kube/conditions.ts
-
-/**
- * Readiness read from conditions, never from printed columns: `kubectl get nodes` shows a
- * cordoned node as `Ready,SchedulingDisabled`, which a `$2=="Ready"` text match miscounts.
- */
-function nodeReady(node) {
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-/** Why a node is not Ready, e.g. `NotReady (NodeStatusUnknown: Kubelet stopped posting node status.)`. */
-function nodeProblem(node) {
-    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-    if (!ready)
-        return 'NotReady (no Ready condition)';
-    // Condition reasons and messages are free text written by whatever has node credentials.
-    const why = inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
-    return ready.status === 'Unknown'
-        ? `NotReady (status Unknown${why ? `, ${why}` : ''})`
-        : `NotReady${why ? ` (${why})` : ''}`;
-}
-const CONTROL_PLANE_LABELS = [
-    'node-role.kubernetes.io/control-plane',
-    'node-role.kubernetes.io/master',
-    'node-role.kubernetes.io/etcd',
-];
-function isControlPlane(node) {
-    const labels = node.metadata.labels ?? {};
-    return CONTROL_PLANE_LABELS.some((l) => labels[l] === 'true');
-}
-/** Pods that are on their way out or finished are not the ones that must be Ready. */
-function isLivePod(pod) {
-    return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded';
-}
-function podReady(pod) {
-    return (pod.status?.phase === 'Running' &&
-        (pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false));
-}
-/** The most telling reason a pod is not Ready: a container's waiting/terminated reason first. */
-function podProblem(pod) {
-    for (const cs of pod.status?.containerStatuses ?? []) {
-        if (cs.ready)
-            continue;
-        const reason = cs.state?.waiting?.reason ?? cs.state?.terminated?.reason;
-        if (reason)
-            return `${inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
-    }
-    const phase = pod.status?.phase ?? 'Unknown';
-    if (phase !== 'Running')
-        return pod.status?.reason
-            ? `${inertText(phase, 50)} (${inertText(pod.status.reason, 100)})`
-            : inertText(phase, 50);
-    return 'not Ready';
-}
-function podImages(pod) {
-    return (pod.spec?.containers ?? []).map((c) => c.image ?? '').filter(Boolean);
-}
-
-;// CONCATENATED MODULE: ./src/kube/readyz.ts
-
-function parseReadyz(part) {
-    const text = `${part.stdout}\n${part.stderr}`.replace(/\\n/g, '\n');
-    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200));
-    const passed = [...text.matchAll(/\[\+\][^\s]+ ok/g)].length;
-    if (part.code === 0)
-        return { ok: true, failed, passed };
-    const firstLine = part.stderr.trim().split('\n')[0] ?? '';
-    return {
-        ok: false,
-        failed,
-        passed,
-        error: failed.length ? 'readyz check failed' : inertText(firstLine, 300) || `kubectl exited ${part.code}`,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/health/evaluate.ts
-
-
-
-/**
- * The health verdict as a pure function: raw state + expectations -> checks. No I/O, no clock,
- * so every judgement (cordoned nodes, readyz failures, version skew, disabled kube-proxy) is
- * unit-tested against recorded cluster output.
- */
-function evaluate(state, exp, unreachable) {
-    if (!state) {
-        const why = unreachable ?? 'no master answered the probe';
-        return [
-            { name: 'api', status: 'fail', message: `cluster state unavailable: ${why}` },
-            ...['nodes', 'version', 'etcd', ...exp.pods.map((p) => p.name)].map((name) => ({
-                name,
-                status: 'fail',
-                message: 'not evaluated: no cluster state',
-            })),
-        ];
-    }
-    const nodes = state.nodes?.items ?? null;
-    const masters = masterNames(nodes, exp);
-    return [
-        checkApi(state),
-        checkNodes(state, exp),
-        checkVersion(nodes, exp),
-        checkEtcd(state, masters),
-        ...exp.pods.map((req) => checkPods(state, req, nodes, masters)),
-    ];
-}
-function masterNames(nodes, exp) {
-    if (exp.masterNames?.length)
-        return exp.masterNames;
-    return (nodes ?? []).filter(isControlPlane).map((n) => n.metadata.name);
-}
-function checkApi(state) {
-    const r = parseReadyz(state.readyz);
-    const observed = { via: state.probedVia, passedChecks: r.passed, failedChecks: r.failed };
-    if (r.ok)
-        return { name: 'api', status: 'pass', message: `API ready (/readyz via ${state.probedVia})`, observed };
-    const detail = r.failed.length ? `failing readyz checks: ${r.failed.join('; ')}` : (r.error ?? 'not ready');
-    return {
-        name: 'api',
-        status: 'fail',
-        message: `API not ready via ${state.probedVia}: ${detail}`,
-        failing: [state.probedVia],
-        observed,
-    };
-}
-function checkNodes(state, exp) {
-    if (!state.nodes) {
-        return {
-            name: 'nodes',
-            status: 'fail',
-            message: `cannot list nodes: ${state.nodesError ?? 'unknown error'}`,
-        };
-    }
-    const items = state.nodes.items;
-    const ready = items.filter(nodeReady).map((n) => n.metadata.name);
-    const notReady = items.filter((n) => !nodeReady(n));
-    const cordoned = items.filter((n) => n.spec?.unschedulable).map((n) => n.metadata.name);
-    const listed = new Set(items.map((n) => n.metadata.name));
-    const missing = (exp.nodeNames ?? []).filter((name) => !listed.has(name));
-    const expected = exp.nodeCount ?? items.length;
-    const problems = [
-        ...notReady.map((n) => `${n.metadata.name} ${nodeProblem(n)}`),
-        ...missing.map((name) => `${name} not registered`),
-    ];
-    const observed = {
-        expected,
-        ready: ready.length,
-        registered: items.length,
-        notReady: notReady.map((n) => n.metadata.name),
-        missing,
-        cordoned,
-    };
-    // An explicit minimum tolerates the nodes beyond it (named, not failed); by default every node counts.
-    const ok = ready.length >= expected && (problems.length === 0 || exp.minimumOnly === true);
-    // Cordoned (SchedulingDisabled) nodes are Ready by condition: worth showing, not a failure.
-    const cordonNote = cordoned.length ? `; cordoned but Ready: ${cordoned.join(', ')}` : '';
-    if (ok) {
-        const tolerated = problems.length
-            ? ` (at least ${expected} required; tolerated: ${problems.join('; ')})`
-            : '';
-        return {
-            name: 'nodes',
-            status: 'pass',
-            message: `${ready.length}/${expected} nodes Ready${tolerated}${cordonNote}`,
-            observed,
-        };
-    }
-    if (problems.length === 0)
-        problems.push(`only ${items.length} nodes registered`);
-    return {
-        name: 'nodes',
-        status: 'fail',
-        message: `${ready.length}/${expected} nodes Ready: ${problems.join('; ')}${cordonNote}`,
-        failing: [...notReady.map((n) => n.metadata.name), ...missing],
-        observed,
-    };
-}
-function checkVersion(nodes, exp) {
-    const versions = Object.fromEntries((nodes ?? []).map((n) => [n.metadata.name, n.status?.nodeInfo?.kubeletVersion ?? 'unknown']));
-    const distinct = [...new Set(Object.values(versions))];
-    if (!exp.rke2Version) {
-        return {
-            name: 'version',
-            status: 'skip',
-            message: nodes
-                ? `no expected version given; running ${distinct.join(', ')}`
-                : 'no expected version given (node versions unknown: nodes not listed)',
-            observed: { versions },
-        };
-    }
-    if (!nodes)
-        return { name: 'version', status: 'fail', message: 'cannot list nodes to read their versions' };
-    const behind = Object.entries(versions).filter(([, v]) => v !== exp.rke2Version);
-    const observed = { expected: exp.rke2Version, versions };
-    if (behind.length === 0) {
-        return {
-            name: 'version',
-            status: 'pass',
-            message: `all ${nodes.length} nodes at ${exp.rke2Version}`,
-            observed,
-        };
-    }
-    return {
-        name: 'version',
-        status: 'fail',
-        message: `${behind.length}/${nodes.length} nodes not at ${exp.rke2Version}: ${behind.map(([n, v]) => `${n} (${v})`).join(', ')}`,
-        failing: behind.map(([n]) => n),
-        observed,
-    };
-}
-function checkEtcd(state, masters) {
-    const readyzEtcd = state.readyzEtcd.code === 0;
-    const etcdPods = (state.pods['kube-system']?.items ?? []).filter((p) => isLivePod(p) && p.metadata.labels?.component === 'etcd');
-    const podsKnown = state.pods['kube-system'] != null;
-    const members = Object.fromEntries(masters.map((m) => [m, etcdPods.some((p) => p.spec?.nodeName === m && podReady(p))]));
-    const up = Object.values(members).filter(Boolean).length;
-    const quorum = Math.floor(masters.length / 2) + 1;
-    const down = Object.entries(members)
-        .filter(([, ok]) => !ok)
-        .map(([m]) => m);
-    const readyzText = readyzEtcd
-        ? 'ok'
-        : (state.readyzEtcd.stderr || state.readyzEtcd.stdout).trim().split('\n')[0] ||
-            `exit ${state.readyzEtcd.code}`;
-    const observed = { readyzEtcd: readyzText, members, quorum, membersReady: podsKnown ? up : null };
-    const problems = [];
-    if (!readyzEtcd)
-        problems.push(`/readyz/etcd failed (${readyzText})`);
-    if (podsKnown && masters.length && up < quorum)
-        problems.push(`only ${up}/${masters.length} members Ready, quorum needs ${quorum}`);
-    else if (podsKnown && down.length)
-        problems.push(`member(s) not Ready: ${down.join(', ')}`);
-    if (problems.length === 0) {
-        const members = podsKnown && masters.length ? `, ${up}/${masters.length} members Ready` : '';
-        return { name: 'etcd', status: 'pass', message: `etcd serves the API${members}`, observed };
-    }
-    // Without the pod list the members' state is unknown: name none rather than all.
-    return {
-        name: 'etcd',
-        status: 'fail',
-        message: problems.join('; '),
-        failing: podsKnown ? down : [],
-        observed,
-    };
-}
-function describePod(p) {
-    return {
-        name: p.metadata.name,
-        node: p.spec?.nodeName ?? null,
-        ready: podReady(p),
-        phase: p.status?.phase ?? 'Unknown',
-        ...(podReady(p) ? {} : { problem: podProblem(p) }),
-        restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0),
-        images: podImages(p),
-    };
-}
-function checkPods(state, req, nodes, masters) {
-    const where = `${req.namespace} ${req.selector}`;
-    if (req.skipReason)
-        return { name: req.name, status: 'skip', message: req.skipReason, observed: { selector: where } };
-    const list = state.pods[req.namespace];
-    if (!list) {
-        const why = state.podsErrors?.[req.namespace] ?? 'not read';
-        return { name: req.name, status: 'fail', message: `cannot list pods in ${req.namespace}: ${why}` };
-    }
-    const terms = parseSelector(req.selector);
-    const pods = list.items.filter((p) => isLivePod(p) && matchesSelector(p.metadata.labels, terms));
-    const ready = pods.filter(podReady);
-    const broken = pods.filter((p) => !podReady(p));
-    const brokenText = broken.map((p) => `${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''} ${podProblem(p)}${imageNote(p)}`);
-    const base = { selector: where, ready: ready.length, total: pods.length, pods: pods.map(describePod) };
-    if (req.count.kind === 'min') {
-        const min = req.count.min;
-        const ok = ready.length >= min && broken.length === 0;
-        const message = `${ready.length}/${pods.length} Ready (need ${min}+, all Ready)`;
-        if (ok)
-            return { name: req.name, status: 'pass', message, observed: { ...base, expected: min } };
-        return {
-            name: req.name,
-            status: 'fail',
-            message: `${message}${broken.length ? `: ${brokenText.join('; ')}` : pods.length ? '' : `: no pod matches ${where}`}`,
-            failing: [...new Set(broken.map((p) => p.spec?.nodeName ?? p.metadata.name))],
-            observed: { ...base, expected: min },
-        };
-    }
-    const perMaster = req.count.kind === 'per-master';
-    const targets = perMaster ? masters : (nodes ?? []).map((n) => n.metadata.name);
-    if (!perMaster && !nodes)
-        return { name: req.name, status: 'fail', message: 'cannot list nodes to place pods on', observed: base };
-    const lacking = targets.filter((t) => !ready.some((p) => p.spec?.nodeName === t));
-    const message = `${targets.length - lacking.length}/${targets.length} ${perMaster ? 'masters' : 'nodes'} have a Ready pod`;
-    if (lacking.length === 0)
-        return { name: req.name, status: 'pass', message, observed: { ...base, expected: targets.length } };
-    const details = lacking.map((t) => {
-        const pod = pods.find((p) => p.spec?.nodeName === t);
-        return pod ? `${t}: ${pod.metadata.name} ${podProblem(pod)}${imageNote(pod)}` : `${t}: no pod`;
-    });
-    return {
-        name: req.name,
-        status: 'fail',
-        message: `${message}; ${details.join('; ')}`,
-        failing: lacking,
-        observed: { ...base, expected: targets.length },
-    };
-}
-/** The image of a failing pod often names the bad version after an upgrade. */
-function imageNote(p) {
-    const images = podImages(p);
-    return images.length ? ` [${images.join(', ')}]` : '';
-}
-
-;// CONCATENATED MODULE: ./src/health/http.ts
-
-
-const MAX_BODY_CHARS = 1_000_000;
-function statusAccepted(status, ranges) {
-    return ranges.some((r) => status >= r.min && status <= r.max);
-}
-function bodyMatches(body, want) {
-    const re = /^\/(.*)\/([a-z]*)$/s.exec(want);
-    return re ? new RegExp(re[1], re[2]).test(body) : body.includes(want);
-}
-function describeStatus(ranges) {
-    return ranges.map((r) => (r.min === r.max ? String(r.min) : `${r.min}-${r.max}`)).join(',');
-}
-async function checkUrl(exp, timeoutMs, fetchImpl) {
-    const name = `http ${exp.url}`;
-    const started = Date.now();
-    try {
-        // Redirects are not followed: a 3xx is an answer from the app (accepted by default).
-        const res = await fetchImpl(exp.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-        const body = (await res.text()).slice(0, MAX_BODY_CHARS);
-        const ms = Date.now() - started;
-        const observed = {
-            status: res.status,
-            ms,
-            expectedStatus: describeStatus(exp.status),
-            ...(exp.body ? { bodyMatch: exp.body } : {}),
-        };
-        if (!statusAccepted(res.status, exp.status)) {
-            return {
-                name,
-                status: 'fail',
-                message: `HTTP ${res.status}, want ${describeStatus(exp.status)}`,
-                failing: [exp.url],
-                observed,
-            };
-        }
-        if (exp.body && !bodyMatches(body, exp.body)) {
-            return {
-                name,
-                status: 'fail',
-                message: `HTTP ${res.status} but the body does not match ${inert_inert(exp.body)}`,
-                failing: [exp.url],
-                observed,
-            };
-        }
-        return { name, status: 'pass', message: `HTTP ${res.status} in ${ms} ms`, observed };
-    }
-    catch (error) {
-        const timedOut = error.name === 'TimeoutError';
-        const cause = error.cause;
-        const why = timedOut
-            ? `no answer within ${timeoutMs} ms`
-            : `${http_describe(error)}${cause ? ` (${http_describe(cause)})` : ''}`;
-        return { name, status: 'fail', message: why, failing: [exp.url], observed: { ms: Date.now() - started } };
-    }
-}
-/** fetch's errors may come from another realm (undici), so read `message`/`code` directly. */
-function http_describe(error) {
-    if (error && typeof error === 'object') {
-        const e = error;
-        const message = typeof e.message === 'string' && e.message ? e.message : '';
-        const code = typeof e.code === 'string' ? e.code : '';
-        if (message || code)
-            return inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
-    }
-    return inertText(errorMessage(error), 300);
-}
-
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
 ;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
 const objectToString = Object.prototype.toString;
 
@@ -66140,7 +66166,10 @@ const silentLogger = {
 function consoleLogger(opts = {}) {
     const write = (prefix, message) => process.stderr.write(`${prefix}${inertLines(message)}\n`);
     return {
-        info: (m) => write('', m),
+        info: (m) => {
+            if (opts.verbose !== false)
+                write('', m);
+        },
         warning: (m) => write('warning: ', m),
         error: (m) => write('error: ', m),
         debug: (m) => {
@@ -66163,19 +66192,10 @@ function consoleLogger(opts = {}) {
 
 
 
+
 const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-/** A connection failure, with the node named. `retryable` is false for trust and auth problems. */
-class SshError extends Error {
-    host;
-    retryable;
-    name = 'SshError';
-    constructor(host, message, retryable) {
-        super(`${host}: ${message}`);
-        this.host = host;
-        this.retryable = retryable;
-    }
-}
+
 /**
  * Opens one authenticated, host-key-verified connection to `target`, retrying transient
  * failures (refused, reset, timeout) with jittered exponential backoff. A wrong host key or a
@@ -66215,14 +66235,14 @@ function verifierFor(target, logger) {
     }
     if (target.hostKeys.length === 0) {
         throw new SshError(target.name, 'no host key to verify against: give host_keys in the inventory or a known_hosts input ' +
-            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false);
+            '(or, knowingly, opt out with insecure-skip-host-key-verification)', false, 'no-pinned-key');
     }
     let pinned;
     try {
         pinned = target.hostKeys.map(parseHostKey);
     }
     catch (error) {
-        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false);
+        throw new SshError(target.name, `invalid pinned host key: ${errorMessage(error)}`, false, 'no-pinned-key');
     }
     return { algorithms: hostKeyAlgorithms(pinned), verify: (key) => matchesPinned(key, pinned) };
 }
@@ -66242,7 +66262,7 @@ async function connectOnce(target, deps) {
         }
         catch (error) {
             bastion.close();
-            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${errorMessage(error)}`, true);
+            throw new SshError(target.name, `jump host ${target.bastion.name} could not reach ${target.address}:${target.port}: ${inertText(errorMessage(error))}`, true);
         }
     }
     const client = new lib.Client();
@@ -66267,7 +66287,9 @@ async function connectOnce(target, deps) {
         let settled = false;
         client.once('ready', () => {
             settled = true;
-            resolve(new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion));
+            const shell = new SshConnection(target, client, deps.secrets ?? new SecretRegistry(), bastion);
+            shell.hostKeyFingerprint = presented ? fingerprint(presented) : undefined;
+            resolve(shell);
         });
         // `on`, not `once`: ssh2 can emit a second error (e.g. "Connection lost before
         // handshake" after a handshake timeout), and an unhandled one would crash the process.
@@ -66285,19 +66307,15 @@ async function connectOnce(target, deps) {
         catch (err) {
             settled = true;
             bastion?.close();
-            reject(new SshError(target.name, errorMessage(err), false));
+            reject(new SshError(target.name, inertText(errorMessage(err)), false, 'channel'));
         }
     });
 }
 function classify(target, err, presented) {
-    if (/host denied/i.test(err.message)) {
-        const seen = presented ? ` (the server presented ${fingerprint(presented)})` : '';
-        return new SshError(target.name, `host key verification failed${seen}: it matches none of the pinned keys. ` +
-            'Nothing was run. If the node was rebuilt, update its host_keys; otherwise treat this as a possible attack.', false);
-    }
-    if (err.level === 'client-authentication') {
-        return new SshError(target.name, `authentication as ${target.user} failed: check the SSH key`, false);
-    }
+    if (/host denied/i.test(err.message))
+        return new HostKeyMismatchError(target.name, presented ? fingerprint(presented) : undefined);
+    if (err.level === 'client-authentication')
+        return new AuthRefusedError(target.name, target.user);
     return new SshError(target.name, inertText(err.message || String(err.code ?? 'connection failed')), true);
 }
 /** Extra time the client waits beyond the remote limit before it abandons the channel. */
@@ -66359,6 +66377,8 @@ class SshConnection {
     secrets;
     bastion;
     closed = false;
+    /** Fingerprint of the (verified) host key the server presented. */
+    hostKeyFingerprint;
     constructor(target, client, secrets, bastion) {
         this.target = target;
         this.client = client;
@@ -66386,11 +66406,11 @@ class SshConnection {
         const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
         const started = Date.now();
         if (this.closed)
-            return Promise.reject(new SshError(this.target.name, 'connection is closed', true));
+            return Promise.reject(new SshError(this.target.name, 'connection is closed', true, 'channel'));
         return new Promise((resolve, reject) => {
             this.client.exec(wrapped, (err, stream) => {
                 if (err) {
-                    reject(new SshError(this.target.name, `could not start command: ${err.message}`, true));
+                    reject(new SshError(this.target.name, `could not start command: ${inertText(err.message)}`, true, 'channel'));
                     return;
                 }
                 const out = new BoundedBuffer(limit);
@@ -66453,14 +66473,21 @@ class SshConnection {
 
 ;// CONCATENATED MODULE: ./src/ssh/pool.ts
 
+
 /**
  * One connection per node, opened on first use and reused: an exec on an open connection
  * costs ~190 ms, a new connection ~280 ms more (toolchain-notes.md).
+ *
+ * A failure that cannot heal during a run (a wrong host key, a refused key: `retryable` false)
+ * is remembered: the node is not contacted again, and every user of the pool sees the same
+ * error. Other failures are forgotten, so the next `get` retries. `outcomes()` keeps the last
+ * result per node contacted - the trust record a run reports on.
  */
 class SshPool {
     deps;
     connector;
     connections = new Map();
+    seen = new Map();
     constructor(deps, connector = connect) {
         this.deps = deps;
         this.connector = connector;
@@ -66470,16 +66497,34 @@ class SshPool {
         let pending = this.connections.get(key);
         if (!pending) {
             pending = this.connector(target, this.deps);
-            // A failed connect must not be cached: the next call retries.
-            pending.catch(() => this.connections.delete(key));
             this.connections.set(key, pending);
+            pending.then((shell) => this.seen.set(target.name, {
+                node: target.name,
+                ok: true,
+                hostKeyFingerprint: shell.hostKeyFingerprint,
+            }), (error) => {
+                this.seen.set(target.name, { node: target.name, ok: false, error });
+                if (!isPermanentSshFailure(error))
+                    this.connections.delete(key);
+            });
         }
         return pending;
+    }
+    /** The permanent failure remembered for a node, if any (no connection is attempted). */
+    permanentFailure(target) {
+        const outcome = this.seen.get(target.name);
+        return outcome && !outcome.ok && isPermanentSshFailure(outcome.error) ? outcome.error : undefined;
+    }
+    /** The last connect result of every node contacted, in first-contact order. */
+    outcomes() {
+        return [...this.seen.values()];
     }
     /** Drops a connection (e.g. after the node rebooted) so the next get reconnects. */
     async drop(target) {
         const key = poolKey(target);
         const pending = this.connections.get(key);
+        if (pending && this.permanentFailure(target))
+            return; // stays refused for the run
         this.connections.delete(key);
         if (pending)
             (await pending.catch(() => undefined))?.close();
@@ -66493,6 +66538,385 @@ class SshPool {
 /** One entry per node: two named nodes never share a connection, even behind one address. */
 function poolKey(target) {
     return `${target.name} ${target.user}@${target.address}:${target.port}`;
+}
+
+;// CONCATENATED MODULE: ./src/kube/conditions.ts
+
+/**
+ * Readiness read from conditions, never from printed columns: `kubectl get nodes` shows a
+ * cordoned node as `Ready,SchedulingDisabled`, which a `$2=="Ready"` text match miscounts.
+ */
+function nodeReady(node) {
+    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+/** Why a node is not Ready, e.g. `NotReady (NodeStatusUnknown: Kubelet stopped posting node status.)`. */
+function nodeProblem(node) {
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!ready)
+        return 'NotReady (no Ready condition)';
+    // Condition reasons and messages are free text written by whatever has node credentials.
+    const why = inertText([ready.reason, ready.message].filter(Boolean).join(': '), 300);
+    return ready.status === 'Unknown'
+        ? `NotReady (status Unknown${why ? `, ${why}` : ''})`
+        : `NotReady${why ? ` (${why})` : ''}`;
+}
+const CONTROL_PLANE_LABELS = [
+    'node-role.kubernetes.io/control-plane',
+    'node-role.kubernetes.io/master',
+    'node-role.kubernetes.io/etcd',
+];
+function isControlPlane(node) {
+    const labels = node.metadata.labels ?? {};
+    return CONTROL_PLANE_LABELS.some((l) => labels[l] === 'true');
+}
+/** Pods that are on their way out or finished are not the ones that must be Ready. */
+function isLivePod(pod) {
+    return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded';
+}
+function podReady(pod) {
+    return (pod.status?.phase === 'Running' &&
+        (pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false));
+}
+/** The most telling reason a pod is not Ready: a container's waiting/terminated reason first. */
+function podProblem(pod) {
+    for (const cs of pod.status?.containerStatuses ?? []) {
+        if (cs.ready)
+            continue;
+        const reason = cs.state?.waiting?.reason ?? cs.state?.terminated?.reason;
+        if (reason)
+            return `${inertText(reason, 100)}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`;
+    }
+    const phase = pod.status?.phase ?? 'Unknown';
+    if (phase !== 'Running')
+        return pod.status?.reason
+            ? `${inertText(phase, 50)} (${inertText(pod.status.reason, 100)})`
+            : inertText(phase, 50);
+    return 'not Ready';
+}
+function podImages(pod) {
+    return (pod.spec?.containers ?? []).map((c) => c.image ?? '').filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./src/kube/readyz.ts
+
+function parseReadyz(part) {
+    const text = `${part.stdout}\n${part.stderr}`.replace(/\\n/g, '\n');
+    const failed = [...text.matchAll(/\[-\]([^\s]+) failed: ?([^\n"]*)/g)].map((m) => inertText(`${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}`, 200));
+    const passed = [...text.matchAll(/\[\+\][^\s]+ ok/g)].length;
+    if (part.code === 0)
+        return { ok: true, failed, passed };
+    const firstLine = part.stderr.trim().split('\n')[0] ?? '';
+    return {
+        ok: false,
+        failed,
+        passed,
+        error: failed.length ? 'readyz check failed' : inertText(firstLine, 300) || `kubectl exited ${part.code}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/health/evaluate.ts
+
+
+
+/**
+ * The health verdict as a pure function: raw state + expectations -> checks. No I/O, no clock,
+ * so every judgement (cordoned nodes, readyz failures, version skew, disabled kube-proxy) is
+ * unit-tested against recorded cluster output.
+ */
+function evaluate(state, exp, unreachable) {
+    if (!state) {
+        const why = unreachable ?? 'no master answered the probe';
+        return [
+            { name: 'api', status: 'fail', message: `cluster state unavailable: ${why}` },
+            ...['nodes', 'version', 'etcd', ...exp.pods.map((p) => p.name)].map((name) => ({
+                name,
+                status: 'fail',
+                message: 'not evaluated: no cluster state',
+            })),
+        ];
+    }
+    const nodes = state.nodes?.items ?? null;
+    const masters = masterNames(nodes, exp);
+    return [
+        checkApi(state),
+        checkNodes(state, exp),
+        checkVersion(nodes, exp),
+        checkEtcd(state, masters),
+        ...exp.pods.map((req) => checkPods(state, req, nodes, masters)),
+    ];
+}
+function masterNames(nodes, exp) {
+    if (exp.masterNames?.length)
+        return exp.masterNames;
+    return (nodes ?? []).filter(isControlPlane).map((n) => n.metadata.name);
+}
+function checkApi(state) {
+    const r = parseReadyz(state.readyz);
+    const observed = { via: state.probedVia, passedChecks: r.passed, failedChecks: r.failed };
+    if (r.ok)
+        return { name: 'api', status: 'pass', message: `API ready (/readyz via ${state.probedVia})`, observed };
+    const detail = r.failed.length ? `failing readyz checks: ${r.failed.join('; ')}` : (r.error ?? 'not ready');
+    return {
+        name: 'api',
+        status: 'fail',
+        message: `API not ready via ${state.probedVia}: ${detail}`,
+        failing: [state.probedVia],
+        observed,
+    };
+}
+function checkNodes(state, exp) {
+    if (!state.nodes) {
+        return {
+            name: 'nodes',
+            status: 'fail',
+            message: `cannot list nodes: ${state.nodesError ?? 'unknown error'}`,
+        };
+    }
+    const items = state.nodes.items;
+    const ready = items.filter(nodeReady).map((n) => n.metadata.name);
+    const notReady = items.filter((n) => !nodeReady(n));
+    const cordoned = items.filter((n) => n.spec?.unschedulable).map((n) => n.metadata.name);
+    const listed = new Set(items.map((n) => n.metadata.name));
+    const missing = (exp.nodeNames ?? []).filter((name) => !listed.has(name));
+    const expected = exp.nodeCount ?? items.length;
+    const problems = [
+        ...notReady.map((n) => `${n.metadata.name} ${nodeProblem(n)}`),
+        ...missing.map((name) => `${name} not registered`),
+    ];
+    const observed = {
+        expected,
+        ready: ready.length,
+        registered: items.length,
+        notReady: notReady.map((n) => n.metadata.name),
+        missing,
+        cordoned,
+    };
+    // An explicit minimum tolerates the nodes beyond it (named, not failed); by default every node counts.
+    const ok = ready.length >= expected && (problems.length === 0 || exp.minimumOnly === true);
+    // Cordoned (SchedulingDisabled) nodes are Ready by condition: worth showing, not a failure.
+    const cordonNote = cordoned.length ? `; cordoned but Ready: ${cordoned.join(', ')}` : '';
+    if (ok) {
+        const tolerated = problems.length
+            ? ` (at least ${expected} required; tolerated: ${problems.join('; ')})`
+            : '';
+        return {
+            name: 'nodes',
+            status: 'pass',
+            message: `${ready.length}/${expected} nodes Ready${tolerated}${cordonNote}`,
+            observed,
+        };
+    }
+    if (problems.length === 0)
+        problems.push(`only ${items.length} nodes registered`);
+    return {
+        name: 'nodes',
+        status: 'fail',
+        message: `${ready.length}/${expected} nodes Ready: ${problems.join('; ')}${cordonNote}`,
+        failing: [...notReady.map((n) => n.metadata.name), ...missing],
+        observed,
+    };
+}
+function checkVersion(nodes, exp) {
+    const versions = Object.fromEntries((nodes ?? []).map((n) => [n.metadata.name, n.status?.nodeInfo?.kubeletVersion ?? 'unknown']));
+    const distinct = [...new Set(Object.values(versions))];
+    if (!exp.rke2Version) {
+        return {
+            name: 'version',
+            status: 'skip',
+            message: nodes
+                ? `no expected version given; running ${distinct.join(', ')}`
+                : 'no expected version given (node versions unknown: nodes not listed)',
+            observed: { versions },
+        };
+    }
+    if (!nodes)
+        return { name: 'version', status: 'fail', message: 'cannot list nodes to read their versions' };
+    const behind = Object.entries(versions).filter(([, v]) => v !== exp.rke2Version);
+    const observed = { expected: exp.rke2Version, versions };
+    if (behind.length === 0) {
+        return {
+            name: 'version',
+            status: 'pass',
+            message: `all ${nodes.length} nodes at ${exp.rke2Version}`,
+            observed,
+        };
+    }
+    return {
+        name: 'version',
+        status: 'fail',
+        message: `${behind.length}/${nodes.length} nodes not at ${exp.rke2Version}: ${behind.map(([n, v]) => `${n} (${v})`).join(', ')}`,
+        failing: behind.map(([n]) => n),
+        observed,
+    };
+}
+function checkEtcd(state, masters) {
+    const readyzEtcd = state.readyzEtcd.code === 0;
+    const etcdPods = (state.pods['kube-system']?.items ?? []).filter((p) => isLivePod(p) && p.metadata.labels?.component === 'etcd');
+    const podsKnown = state.pods['kube-system'] != null;
+    const members = Object.fromEntries(masters.map((m) => [m, etcdPods.some((p) => p.spec?.nodeName === m && podReady(p))]));
+    const up = Object.values(members).filter(Boolean).length;
+    const quorum = Math.floor(masters.length / 2) + 1;
+    const down = Object.entries(members)
+        .filter(([, ok]) => !ok)
+        .map(([m]) => m);
+    const readyzText = readyzEtcd
+        ? 'ok'
+        : (state.readyzEtcd.stderr || state.readyzEtcd.stdout).trim().split('\n')[0] ||
+            `exit ${state.readyzEtcd.code}`;
+    const observed = { readyzEtcd: readyzText, members, quorum, membersReady: podsKnown ? up : null };
+    const problems = [];
+    if (!readyzEtcd)
+        problems.push(`/readyz/etcd failed (${readyzText})`);
+    if (podsKnown && masters.length && up < quorum)
+        problems.push(`only ${up}/${masters.length} members Ready, quorum needs ${quorum}`);
+    else if (podsKnown && down.length)
+        problems.push(`member(s) not Ready: ${down.join(', ')}`);
+    if (problems.length === 0) {
+        const members = podsKnown && masters.length ? `, ${up}/${masters.length} members Ready` : '';
+        return { name: 'etcd', status: 'pass', message: `etcd serves the API${members}`, observed };
+    }
+    // Without the pod list the members' state is unknown: name none rather than all.
+    return {
+        name: 'etcd',
+        status: 'fail',
+        message: problems.join('; '),
+        failing: podsKnown ? down : [],
+        observed,
+    };
+}
+function describePod(p) {
+    return {
+        name: p.metadata.name,
+        node: p.spec?.nodeName ?? null,
+        ready: podReady(p),
+        phase: p.status?.phase ?? 'Unknown',
+        ...(podReady(p) ? {} : { problem: podProblem(p) }),
+        restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0),
+        images: podImages(p),
+    };
+}
+function checkPods(state, req, nodes, masters) {
+    const where = `${req.namespace} ${req.selector}`;
+    if (req.skipReason)
+        return { name: req.name, status: 'skip', message: req.skipReason, observed: { selector: where } };
+    const list = state.pods[req.namespace];
+    if (!list) {
+        const why = state.podsErrors?.[req.namespace] ?? 'not read';
+        return { name: req.name, status: 'fail', message: `cannot list pods in ${req.namespace}: ${why}` };
+    }
+    const terms = parseSelector(req.selector);
+    const pods = list.items.filter((p) => isLivePod(p) && matchesSelector(p.metadata.labels, terms));
+    const ready = pods.filter(podReady);
+    const broken = pods.filter((p) => !podReady(p));
+    const brokenText = broken.map((p) => `${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''} ${podProblem(p)}${imageNote(p)}`);
+    const base = { selector: where, ready: ready.length, total: pods.length, pods: pods.map(describePod) };
+    if (req.count.kind === 'min') {
+        const min = req.count.min;
+        const ok = ready.length >= min && broken.length === 0;
+        const message = `${ready.length}/${pods.length} Ready (need ${min}+, all Ready)`;
+        if (ok)
+            return { name: req.name, status: 'pass', message, observed: { ...base, expected: min } };
+        return {
+            name: req.name,
+            status: 'fail',
+            message: `${message}${broken.length ? `: ${brokenText.join('; ')}` : pods.length ? '' : `: no pod matches ${where}`}`,
+            failing: [...new Set(broken.map((p) => p.spec?.nodeName ?? p.metadata.name))],
+            observed: { ...base, expected: min },
+        };
+    }
+    const perMaster = req.count.kind === 'per-master';
+    const targets = perMaster ? masters : (nodes ?? []).map((n) => n.metadata.name);
+    if (!perMaster && !nodes)
+        return { name: req.name, status: 'fail', message: 'cannot list nodes to place pods on', observed: base };
+    const lacking = targets.filter((t) => !ready.some((p) => p.spec?.nodeName === t));
+    const message = `${targets.length - lacking.length}/${targets.length} ${perMaster ? 'masters' : 'nodes'} have a Ready pod`;
+    if (lacking.length === 0)
+        return { name: req.name, status: 'pass', message, observed: { ...base, expected: targets.length } };
+    const details = lacking.map((t) => {
+        const pod = pods.find((p) => p.spec?.nodeName === t);
+        return pod ? `${t}: ${pod.metadata.name} ${podProblem(pod)}${imageNote(pod)}` : `${t}: no pod`;
+    });
+    return {
+        name: req.name,
+        status: 'fail',
+        message: `${message}; ${details.join('; ')}`,
+        failing: lacking,
+        observed: { ...base, expected: targets.length },
+    };
+}
+/** The image of a failing pod often names the bad version after an upgrade. */
+function imageNote(p) {
+    const images = podImages(p);
+    return images.length ? ` [${images.join(', ')}]` : '';
+}
+
+;// CONCATENATED MODULE: ./src/health/http.ts
+
+
+const MAX_BODY_CHARS = 1_000_000;
+function statusAccepted(status, ranges) {
+    return ranges.some((r) => status >= r.min && status <= r.max);
+}
+function bodyMatches(body, want) {
+    const re = /^\/(.*)\/([a-z]*)$/s.exec(want);
+    return re ? new RegExp(re[1], re[2]).test(body) : body.includes(want);
+}
+function describeStatus(ranges) {
+    return ranges.map((r) => (r.min === r.max ? String(r.min) : `${r.min}-${r.max}`)).join(',');
+}
+async function checkUrl(exp, timeoutMs, fetchImpl) {
+    const name = `http ${exp.url}`;
+    const started = Date.now();
+    try {
+        // Redirects are not followed: a 3xx is an answer from the app (accepted by default).
+        const res = await fetchImpl(exp.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+        const body = (await res.text()).slice(0, MAX_BODY_CHARS);
+        const ms = Date.now() - started;
+        const observed = {
+            status: res.status,
+            ms,
+            expectedStatus: describeStatus(exp.status),
+            ...(exp.body ? { bodyMatch: exp.body } : {}),
+        };
+        if (!statusAccepted(res.status, exp.status)) {
+            return {
+                name,
+                status: 'fail',
+                message: `HTTP ${res.status}, want ${describeStatus(exp.status)}`,
+                failing: [exp.url],
+                observed,
+            };
+        }
+        if (exp.body && !bodyMatches(body, exp.body)) {
+            return {
+                name,
+                status: 'fail',
+                message: `HTTP ${res.status} but the body does not match ${inert(exp.body)}`,
+                failing: [exp.url],
+                observed,
+            };
+        }
+        return { name, status: 'pass', message: `HTTP ${res.status} in ${ms} ms`, observed };
+    }
+    catch (error) {
+        const timedOut = error.name === 'TimeoutError';
+        const cause = error.cause;
+        const why = timedOut
+            ? `no answer within ${timeoutMs} ms`
+            : `${http_describe(error)}${cause ? ` (${http_describe(cause)})` : ''}`;
+        return { name, status: 'fail', message: why, failing: [exp.url], observed: { ms: Date.now() - started } };
+    }
+}
+/** fetch's errors may come from another realm (undici), so read `message`/`code` directly. */
+function http_describe(error) {
+    if (error && typeof error === 'object') {
+        const e = error;
+        const message = typeof e.message === 'string' && e.message ? e.message : '';
+        const code = typeof e.code === 'string' ? e.code : '';
+        if (message || code)
+            return inertText(message.includes(code) ? message : [code, message].filter(Boolean).join(' '), 300);
+    }
+    return inertText(errorMessage(error), 300);
 }
 
 ;// CONCATENATED MODULE: ./src/kube/probe.ts
@@ -66620,21 +67044,23 @@ function parseProbeOutput(stdout, opts, probedVia) {
  * poll. A master whose own API cannot list nodes is also passed over: its view is not the
  * cluster's, and the API check of the master that does answer tells the story.
  *
- * The connector is injected (through the pool), so tests prove bad input never connects and
- * the benchmark counts execs per poll.
+ * Connections come from the run's pool (shared with the SSH access check, so a master is
+ * connected to once); its connector is injected, so tests prove bad input never connects and
+ * the benchmark counts execs per poll. A master the pool knows to be permanently refused (wrong
+ * host key, refused key) is reported again without a new connection.
  */
 class MasterProber {
     masters;
     opts;
-    execTimeoutMs;
     pool;
+    execTimeoutMs;
     preferred;
     script;
-    constructor(masters, opts, connect, connectDeps, execTimeoutMs) {
+    constructor(masters, opts, pool, execTimeoutMs) {
         this.masters = masters;
         this.opts = opts;
+        this.pool = pool;
         this.execTimeoutMs = execTimeoutMs;
-        this.pool = new SshPool(connectDeps, connect);
         // Built (and its inputs validated) once, before any connection.
         this.script = buildProbeScript(opts);
     }
@@ -66656,15 +67082,23 @@ class MasterProber {
                 continue;
             }
             let shell;
+            const connectStart = performance.now();
             try {
                 shell = await this.pool.get(target);
             }
             catch (error) {
-                attempts.push({ host: target.name, error: `unreachable: ${errorMessage(error)}` });
+                const kind = error instanceof SshError ? error.kind : undefined;
+                const prefix = kind === 'unreachable' || kind === undefined ? 'unreachable: ' : '';
+                attempts.push({
+                    host: target.name,
+                    error: `${prefix}${errorMessage(error)}`,
+                    ...(kind ? { kind } : {}),
+                });
                 continue;
             }
             try {
                 execs += 1;
+                const execStart = performance.now();
                 const res = await shell.exec(this.script, {
                     timeoutMs: this.execTimeoutMs,
                     maxOutputBytes: 32 * 1024 * 1024,
@@ -66681,7 +67115,11 @@ class MasterProber {
                 const state = parseProbeOutput(res.stdout, this.opts, target.name);
                 if (state.nodes) {
                     this.preferred = target.name;
-                    return { state, attempts, execs };
+                    const timings = {
+                        connectMs: Math.round(execStart - connectStart),
+                        execMs: Math.round(performance.now() - execStart),
+                    };
+                    return { state, attempts, execs, timings };
                 }
                 attempts.push({
                     host: target.name,
@@ -66697,12 +67135,99 @@ class MasterProber {
         }
         return { state: fallback, attempts, execs };
     }
-    close() {
-        return this.pool.closeAll();
-    }
+}
+
+;// CONCATENATED MODULE: ./src/health/ssh-checks.ts
+
+
+/**
+ * The SSH side of the verdict. `ssh-trust`: a host key that matches none of the pinned ones on
+ * ANY node contacted fails the run, naming the node and the fingerprint it presented - even
+ * when another master answered the probe: the run never says healthy past a possible attack.
+ * `ssh-check`: every node in scope accepts the pinned host key and the credentials (what a
+ * rollback will need), one result per node.
+ */
+function trustCheck(outcomes, hostKeysVerified) {
+    if (!hostKeysVerified)
+        return {
+            name: 'ssh-trust',
+            status: 'skip',
+            message: 'host keys NOT verified (insecure-skip-host-key-verification): anyone on the path could answer',
+        };
+    const mismatches = outcomes.flatMap((o) => !o.ok && o.error instanceof HostKeyMismatchError ? [{ node: o.node, presented: o.error.presented }] : []);
+    const verified = outcomes.filter((o) => o.ok).map((o) => o.node);
+    const observed = { verified, mismatches };
+    if (mismatches.length)
+        return {
+            name: 'ssh-trust',
+            status: 'fail',
+            message: `host key mismatch on ${mismatches.map((m) => `${m.node} (presented ${m.presented ?? 'an unknown key'})`).join(', ')}: ` +
+                'nothing was run there. If the node was rebuilt, update its host_keys; otherwise treat it as a possible attack.',
+            failing: mismatches.map((m) => m.node),
+            observed,
+        };
+    return {
+        name: 'ssh-trust',
+        status: 'pass',
+        message: verified.length
+            ? `pinned host key verified on ${verified.length} node(s) contacted`
+            : 'no node answered yet: no host key seen',
+        observed,
+    };
+}
+function accessCheck(results, scope) {
+    if (scope === 'none')
+        return {
+            name: 'ssh-check',
+            status: 'skip',
+            message: 'ssh-check: none (SSH access to every node not checked)',
+        };
+    const failed = results.filter((r) => !r.ok);
+    const counted = `${results.length - failed.length}/${results.length} ${scope === 'masters' ? 'masters' : 'nodes'}`;
+    const observed = { scope, nodes: results.map((r) => ({ node: r.node, status: r.status })) };
+    if (failed.length === 0)
+        return {
+            name: 'ssh-check',
+            status: 'pass',
+            message: `${counted} accept the pinned host key and the credentials`,
+            observed,
+        };
+    return {
+        name: 'ssh-check',
+        status: 'fail',
+        message: `${counted} reachable over SSH (a rollback needs every one): ${failed.map((r) => `${r.node} ${r.status}`).join(', ')}`,
+        failing: failed.map((r) => r.node),
+        observed,
+    };
+}
+/** Nodes whose SSH failure cannot heal during this run (named, with why). */
+function permanentFailures(outcomes) {
+    return outcomes.flatMap((o) => !o.ok && isPermanentSshFailure(o.error) ? [`${o.node}: ${o.error.kind}`] : []);
+}
+/**
+ * When no master can ever be used (every one refused for good: wrong host key, refused key),
+ * the one clear error that ends the run at once; undefined when polling may still help.
+ */
+function fatalProbeFailure(outcomes, masters) {
+    if (masters.length === 0)
+        return undefined;
+    const byNode = new Map(outcomes.map((o) => [o.node, o]));
+    const errors = masters.map((m) => byNode.get(m));
+    if (!errors.every((o) => o && !o.ok && isPermanentSshFailure(o.error)))
+        return undefined;
+    const failures = errors.map((o) => (o && !o.ok ? o.error : undefined));
+    if (failures.every((e) => e instanceof HostKeyMismatchError))
+        return (`host key mismatch on every master (${failures.map((e) => `${e.host} presented ${e.presented ?? 'an unknown key'}`).join('; ')}): ` +
+            'nothing was run. If the nodes were rebuilt, update their host_keys; otherwise treat this as a possible attack.');
+    if (failures.every((e) => e instanceof AuthRefusedError))
+        return `every master refused the SSH key (as ${failures[0].user}): check ssh-key (and ssh-key-passphrase) and the nodes' authorized_keys`;
+    return `no master can be used: ${failures.map((e) => errorMessage(e)).join('; ')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/health/run.ts
+
+
+
 
 
 
@@ -66710,40 +67235,75 @@ const seconds = (ms) => Math.round(ms) / 1000;
 /**
  * Polls until every check passes or the time budget runs out. Each poll is one SSH exec on a
  * master (plus the HTTP checks from here, concurrently); the evaluation is the pure `evaluate`.
+ * The SSH access check runs alongside the first poll over the same connections, once per run
+ * (an unreachable node is asked again on later polls). A failure that cannot heal - a wrong host
+ * key or a refused key anywhere - ends the polling after that poll; one that leaves no master
+ * usable ends the run at once with one clear error.
  */
 async function runHealthCheck(config, deps) {
     const { clock, logger } = deps;
+    const startupMs = Math.round(performance.now());
     const start = clock.now();
     const deadline = start + config.timeoutSeconds * 1000;
-    const prober = new MasterProber(config.masters, {
-        dataDir: config.dataDir,
-        namespaces: namespacesOf(config.expectations),
-        requestTimeoutSeconds: config.requestTimeoutSeconds,
-    }, deps.connect, {
+    const pool = new SshPool({
         credentials: deps.credentials,
         logger,
         secrets: deps.secrets,
         // One attempt per poll: the poll loop is the retry, and a dead master-0 must not eat the budget.
         options: { attempts: 1, readyTimeoutMs: config.connectTimeoutSeconds * 1000 },
-    }, (config.requestTimeoutSeconds + 15) * 1000);
+    }, deps.connect);
+    const prober = new MasterProber(config.masters, {
+        dataDir: config.dataDir,
+        namespaces: namespacesOf(config.expectations),
+        requestTimeoutSeconds: config.requestTimeoutSeconds,
+    }, pool, (config.requestTimeoutSeconds + 15) * 1000);
+    const masterNames = new Set(config.masters.map((m) => m.name));
+    const access = new Map();
+    let toCheck = sshCheckTargets(config.nodes, config.sshCheck);
     const history = [];
     let checks;
     let timeToHealthy = null;
+    let stoppedEarly;
+    let fatal;
     try {
         for (let poll = 1;; poll++) {
             const pollStart = clock.now();
             checks = await logger.group(`poll ${poll}`, async () => {
-                const [probe, http] = await Promise.all([
+                const [probe, http, reached] = await Promise.all([
                     // Every poll may spend one request timeout looking for a master, even at the deadline.
                     prober.probe(() => clock.now() >= Math.max(deadline, pollStart + config.requestTimeoutSeconds * 1000)),
                     Promise.all(config.urls.map((u) => checkUrl(u, config.urlTimeoutSeconds * 1000, deps.fetch))),
+                    checkSshAccess(toCheck, pool),
                 ]);
+                const evaluateStart = performance.now();
+                for (const r of reached)
+                    access.set(r.node, r);
+                // Nodes that failed in a way that may heal are asked again next poll; the others are settled.
+                toCheck = toCheck.filter((t) => {
+                    const r = access.get(t.name);
+                    return r && !r.ok && (r.status === 'unreachable' || r.status === 'channel' || r.status === 'error');
+                });
+                // Workers were only checked, not used: release their connections.
+                await Promise.all(config.nodes.filter((n) => !masterNames.has(n.name)).map((n) => pool.drop(n)));
                 for (const a of probe.attempts)
                     logger.warning(`${a.host}: ${a.error}`);
+                for (const r of reached)
+                    if (!r.ok && !masterNames.has(r.node))
+                        logger.warning(r.message);
+                const outcomes = pool.outcomes();
+                fatal = probe.state ? undefined : fatalProbeFailure(outcomes, [...masterNames]);
                 const unreachable = probe.attempts.map((a) => `${a.host}: ${a.error}`).join('; ');
-                const result = [...evaluate(probe.state, config.expectations, unreachable), ...http];
+                const result = [
+                    trustCheck(outcomes, config.hostKeysVerified),
+                    accessCheck(sshCheckTargets(config.nodes, config.sshCheck).flatMap((n) => access.get(n.name) ?? []), config.sshCheck),
+                    ...evaluate(probe.state, config.expectations, fatal ?? unreachable),
+                    ...http,
+                ];
                 for (const c of result)
                     logger.info(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.message}`);
+                const permanent = permanentFailures(outcomes);
+                if (!fatal && permanent.length && result.some((c) => c.status === 'fail'))
+                    stoppedEarly = `stopped polling: ${permanent.join(', ')} cannot heal during this run`;
                 history.push({
                     poll,
                     atSeconds: seconds(pollStart - start),
@@ -66752,6 +67312,9 @@ async function runHealthCheck(config, deps) {
                     execs: probe.execs,
                     unreachable: probe.attempts,
                     failed: result.filter((c) => c.status === 'fail').map((c) => c.name),
+                    ...(probe.timings
+                        ? { timings: { ...probe.timings, evaluateMs: Math.round(performance.now() - evaluateStart) } }
+                        : {}),
                 });
                 return result;
             });
@@ -66759,6 +67322,8 @@ async function runHealthCheck(config, deps) {
                 timeToHealthy = seconds(clock.now() - start);
                 break;
             }
+            if (fatal || stoppedEarly)
+                break;
             // Polls start every interval (not interval after the last one ended), so a recovery is
             // seen at most one interval plus one poll after it happens.
             const left = deadline - clock.now();
@@ -66770,7 +67335,7 @@ async function runHealthCheck(config, deps) {
         }
     }
     finally {
-        await prober.close();
+        await pool.closeAll();
     }
     const end = clock.now();
     const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
@@ -66792,6 +67357,13 @@ async function runHealthCheck(config, deps) {
         checks,
         failedChecks: failed,
         pollHistory: history,
+        ssh: {
+            check: config.sshCheck,
+            nodes: sshCheckTargets(config.nodes, config.sshCheck).flatMap((n) => access.get(n.name) ?? []),
+        },
+        ...(stoppedEarly ? { stoppedEarly } : {}),
+        ...(fatal ? { fatal } : {}),
+        startupMs,
     };
     return deps.secrets.redactDeep(report);
 }
@@ -66835,11 +67407,15 @@ const defaultHealthIo = { connect: connect, clock: systemClock, fetch: (u, i) =>
  * do next) and a Markdown summary with a verdict line and one row per check.
  */
 function failureMessage(report) {
+    // No master can ever be used: one clear error, not a list of checks that were never evaluated.
+    if (report.fatal)
+        return `cluster ${report.cluster}: ${report.fatal}`;
     const failed = report.checks.filter((c) => c.status === 'fail');
     const lines = failed.map((c) => `- ${c.name}${c.failing?.length ? ` [${c.failing.join(', ')}]` : ''}: ${c.message}`);
     return [
         `cluster ${report.cluster} is NOT healthy after ${report.polls} poll(s) in ${report.durationSeconds} s; failed checks: ${failed.map((c) => c.name).join(', ')}`,
         ...lines,
+        ...(report.stoppedEarly ? [report.stoppedEarly] : []),
         'Next: inspect the named nodes and pods (kubectl describe); after an upgrade, consider the rollback action with the pre-upgrade snapshot.',
     ].join('\n');
 }
@@ -66866,8 +67442,24 @@ function summaryMarkdown(report) {
         ...(unreachable.length
             ? ['', `⚠️ Not answering: ${unreachable.map((a) => `${a.host} (${cell(a.error)})`).join('; ')}`]
             : []),
+        ...(report.fatal ? ['', `⛔ Stopped at once: ${cell(report.fatal)}`] : []),
+        ...(report.stoppedEarly ? ['', `⛔ ${cell(report.stoppedEarly)}`] : []),
+        ...sshTable(report),
         '',
     ].join('\n');
+}
+/** Per-node SSH access (the rollback-readiness check), one row per node. */
+function sshTable(report) {
+    if (report.ssh.check === 'none' || report.ssh.nodes.length === 0)
+        return [];
+    return [
+        '',
+        `### SSH access (ssh-check: ${report.ssh.check})`,
+        '',
+        '| Node | Role | Address | Status | Host key | Detail |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...report.ssh.nodes.map((n) => `| ${cell(n.node)} | ${n.role ?? ''} | ${cell(`${n.address}:${n.port}`)} | ${n.ok ? '✅ ok' : `❌ ${n.status}`} | ${cell(n.hostKeyFingerprint ?? '')} | ${cell(n.ok ? `${n.durationMs} ms` : n.message)} |`),
+    ];
 }
 
 ;// CONCATENATED MODULE: ./src/actions/health-check/main.ts

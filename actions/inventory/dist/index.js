@@ -31438,10 +31438,10 @@ class errors_InputError extends Error {
  * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
  * U+200F), the Unicode line/paragraph separators and the BOM.
  */
-// eslint-disable-next-line no-control-regex
+/* eslint-disable no-control-regex -- matching control characters is the point */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
 const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
 const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 function escapeChar(c) {
     return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -41318,8 +41318,12 @@ const INVENTORY_VERSION = 1;
 const schema_ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const schema_ipv6 = /^[0-9A-Fa-f:]+(%[A-Za-z0-9]+)?$/;
 const schema_hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const address = schemas_string({ error: 'must be a string (an IP address or host name)' })
-    .refine((v) => schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v)), {
+/** An IPv4/IPv6 address or a DNS host name (at most 253 characters), nothing a shell or ssh would parse. */
+function isAddress(v) {
+    return (v.length <= 253 &&
+        (schema_ipv4.test(v) || (v.includes(':') && schema_ipv6.test(v)) || (schema_hostname.test(v) && !/^[\d.]+$/.test(v))));
+}
+const address = schemas_string({ error: 'must be a string (an IP address or host name)' }).refine(isAddress, {
     error: (issue) => `must be an IPv4/IPv6 address or a host name (got ${inert_inert(issue.input)})`,
 });
 const hostKey = schemas_string({ error: 'must be an OpenSSH public key line' }).superRefine((value, ctx) => {
