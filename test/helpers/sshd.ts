@@ -30,6 +30,10 @@ export interface SshdOptions {
   logLevel?: string;
   /** Reuse a client key so several servers accept the same key. */
   clientKey?: { privatePath: string; publicLine: string };
+  /** Listen on this port (e.g. another server's, on other addresses: one inventory ssh.port). */
+  port?: number;
+  /** Reuse a host key file, so a restarted server presents the same key. */
+  hostKeyFile?: string;
 }
 
 const SSHD = '/usr/sbin/sshd';
@@ -68,7 +72,16 @@ function waitForPort(address: string, port: number, deadline: number): Promise<v
 export async function startSshd(options: SshdOptions): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'rke2ops-sshd-'));
   const user = userInfo().username;
-  const hostKey = keygen(join(dir, 'host_key'));
+  let hostKey: string;
+  if (options.hostKeyFile) {
+    execFileSync('cp', [options.hostKeyFile, join(dir, 'host_key')]);
+    execFileSync('chmod', ['600', join(dir, 'host_key')]);
+    hostKey = execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'host_key')], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
+  } else hostKey = keygen(join(dir, 'host_key'));
   const client = options.clientKey ?? makeClientKey(dir);
   writeFileSync(join(dir, 'authorized_keys'), `${client.publicLine}\n`, { mode: 0o600 });
   mkdirSync(join(dir, 'home'), { mode: 0o700 });
@@ -77,7 +90,7 @@ export async function startSshd(options: SshdOptions): Promise<TestSshd> {
   const logFile = join(dir, 'sshd.log');
 
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = options.port ?? 20000 + Math.floor(Math.random() * 20000);
     const config = [
       `Port ${port}`,
       ...options.addresses.map((a) => `ListenAddress ${a}`),
@@ -131,6 +144,7 @@ export async function startSshd(options: SshdOptions): Promise<TestSshd> {
     }
     child.kill('SIGKILL');
     await exited; // port taken (another test's sshd): try another
+    if (options.port) break;
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error('could not start a test sshd');

@@ -1,20 +1,24 @@
 /**
  * The health check end to end on a 3+3 lab, through the BUNDLED action run as the runner runs
- * it (node actions/health-check/dist/index.js with INPUT_* variables and GITHUB_OUTPUT /
- * GITHUB_STEP_SUMMARY files) and through the CLI (node bin/rke2-ops.js health): a healthy
- * cluster, a cordoned node, a stopped worker, a recovery during polling, an unreachable master-0
- * and the bad-upgrade scenario. Build first (npm run build): this tests the committed bundles.
+ * it (actions/health-check/dist/index.js on the Node 24 its action.yml declares, with INPUT_*
+ * variables and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files) and through the CLI (node
+ * bin/rke2-ops.js health): a healthy cluster, a cordoned node, a stopped worker, a recovery
+ * during polling, SSH trust and readiness (a wrong host key on master-1, a worker whose sshd is
+ * down, an unreachable master-0, a refused key) and the bad-upgrade scenario. Build first
+ * (npm run build): this tests the committed bundles.
  */
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
 import { runBundledAction, type ActionRun } from '../helpers/run-action.js';
 import type { HealthReport } from '../../src/health/run.js';
+import { fingerprint, parseHostKey } from '../../src/ssh/hostkeys.js';
+import { makeKey } from '../helpers/keys.js';
 
 jest.setTimeout(600_000);
 
@@ -78,6 +82,7 @@ async function runAction(inputs: Record<string, string>): Promise<HealthActionRu
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(lab.privateKey.split('\n')[1]!);
   }
+  expect(r.nodeVersion).toMatch(/^v24\./);
   if (!r.outputs.report) throw new Error(`no report output (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return { ...r, report: JSON.parse(r.outputs.report) as HealthReport };
 }
@@ -86,11 +91,15 @@ interface CliRun extends Run {
   report: HealthReport;
 }
 
+/** The CLI with --json (the report on stdout); the human table is checked separately. */
 async function runCli(args: string[]): Promise<CliRun> {
-  const r = await run([CLI, 'health', '-i', lab.inventoryPath, '--ssh-key', lab.privateKeyPath, ...args], {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-  });
+  const r = await run(
+    [CLI, 'health', '-i', lab.inventoryPath, '--ssh-key', lab.privateKeyPath, '--json', ...args],
+    {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+    },
+  );
   if (!r.stdout.trim()) throw new Error(`CLI printed no report (exit ${r.code}):\n${r.stderr}`);
   return { ...r, report: JSON.parse(r.stdout) as HealthReport };
 }
@@ -154,6 +163,37 @@ describe('healthy cluster', () => {
     expect(r.stdout).toContain('::group::poll 1');
   });
 
+  test('the action checks SSH access to every node once (rollback readiness), per node in report and summary', async () => {
+    const r = await runAction({ timeout: '60' });
+    const all = [...lab.inventory.masters, ...lab.inventory.workers];
+    expect(r.report.ssh.check).toBe('all');
+    expect(r.report.ssh.nodes.map((n) => [n.node, n.status])).toEqual(all.map((n) => [n.name, 'ok']));
+    for (const n of r.report.ssh.nodes)
+      expect(n.hostKeyFingerprint).toBe(
+        fingerprint(parseHostKey(all.find((x) => x.name === n.node)!.host_keys[0]!).blob),
+      );
+    expect(check(r.report, 'ssh-trust').status).toBe('pass');
+    expect(check(r.report, 'ssh-check').message).toBe(
+      '6/6 nodes accept the pinned host key and the credentials',
+    );
+    expect(r.summary).toContain('### SSH access (ssh-check: all)');
+  });
+
+  test('the CLI prints a compact verdict table for people', async () => {
+    const r = await run(
+      [CLI, 'health', '-i', lab.inventoryPath, '--ssh-key', lab.privateKeyPath, '--timeout', '60'],
+      {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${NAME}: HEALTHY \\(1 poll\\(s\\), healthy after [\\d.]+ s\\)\n`));
+    expect(r.stdout).toMatch(/^ {2}pass {2}nodes +6\/6 nodes Ready$/m);
+    // The verdict line and one line per check: ssh-trust, ssh-check, api, nodes, version, etcd, 5 pod checks.
+    expect(r.stdout.trim().split('\n')).toHaveLength(12);
+  });
+
   test('the CLI passes in one poll and prints the report as JSON', async () => {
     const r = await runCli(['--timeout', '60', '--expected-version', lab.inventory.rke2.version]);
     expect(r.code).toBe(0);
@@ -177,6 +217,7 @@ describe('healthy cluster', () => {
       [
         CLI,
         'health',
+        '--json',
         '--host',
         m0!.address,
         '--host',
@@ -277,7 +318,6 @@ describe('a stopped worker', () => {
     const r = await runCli(['--timeout', '3', '--poll-interval', '1']);
     expect(r.code).toBe(1);
     expect(check(r.report, 'nodes').failing).toEqual([W2]);
-    expect(r.stderr).toContain(`nodes [${W2}]`);
     const soft = await runCli(['--timeout', '1', '--no-fail']);
     expect(soft.code).toBe(0);
     expect(soft.report.healthy).toBe(false);
@@ -310,8 +350,8 @@ describe('an unreachable master-0', () => {
     await lab.startSshd(M0);
   });
 
-  test('the action still gives a verdict through the other masters and names the unreachable one', async () => {
-    const r = await runAction({ timeout: '30', 'connect-timeout': '3' });
+  test('the cluster verdict comes through the other masters; without ssh-check the run is healthy', async () => {
+    const r = await runAction({ timeout: '30', 'connect-timeout': '3', 'ssh-check': 'none' });
     expect(r.outputs.healthy).toBe('true');
     expect(r.report.pollHistory[0]!.via).toBe(`${NAME}-master-1`);
     expect(r.report.pollHistory[0]!.unreachable).toEqual([expect.objectContaining({ host: M0 })]);
@@ -319,10 +359,65 @@ describe('an unreachable master-0', () => {
     expect(r.stdout).toContain(`::warning::${M0}: unreachable`);
   });
 
+  test('by default ssh-check fails on it: a rollback could not reach master-0', async () => {
+    const r = await runAction({ timeout: '3', 'poll-interval': '1', 'connect-timeout': '3' });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.outputs['failed-checks']!)).toEqual(['ssh-check']);
+    expect(check(r.report, 'ssh-check').failing).toEqual([M0]);
+    expect(check(r.report, 'api').status).toBe('pass');
+  });
+
   test('the CLI too', async () => {
-    const r = await runCli(['--timeout', '30']);
+    const r = await runCli(['--timeout', '30', '--ssh-check', 'none']);
     expect(r.code).toBe(0);
     expect(r.report.pollHistory[0]!.via).toBe(`${NAME}-master-1`);
+  });
+});
+
+describe('SSH trust and readiness', () => {
+  /** The lab's inventory with master-1 pinned to a key it does not hold (as after a rebuild, or an impostor). */
+  function inventoryWithWrongPin(): string {
+    const inv = JSON.parse(readFileSync(lab.inventoryPath, 'utf8')) as typeof lab.inventory;
+    inv.masters[1]!.host_keys = [makeKey().publicLine];
+    const file = join(mkdtempSync(join(tmpdir(), 'hc-wrong-pin-')), 'inventory.json');
+    writeFileSync(file, JSON.stringify(inv));
+    return file;
+  }
+
+  test('a wrong host key on master-1 only fails ssh-trust, naming the node and the key it presented', async () => {
+    const presented = fingerprint(parseHostKey(lab.inventory.masters[1]!.host_keys[0]!).blob);
+    const r = await runAction({ 'inventory-file': inventoryWithWrongPin(), timeout: '60' });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.outputs['failed-checks']!)).toEqual(['ssh-trust', 'ssh-check']);
+    expect(check(r.report, 'ssh-trust').failing).toEqual([`${NAME}-master-1`]);
+    expect(check(r.report, 'ssh-trust').message).toContain(`${NAME}-master-1 (presented ${presented})`);
+    expect(check(r.report, 'api').status).toBe('pass'); // master-0 answered
+    expect(r.report.polls).toBe(1); // cannot heal: no polling until the timeout
+  });
+
+  test('a worker whose sshd is down is reported before an upgrade needs it', async () => {
+    const worker = `${NAME}-worker-0`;
+    await lab.stopSshd(worker);
+    try {
+      const r = await runAction({ timeout: '3', 'poll-interval': '1', 'connect-timeout': '3' });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.outputs['failed-checks']!)).toEqual(['ssh-check']);
+      expect(r.report.ssh.nodes.find((n) => n.node === worker)).toMatchObject({
+        ok: false,
+        status: 'unreachable',
+      });
+      expect(check(r.report, 'nodes').status).toBe('pass'); // its kubelet still reports Ready
+    } finally {
+      await lab.startSshd(worker);
+    }
+  });
+
+  test('a key no node accepts ends the run at once with one clear error', async () => {
+    const r = await runAction({ 'ssh-key': makeKey().privateKey, timeout: '120' });
+    expect(r.code).toBe(1);
+    expect(r.report.polls).toBe(1);
+    expect(r.report.fatal).toMatch(/^every master refused the SSH key \(as root\)/);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toHaveLength(1);
   });
 });
 
