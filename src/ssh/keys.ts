@@ -1,4 +1,5 @@
-import { utils } from 'ssh2';
+// ssh2 is CommonJS; node's ESM loader cannot see `utils` as a named export.
+import ssh2 from 'ssh2';
 import { InputError } from '../lib/errors.js';
 import { inertText } from '../lib/inert.js';
 
@@ -33,7 +34,7 @@ export function checkPrivateKey(
   passphrase: string | undefined,
   names: KeyInputs = { key: 'ssh-key', passphrase: 'ssh-key-passphrase' },
 ): string {
-  const parsed = utils.parseKey(key, passphrase);
+  const parsed = ssh2.utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     const why = parsed.message;
     if (/encrypted/i.test(why) && /no passphrase/i.test(why))

@@ -109,19 +109,29 @@ describe('against real sshd', () => {
     mkdirSync(join(dataDir, 'bin'), { recursive: true });
     const fixture = JSON.parse(
       readFileSync(new URL('../unit/fixtures/health/healthy-3x3.json', import.meta.url), 'utf8'),
-    ) as { readyz: { stdout: string }; nodes: unknown; pods: Record<string, unknown> };
+    ) as {
+      readyz: { stdout: string };
+      nodes: { items: object[] };
+      pods: Record<string, { items: object[] }>;
+    };
     writeFileSync(join(dataDir, 'readyz'), fixture.readyz.stdout);
-    writeFileSync(join(dataDir, 'nodes.json'), JSON.stringify(fixture.nodes));
-    writeFileSync(join(dataDir, 'pods.json'), JSON.stringify(fixture.pods['kube-system']));
+    writeFileSync(
+      join(dataDir, 'cluster.json'),
+      JSON.stringify({
+        kind: 'List',
+        items: [
+          ...fixture.nodes.items.map((n) => ({ kind: 'Node', ...n })),
+          ...fixture.pods['kube-system']!.items.map((p) => ({ kind: 'Pod', ...p })),
+        ],
+      }),
+    );
     writeFileSync(
       join(dataDir, 'bin/kubectl'),
       [
         '#!/bin/bash',
         'case "$*" in',
-        `  *readyz/etcd*) printf ok ;;`,
         `  *readyz*) cat ${dataDir}/readyz ;;`,
-        `  *nodes*) cat ${dataDir}/nodes.json ;;`,
-        `  *pods*) cat ${dataDir}/pods.json ;;`,
+        `  *"get nodes,pods -n kube-system -o json") cat ${dataDir}/cluster.json ;;`,
         '  *) echo "unexpected: $*" >&2; exit 99 ;;',
         'esac',
       ].join('\n') + '\n',

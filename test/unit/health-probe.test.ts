@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProbeScript, parseProbeOutput, type ProbeOptions } from '../../src/kube/probe.js';
+import {
+  buildProbeScript,
+  etcdFromReadyz,
+  parseProbeOutput,
+  type ProbeOptions,
+} from '../../src/kube/probe.js';
 import type { ClusterState } from '../../src/kube/types.js';
 
 const fixture = JSON.parse(
@@ -19,17 +24,25 @@ describe('probe script', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'probe-test-'));
     mkdirSync(join(dir, 'bin'));
-    writeFileSync(join(dir, 'nodes.json'), JSON.stringify(fixture.nodes));
-    writeFileSync(join(dir, 'pods.json'), JSON.stringify(fixture.pods['kube-system']));
+    // `kubectl get nodes,pods -n kube-system -o json` prints one List, each item with its kind.
+    writeFileSync(
+      join(dir, 'cluster.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          ...fixture.nodes!.items.map((n) => ({ kind: 'Node', ...n })),
+          ...fixture.pods['kube-system']!.items.map((p) => ({ kind: 'Pod', ...p })),
+        ],
+      }),
+    );
     writeFileSync(join(dir, 'readyz.err'), fixture.readyz.stderr);
     const kubectl = `#!/bin/bash
 echo "$*" >> ${dir}/calls
 shift 3  # --kubeconfig <file> --request-timeout=Ns
 case "$*" in
   "get --raw /readyz?verbose") cat ${dir}/readyz.err >&2; exit 1 ;;
-  "get --raw /readyz/etcd") printf ok ;;
-  "get nodes -o json") cat ${dir}/nodes.json ;;
-  "get pods -n kube-system -o json") cat ${dir}/pods.json ;;
+  "get nodes,pods -n kube-system -o json") cat ${dir}/cluster.json ;;
   "get pods -n velero -o json") echo 'Error from server (Forbidden): pods is forbidden' >&2; exit 1 ;;
   *) echo "unexpected: $*" >&2; exit 99 ;;
 esac
@@ -52,7 +65,8 @@ esac
     const state = parseProbeOutput(stdout, opts(), 'prod-eu-master-0');
     expect(state.readyz.code).toBe(1);
     expect(state.readyz.stderr).toBe(fixture.readyz.stderr);
-    expect(state.readyzEtcd).toEqual({ code: 0, stdout: 'ok', stderr: '' });
+    // No separate /readyz/etcd call: the verbose listing's etcd line is the etcd check.
+    expect(state.readyzEtcd).toEqual({ code: 1, stdout: '', stderr: 'etcd check failed: reason withheld' });
     expect(state.nodes!.items).toHaveLength(6);
     expect(state.pods['kube-system']!.items.length).toBe(fixture.pods['kube-system']!.items.length);
     expect(state.pods.velero).toBeNull();
@@ -62,10 +76,8 @@ esac
     const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').sort();
     expect(calls).toEqual(
       [
-        '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get --raw /readyz/etcd',
         '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get --raw /readyz?verbose',
-        '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get nodes -o json',
-        '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get pods -n kube-system -o json',
+        '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get nodes,pods -n kube-system -o json',
         '--kubeconfig /etc/rancher/rke2/rke2.yaml --request-timeout=7s get pods -n velero -o json',
       ].sort(),
     );
@@ -84,6 +96,27 @@ esac
     expect(() => buildProbeScript({ ...opts(), dataDir: '/var/lib/$(reboot)' })).toThrow(/rke2.data_dir/);
     expect(() => buildProbeScript({ ...opts(), dataDir: '/var/../etc' })).toThrow(/safe absolute path/);
     expect(() => buildProbeScript({ ...opts(), namespaces: ['kube-system; rm -rf /'] })).toThrow(/namespace/);
+  });
+
+  test('the etcd check from the verbose readyz listing', () => {
+    expect(
+      etcdFromReadyz({ code: 0, stdout: '[+]ping ok\n[+]etcd ok\nreadyz check passed\n', stderr: '' }),
+    ).toEqual({
+      code: 0,
+      stdout: 'ok',
+      stderr: '',
+    });
+    expect(
+      etcdFromReadyz({
+        code: 1,
+        stdout: '',
+        stderr: 'The connection to the server 127.0.0.1:6443 was refused',
+      }),
+    ).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'The connection to the server 127.0.0.1:6443 was refused',
+    });
   });
 
   test('garbage output is an error naming what was printed', () => {

@@ -31527,7 +31527,8 @@ async function runAction(name, execute) {
     }
     finally {
         // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
-        // unref'd timer only fires if something else still keeps the event loop alive.
+        // unref'd timer only fires if something else still keeps the event loop alive (so run()
+        // stays callable in-process, e.g. by @github/local-action).
         setTimeout(() => process.exit(), 2000).unref();
     }
 }

@@ -41,7 +41,8 @@ export async function runAction(name: string, execute: (ctx: ActionContext) => P
     core.setFailed(inertLines(secrets.redact(errorMessage(error))));
   } finally {
     // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
-    // unref'd timer only fires if something else still keeps the event loop alive.
+    // unref'd timer only fires if something else still keeps the event loop alive (so run()
+    // stays callable in-process, e.g. by @github/local-action).
     setTimeout(() => process.exit(), 2000).unref();
   }
 }
