@@ -124,7 +124,8 @@ try {
     '--kubeconfig',
     '/etc/rancher/rke2/rke2.yaml',
   ];
-  const cliEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  // The CLI gets the environment the bundle gets from the runner-contract helper.
+  const cliEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
   const cliArgs = [
     CLI,
     'health',
@@ -148,25 +149,39 @@ try {
   const cli: Breakdown[] = [];
   const cliNoCheck: Breakdown[] = [];
   const bundle: Breakdown[] = [];
-  for (let i = 0; i < runs; i++) {
-    const b = await bareSsh(lab, knownHosts, [...kubectl, 'get', 'nodes']);
-    if (b.code !== 0 || !b.stdout.includes('Ready')) throw new Error(`bare ssh failed: ${b.stderr}`);
-    bare.push(b.ms);
-    const t = await bareSsh(lab, knownHosts, ['true']);
-    if (t.code !== 0) throw new Error(`bare ssh true failed: ${t.stderr}`);
-    bareTrue.push(t.ms);
-    const c = await timed(process.execPath, cliArgs, cliEnv);
-    if (c.code !== 0) throw new Error(`CLI failed (exit ${c.code}):\n${c.stderr}`);
-    cli.push(breakdown(c.ms, JSON.parse(c.stdout) as HealthReport));
-    // Without the once-per-run SSH check of every node: on the lab every node's sshd shares
-    // this machine's 2 cores, so the other 5 handshakes slow the probe itself.
-    const n = await timed(process.execPath, [...cliArgs, '--ssh-check', 'none'], cliEnv);
-    if (n.code !== 0) throw new Error(`CLI failed (exit ${n.code}):\n${n.stderr}`);
-    cliNoCheck.push(breakdown(n.ms, JSON.parse(n.stdout) as HealthReport));
-    const r = await runBundledAction('health-check', bundleInputs);
-    if (r.code !== 0) throw new Error(`bundled action failed:\n${r.stdout}\n${r.stderr}`);
-    bundle.push(breakdown(r.durationMs, JSON.parse(r.outputs.report!) as HealthReport));
-  }
+  const measures: (() => Promise<void>)[] = [
+    async () => {
+      const b = await bareSsh(lab, knownHosts, [...kubectl, 'get', 'nodes']);
+      if (b.code !== 0 || !b.stdout.includes('Ready')) throw new Error(`bare ssh failed: ${b.stderr}`);
+      bare.push(b.ms);
+    },
+    async () => {
+      const t = await bareSsh(lab, knownHosts, ['true']);
+      if (t.code !== 0) throw new Error(`bare ssh true failed: ${t.stderr}`);
+      bareTrue.push(t.ms);
+    },
+    async () => {
+      const c = await timed(process.execPath, cliArgs, cliEnv);
+      if (c.code !== 0) throw new Error(`CLI failed (exit ${c.code}):\n${c.stderr}`);
+      cli.push(breakdown(c.ms, JSON.parse(c.stdout) as HealthReport));
+    },
+    async () => {
+      // Without the once-per-run SSH check of every node: on the lab every node's sshd shares
+      // this machine's 2 cores, so the other 5 handshakes slow the probe itself.
+      const n = await timed(process.execPath, [...cliArgs, '--ssh-check', 'none'], cliEnv);
+      if (n.code !== 0) throw new Error(`CLI failed (exit ${n.code}):\n${n.stderr}`);
+      cliNoCheck.push(breakdown(n.ms, JSON.parse(n.stdout) as HealthReport));
+    },
+    async () => {
+      const r = await runBundledAction('health-check', bundleInputs);
+      if (r.code !== 0) throw new Error(`bundled action failed:\n${r.stdout}\n${r.stderr}`);
+      bundle.push(breakdown(r.durationMs, JSON.parse(r.outputs.report!) as HealthReport));
+    },
+  ];
+  // Interleaved, each run in a rotated order: no variant always follows the same one (the
+  // previous run's sessions are still being torn down on the nodes).
+  for (let i = 0; i < runs; i++)
+    for (let j = 0; j < measures.length; j++) await measures[(i + j) % measures.length]!();
 
   // In-process: SSH execs per poll, and the time to detect a recovery.
   const secrets = new SecretRegistry();

@@ -123,9 +123,12 @@ export async function runBundledAction(
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), `rke2ops-action-${name}-`));
   const files = runnerFiles(dir);
-  // Only what a runner provides: no INPUT_* leaking from the test process's environment.
+  // Only what a runner provides: no INPUT_* leaking from the test process's environment, and
+  // not the test runner's NODE_OPTIONS (Jest's --experimental-vm-modules under test-lab.sh).
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')),
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && k !== 'NODE_OPTIONS',
+    ),
   );
   const node = actionNode(name);
   const started = Date.now();
