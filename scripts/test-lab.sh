@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lab's self-tests (test/lab/*.test.ts) through real SSH, etcd, kube-apiserver and kubectl.
-#   bash scripts/test-lab.sh [jest args...]
+#   bash scripts/test-lab.sh [test files or patterns] [jest args...]
 # Needs root (mount namespaces, bind mounts, sshd) and the Debian packages of
 # scripts/lab-packages.txt. Builds the lab's Go tools (tools/lab) with scripts/setup-tools.sh,
 # runs Jest in band, and leaves nothing running: every lab is torn down by its test, and
@@ -47,5 +47,11 @@ bash scripts/setup-tools.sh lab
 # shellcheck disable=SC1091
 source .tools/env
 
+# Jest ORs its path patterns: `test/lab` beside a file argument would run every suite, so the
+# default pattern applies only when no path is given (`test-lab.sh test/lab/x.test.ts` runs one).
+patterns=(test/lab)
+for arg in "$@"; do
+  if [[ $arg == *.ts || -e $arg ]]; then patterns=(); break; fi
+done
 NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning --disable-warning=NodeVersionSupportWarning" \
-  node node_modules/.bin/jest test/lab --runInBand "$@"
+  node node_modules/.bin/jest "${patterns[@]}" --runInBand "$@"
