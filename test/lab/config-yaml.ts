@@ -26,6 +26,8 @@ export interface ConfigContext {
   masterAddresses: string[];
   s3: S3Info;
   compress: boolean;
+  /** `etcd-s3-timeout` (RKE2 default 5m0s) when set. */
+  etcdS3Timeout?: string;
 }
 
 export function renderConfig(node: NodePlan, ctx: ConfigContext): Record<string, unknown> {
@@ -58,6 +60,7 @@ function s3Keys(ctx: ConfigContext): Record<string, unknown> {
     'etcd-s3-secret-key': ctx.s3.secretAccessKey,
     'etcd-s3-insecure': true,
     'etcd-s3-retention': 10,
+    ...(ctx.etcdS3Timeout ? { 'etcd-s3-timeout': ctx.etcdS3Timeout } : {}),
   };
 }
 

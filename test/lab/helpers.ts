@@ -55,15 +55,18 @@ export function parseDump(text: string): EtcdKv[] {
  * snapshot's": leases (node heartbeats, leader election, apiserver identity) and events
  * (recorded as things happen), and the API server endpoint lease/reconciler keys, which
  * track the masters that are up right now; `compact_rev_key` is the API server's compaction
- * bookkeeping.
+ * bookkeeping; `/lab.rke2-ops.io/` is the lab's etcd data version (node/etcd.ts), which a newer
+ * release bumps like etcd bumps its cluster version.
  */
 export const VOLATILE_KEY =
-  /^compact_rev_key$|^\/registry\/(leases|events|masterleases)\/|^\/registry\/services\/endpoints\/default\/kubernetes$|^\/registry\/endpointslices\/default\/kubernetes$/;
+  /^compact_rev_key$|^\/registry\/(leases|events|masterleases)\/|^\/registry\/services\/endpoints\/default\/kubernetes$|^\/registry\/endpointslices\/default\/kubernetes$|^\/lab\.rke2-ops\.io\//;
 /**
- * Keys whose *values* the lab's kubelet simulation rewrites when a node starts (Node status,
- * pod status), exactly as real kubelets do after a restore: compared by key, not by value.
+ * Keys whose *values* controllers rewrite after a restore, exactly as real ones do: Node and pod
+ * status (the kubelets), the BackupStorageLocation's status (Velero validates it every minute).
+ * Compared by key, not by value. (Not covered: Backup objects that Velero's backup sync brings
+ * back from the bucket after a restore - real additions a comparison must expect.)
  */
-export const STATUS_KEY = /^\/registry\/(minions|pods)\//;
+export const STATUS_KEY = /^\/registry\/(minions|pods|velero\.io\/backupstoragelocations)\//;
 
 export function comparable(kvs: EtcdKv[]): Map<string, string> {
   const m = new Map<string, string>();

@@ -9,14 +9,24 @@
  *
  * Real: sshd per node, etcd 3.6 members, kube-apiserver v1.34 on them, kubectl, S3 (s3rver).
  * Simulated (node/*.ts): the rke2 CLI, systemd units, killall and install script, the kubelet's
- * status reports, the Velero server (velero-controller.ts).
+ * status reports, the Velero server (velero-controller.ts). Timing is realistic by default
+ * (timing.ts); `timing: 'fast'` for tests that do not test timing.
  */
-import { mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, symlinkSync, chmodSync } from 'node:fs';
+import {
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  rmSync,
+  existsSync,
+  symlinkSync,
+  chmodSync,
+  renameSync,
+} from 'node:fs';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { labDir, claimSlot, releaseSlot, registeredLabs } from './paths.js';
+import { labDir, claimSlot, releaseSlot, registeredLabs, REPO } from './paths.js';
 import { findTools, type LabTools } from './tools.js';
 import { makePki, sshKeygen, kubeconfig, type Pki } from './pki.js';
 import { writeSshdConfig, startSshd, waitPort } from './sshd.js';
@@ -34,7 +44,15 @@ import { defaultReleaseTable, BASE_VERSION, type ReleaseTable } from './release-
 import { bundleLab } from './bundle.js';
 import { buildInventory } from './inventory.js';
 import { LabShell } from './shell.js';
-import { applyScenario as runScenario, type ScenarioName, type ScenarioOptions } from './scenarios.js';
+import {
+  applyScenario as runScenario,
+  clearScenario as undoScenario,
+  type ScenarioName,
+  type ScenarioOptions,
+} from './scenarios.js';
+import { resolveTiming, readTiming, writeTiming, type LabTiming, type TimingOption } from './timing.js';
+import { readVolume, writeVolume, type VolumeFiles } from './volumes.js';
+import { scheduleBackupName } from './cron.js';
 import { installVelero } from './velero.js';
 import { installEtcdSnapshotCrd } from './etcd-snapshot-crd.js';
 import { KubeClient, authFromFiles } from './kube-client.js';
@@ -56,10 +74,53 @@ export interface CreateLabOptions {
   compress?: boolean;
   /** Take each node's config.yaml from `<dir>/<node-name>.yaml` (module-rendered). */
   moduleConfigDir?: string;
-  /** How long `systemctl start` waits for etcd/API; default 60 s. */
+  /**
+   * Timing of the simulations: 'realistic' (default: RKE2/Kubernetes/Velero defaults, e.g. a
+   * Node turns Ready 10 s after its unit, node lifecycle grace 50 s), 'fast' (same behaviour,
+   * short waits: for tests that do not test timing) or knobs over the realistic defaults.
+   * See timing.ts and README "Timing".
+   */
+  timing?: TimingOption;
+  /** `etcd-s3-timeout` in the masters' config.yaml (RKE2 default 5m0s). */
+  etcdS3Timeout?: string;
+  /**
+   * Legacy name of timing.startSafetyCapSec: the lab's cap on a unit's activation (the real
+   * unit waits forever). 0 makes every start fail at once.
+   */
   startTimeoutSec?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+}
+
+export interface ServiceOptions {
+  /** `systemctl start --no-block`: return at once (the unit keeps starting). */
+  noBlock?: boolean;
+  /**
+   * After a blocking start/restart: 'ready' (default) also waits until the Node is Ready,
+   * 'active' only for the unit (RKE2's READY=1).
+   */
+  wait?: 'ready' | 'active';
+  /** Limit for the `systemctl` call and the wait; default 300 s. */
+  timeoutMs?: number;
+}
+
+/** `systemctl show` properties of a node's unit. */
+export interface UnitStatus {
+  unit: string;
+  activeState: string;
+  subState: string;
+  result: string;
+  nRestarts: number;
+  mainPid: number;
+}
+
+export interface ScheduledSnapshot {
+  node: string;
+  /** Files created: the local file, and again when it reached S3. */
+  created: string[];
+  failed: { kind: 'local' | 's3'; file: string; message: string }[];
+  /** Why this master took none (its rke2-server is not running, snapshots disabled). */
+  skipped?: string;
 }
 
 export interface Lab {
@@ -82,15 +143,57 @@ export interface Lab {
   /** Make a node unreachable (its sshd stops; its services keep running) and back. */
   stopSshd(node: string): Promise<void>;
   startSshd(node: string): Promise<void>;
-  /** Runs `systemctl <verb> <unit>` / `rke2-killall.sh` on a node over SSH. */
+  /** Undoes a scenario where that is possible (s3-*, disk-full, reset-hang, peer-stuck-join, unreachable-node). */
+  clearScenario(name: ScenarioName, opts?: ScenarioOptions): Promise<void>;
+  /**
+   * Runs `systemctl <verb> <unit>` on a node over SSH. A start/restart blocks like the real unit
+   * (until RKE2 is READY; it throws with the unit's journal when the start fails) and then, by
+   * default, waits for the Node to be Ready (see ServiceOptions).
+   */
   service(
     node: string,
     verb: 'start' | 'stop' | 'restart',
     unit?: 'rke2-server' | 'rke2-agent',
+    opts?: ServiceOptions,
   ): Promise<void>;
+  /** `rke2-killall.sh` on a node over SSH. */
   killall(node: string): Promise<void>;
-  /** Lab settings read by the simulations (e.g. `{ veleroResult: 'PartiallyFailed' }`). */
+  /** ActiveState/SubState/Result/NRestarts/MainPID of the node's unit (`systemctl show`). */
+  unitStatus(node: string): Promise<UnitStatus>;
+  /** The last lines of `journalctl -u <unit>` on the node. */
+  journal(node: string, lines?: number): Promise<string>;
+  /** Waits until the node's Node object is Ready (condition Ready=True). */
+  waitNodeReady(node: string, timeoutMs?: number): Promise<void>;
+  /** Lab settings read by the simulations (e.g. `{ veleroResult: 'PartiallyFailed' }`); replaces them. */
   setSettings(settings: Record<string, unknown>): void;
+  /** The timing knobs in force (timing.ts). */
+  readonly timing: LabTiming;
+  /** Changes timing knobs at once (merged into the current ones). */
+  setTiming(timing: Partial<LabTiming>): void;
+  /**
+   * S3 goes away: `refuse` stops the server (connections refused), `blackhole` freezes it
+   * (connections hang until the client's timeout). For RKE2 and Velero alike.
+   */
+  s3Down(opts?: { mode?: 'refuse' | 'blackhole' }): Promise<void>;
+  /** Ends every S3 fault (down, revoked key, missing bucket). */
+  s3Up(): Promise<void>;
+  /**
+   * The masters' scheduled etcd snapshot (`etcd-snapshot-schedule-cron`) as taken at `at`
+   * (default now): `etcd-snapshot-<node>-<unix ts>[.zip]` on every master whose rke2-server
+   * runs, uploaded to S3, with the configured retention.
+   */
+  scheduledSnapshots(opts?: { at?: Date | number; nodes?: string[] }): Promise<ScheduledSnapshot[]>;
+  /** Fires a Velero Schedule now, as its cron would: returns the Backup name `<schedule>-<YYYYMMDDhhmmss>`. */
+  runSchedule(name?: string): Promise<string>;
+  /** The files in a PVC's volume (the lab's stand-in for the Hetzner volume behind its PV). */
+  readVolume(namespace: string, pvc: string): Promise<VolumeFiles>;
+  /** Writes files into a PVC's volume (`replace: true` empties it first). */
+  writeVolume(
+    namespace: string,
+    pvc: string,
+    files: VolumeFiles,
+    opts?: { replace?: boolean },
+  ): Promise<void>;
   kube(): KubeClient;
   close(): void;
   destroy(): Promise<void>;
@@ -230,30 +333,14 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
       JSON.stringify(options.releaseTable ?? defaultReleaseTable(), null, 2),
     );
     writeFileSync(join(dir, 'settings.json'), '{}\n');
+    const timing = resolveTiming(options.timing);
+    if (options.startTimeoutSec !== undefined) timing.startSafetyCapSec = options.startTimeoutSec;
+    writeTiming(dir, timing);
     const bundle = await bundleLab(join(dir, 'bin'));
     say(`prepared keys, certificates and bundles in ${Date.now() - t0} ms`);
 
-    state.s3.pid = spawnMarked(
-      id,
-      tools.node,
-      [
-        tools.s3rver,
-        '-d',
-        join(dir, 's3'),
-        '-a',
-        '127.0.0.1',
-        '-p',
-        String(s3Port),
-        '--silent',
-        '--configure-bucket',
-        s3.bucket,
-        '--configure-bucket',
-        'velero',
-      ],
-      join(dir, 'logs', 's3rver.log'),
-    );
+    state.s3.pid = await startS3(state, tools);
     writeState(state);
-    if (!(await waitPort('127.0.0.1', s3Port, 10_000))) throw new Error('s3rver did not start');
 
     const token = `K10${randomBytes(24).toString('hex')}::server:${randomBytes(16).toString('hex')}`;
     const masterPlans = plans.filter((p) => p.role === 'master');
@@ -264,6 +351,7 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
       masterAddresses: masterPlans.map((p) => p.address),
       s3,
       compress: options.compress ?? false,
+      ...(options.etcdS3Timeout ? { etcdS3Timeout: options.etcdS3Timeout } : {}),
     };
     for (const plan of plans) {
       const moduleCfg = moduleConfigs
@@ -280,7 +368,6 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
         {
           lab: id,
           masters: masterPlans,
-          startTimeoutSec: options.startTimeoutSec ?? 60,
           authConfig: moduleConfigs?.authConfig ?? null,
         },
       );
@@ -309,22 +396,23 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
     writeFileSync(join(dir, 'kubeconfig'), kubeconfig(`https://${masterPlans[0]!.address}:6443`, pki));
     const lab = openLabFromState(state, inventory, inventoryPath, tools);
     // Bring the cluster up the way an operator would: master-0, then each joining master one at
-    // a time (etcd member add needs a healthy cluster), then the workers.
+    // a time (one etcd learner at a time), then the workers; `systemctl start` returns when RKE2
+    // is READY, the Nodes turn Ready a little later (waited for once, below).
     const t2 = Date.now();
     const masters_ = state.nodes.filter((n) => n.role === 'master');
-    await lab.service(masters_[0]!.name, 'start');
+    await lab.service(masters_[0]!.name, 'start', undefined, { wait: 'active' });
     say(`master-0 up (etcd + kube-apiserver) in ${Date.now() - t2} ms`);
-    for (const m of masters_.slice(1)) await lab.service(m.name, 'start');
+    for (const m of masters_.slice(1)) await lab.service(m.name, 'start', undefined, { wait: 'active' });
     say(`${masters_.length} masters up in ${Date.now() - t2} ms`);
     const t3 = Date.now();
     await parallel(
       state.nodes.filter((n) => n.role === 'worker'),
       8,
-      (w) => lab.service(w.name, 'start'),
+      (w) => lab.service(w.name, 'start', undefined, { wait: 'active' }),
     );
     say(`${workers} workers up in ${Date.now() - t3} ms`);
     await installEtcdSnapshotCrd(lab.kube());
-    await installVelero(lab.kube());
+    await installVelero(lab.kube(), state.s3);
     state.controllerPid = spawnMarked(
       id,
       tools.node,
@@ -333,6 +421,11 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
     );
     state.phase = 'up';
     writeState(state);
+    const t4 = Date.now();
+    await Promise.all(
+      state.nodes.map((n) => lab.waitNodeReady(n.name, 120_000 + timing.nodeReadyDelaySec * 1000)),
+    );
+    say(`all nodes Ready ${Date.now() - t4} ms later`);
     if ((options.scenario ?? 'healthy') !== 'none')
       await lab.applyScenario((options.scenario ?? 'healthy') as ScenarioName);
     say(`lab ${name} up in ${Date.now() - t0} ms`);
@@ -366,7 +459,6 @@ async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 interface PrepareContext {
   lab: string;
   masters: NodePlan[];
-  startTimeoutSec: number;
   /** The module's AuthenticationConfiguration for servers (kube-apiserver-arg authentication-config=...). */
   authConfig: { path: string; text: string } | null;
 }
@@ -424,7 +516,6 @@ function prepareNode(
         },
         releaseTablePath: join(dir, 'release-table.json'),
         settingsPath: join(dir, 'settings.json'),
-        startTimeoutSec: ctx.startTimeoutSec,
       },
       null,
       2,
@@ -432,6 +523,7 @@ function prepareNode(
   );
   writeExec(join(bin, 'rke2'), nodeWrapper(tools, bundle, 'rke2', version));
   writeExec(join(bin, 'systemctl'), nodeWrapper(tools, bundle, 'systemctl'));
+  writeExec(join(bin, 'journalctl'), nodeWrapper(tools, bundle, 'journalctl'));
   writeExec(join(bin, 'rke2-killall.sh'), nodeWrapper(tools, bundle, 'killall'));
   writeExec(join(bin, 'rke2-install.sh'), nodeWrapper(tools, bundle, 'install'));
   symlinkSync(tools.kubectl, join(vlr, 'rke2', 'bin', 'kubectl'));
@@ -458,6 +550,37 @@ function prepareNode(
   };
 }
 
+/** The lab's S3 server (s3-server.ts: real s3rver with a revocable key), marked as a lab process. */
+async function startS3(state: LabState, tools: LabTools): Promise<number> {
+  const pid = spawnMarked(
+    state.id,
+    tools.node,
+    [
+      '--disable-warning=NodeVersionSupportWarning',
+      join(state.dir, 'bin', 's3-lab-server.mjs'),
+      REPO,
+      join(state.dir, 's3'),
+      String(state.s3.port),
+      state.s3.bucket,
+      state.s3.veleroBucket,
+    ],
+    join(state.dir, 'logs', 's3rver.log'),
+  );
+  if (!(await waitPort('127.0.0.1', state.s3.port, 15_000))) throw new Error('s3rver did not start');
+  return pid;
+}
+
+function signal(pid: number | null, sig: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone
+  }
+}
+
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function openLabFromState(
   state: LabState,
   inventory: Inventory,
@@ -473,7 +596,9 @@ function openLabFromState(
     if (!node) throw new Error(`no node ${n} in lab ${state.name}`);
     return node;
   };
+  const unitOf = (node: NodeState) => (node.role === 'master' ? 'rke2-server' : 'rke2-agent');
   const shell = (n: string): Promise<LabShell> => {
+    if (nodeByName(n).lost) return Promise.reject(new Error(`${n} is lost (scenario node-lost)`));
     let s = shells.get(n);
     if (!s) {
       s = LabShell.open(inventory, n, privateKey);
@@ -482,6 +607,8 @@ function openLabFromState(
     }
     return s;
   };
+  const bucketDir = join(dir, 's3', state.s3.bucket);
+  const hiddenBucketDir = join(dir, 's3', `.${state.s3.bucket}.missing`);
   const lab: Lab = {
     name: state.name,
     dir,
@@ -503,6 +630,7 @@ function openLabFromState(
     state,
     shell,
     applyScenario: (name, opts) => runScenario(lab, name, opts),
+    clearScenario: (name, opts) => undoScenario(lab, name, opts),
     async stopSshd(n) {
       const node = nodeByName(n);
       shells
@@ -510,19 +638,14 @@ function openLabFromState(
         ?.then((s) => s.close())
         .catch(() => {});
       shells.delete(n);
-      if (node.sshdPid) {
-        try {
-          process.kill(node.sshdPid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      signal(node.sshdPid, 'SIGKILL');
       await waitPort(node.address, state.sshPort, 5000, false);
       node.sshdPid = null;
       writeState(state);
     },
     async startSshd(n) {
       const node = nodeByName(n);
+      if (node.lost) throw new Error(`${n} is lost (scenario node-lost): it does not come back`);
       if (node.sshdPid) return;
       node.sshdPid = await startSshd(
         { name: node.name, address: node.address, port: state.sshPort, dir: node.dir },
@@ -531,19 +654,170 @@ function openLabFromState(
       );
       writeState(state);
     },
-    async service(n, verb, unit) {
+    async service(n, verb, unit, opts = {}) {
       const node = nodeByName(n);
-      const u = unit ?? (node.role === 'master' ? 'rke2-server' : 'rke2-agent');
+      const u = unit ?? unitOf(node);
       const s = await shell(n);
-      await s.check(['systemctl', verb, u], 180_000);
+      const timeoutMs = opts.timeoutMs ?? 300_000;
+      const argv = ['systemctl', verb, ...(opts.noBlock ? ['--no-block'] : []), u];
+      const r = await s.run(argv, timeoutMs);
+      if (r.code !== 0) {
+        const journal = await lab.journal(n, 20).catch(() => '');
+        throw new Error(
+          `${n}: ${argv.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ` (still blocked after ${timeoutMs} ms)` : ''}\n${r.stderr}${r.stdout}--- journalctl -u ${u} -n 20 ---\n${journal}`.trim(),
+        );
+      }
+      if (verb !== 'stop' && !opts.noBlock && (opts.wait ?? 'ready') === 'ready')
+        await lab.waitNodeReady(n, timeoutMs);
     },
     async killall(n) {
       const s = await shell(n);
-      await s.check(['rke2-killall.sh'], 60_000);
+      await s.check(['rke2-killall.sh'], 120_000);
+    },
+    async unitStatus(n) {
+      const u = unitOf(nodeByName(n));
+      const r = await (
+        await shell(n)
+      ).check(['systemctl', 'show', u, '-p', 'ActiveState,SubState,Result,NRestarts,MainPID']);
+      const kv = Object.fromEntries(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      ) as Record<string, string>;
+      return {
+        unit: u,
+        activeState: kv['ActiveState'] ?? '',
+        subState: kv['SubState'] ?? '',
+        result: kv['Result'] ?? '',
+        nRestarts: Number(kv['NRestarts'] ?? 0),
+        mainPid: Number(kv['MainPID'] ?? 0),
+      };
+    },
+    async journal(n, lines = 50) {
+      const u = unitOf(nodeByName(n));
+      const r = await (await shell(n)).run(['journalctl', '-u', u, '-n', String(lines), '--no-pager']);
+      return r.stdout;
+    },
+    async waitNodeReady(n, timeoutMs = 120_000) {
+      const kube = lab.kube();
+      const end = Date.now() + timeoutMs;
+      let last: string;
+      for (;;) {
+        try {
+          const obj = await kube.getOrNull<{
+            status?: { conditions?: { type: string; status: string; message?: string }[] };
+          }>(`/api/v1/nodes/${n}`);
+          const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
+          if (c?.status === 'True') return;
+          last = c ? `Ready=${c.status} (${c.message ?? ''})` : 'not registered';
+        } catch (error) {
+          last = (error as Error).message;
+        }
+        if (Date.now() > end) throw new Error(`${n}: Node not Ready after ${timeoutMs} ms: ${last}`);
+        await sleepMs(250);
+      }
     },
     setSettings(settings) {
       writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
     },
+    get timing() {
+      return readTiming(dir);
+    },
+    setTiming(t) {
+      writeTiming(dir, { ...readTiming(dir), ...t });
+    },
+    async s3Down(opts = {}) {
+      const mode = opts.mode ?? 'refuse';
+      const faults = (state.s3.faults ??= {});
+      if (faults.down === mode) return;
+      if (faults.down) await lab.s3Up();
+      if (mode === 'refuse') {
+        signal(state.s3.pid, 'SIGKILL');
+        await waitPort('127.0.0.1', state.s3.port, 10_000, false);
+        state.s3.pid = null;
+      } else signal(state.s3.pid, 'SIGSTOP');
+      state.s3.faults = { ...faults, down: mode };
+      writeState(state);
+    },
+    async s3Up() {
+      const faults = state.s3.faults ?? {};
+      if (faults.down === 'blackhole') signal(state.s3.pid, 'SIGCONT');
+      if (faults.down === 'refuse' || !state.s3.pid) state.s3.pid = await startS3(state, tools);
+      if (faults.badCredentials) signal(state.s3.pid, 'SIGUSR2');
+      if (faults.missingBucket && existsSync(hiddenBucketDir)) {
+        // s3rver recreates a configured bucket when it restarts: an empty one goes first.
+        rmSync(bucketDir, { recursive: true, force: true });
+        renameSync(hiddenBucketDir, bucketDir);
+      }
+      state.s3.faults = {};
+      writeState(state);
+    },
+    async scheduledSnapshots(opts = {}) {
+      const at =
+        opts.at === undefined
+          ? Math.floor(Date.now() / 1000)
+          : typeof opts.at === 'number'
+            ? Math.floor(opts.at)
+            : Math.floor(opts.at.getTime() / 1000);
+      const masters = state.nodes.filter(
+        (n) => n.role === 'master' && !n.lost && (!opts.nodes || opts.nodes.includes(n.name)),
+      );
+      const bundle = join(dir, 'bin', 'rke2-lab-node.mjs');
+      return Promise.all(
+        masters.map(async (m): Promise<ScheduledSnapshot> => {
+          const r = await (
+            await shell(m.name)
+          ).run(
+            [
+              tools.node,
+              '--disable-warning=NodeVersionSupportWarning',
+              bundle,
+              'cron-snapshot',
+              '--at',
+              String(at),
+            ],
+            600_000,
+          );
+          if (r.code !== 0) throw new Error(`${m.name}: scheduled snapshot failed: ${r.stderr}`);
+          const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Partial<ScheduledSnapshot>;
+          return {
+            node: m.name,
+            created: out.created ?? [],
+            failed: out.failed ?? [],
+            ...(out.skipped ? { skipped: out.skipped } : {}),
+          };
+        }),
+      );
+    },
+    async runSchedule(name = 'velero-full-cluster') {
+      const kube = lab.kube();
+      const sched = await kube.get<{ spec: { template?: Record<string, unknown> } }>(
+        `/apis/velero.io/v1/namespaces/velero/schedules/${name}`,
+      );
+      const now = new Date();
+      const backup = scheduleBackupName(name, now);
+      const template = sched.spec.template ?? {};
+      await kube.call('POST', '/apis/velero.io/v1/namespaces/velero/backups', {
+        apiVersion: 'velero.io/v1',
+        kind: 'Backup',
+        metadata: {
+          name: backup,
+          namespace: 'velero',
+          labels: {
+            'velero.io/schedule-name': name,
+            'velero.io/storage-location': String(template['storageLocation'] ?? 'default'),
+          },
+        },
+        spec: template,
+      });
+      await kube.mergePatch(`/apis/velero.io/v1/namespaces/velero/schedules/${name}/status`, {
+        status: { lastBackup: now.toISOString().replace(/\.\d+Z$/, 'Z') },
+      });
+      return backup;
+    },
+    readVolume: (ns, pvc) => readVolume(lab.kube(), dir, ns, pvc),
+    writeVolume: (ns, pvc, files, opts) => writeVolume(lab.kube(), dir, ns, pvc, files, opts),
     kube() {
       const pkiDir = join(dir, 'pki');
       return new KubeClient(

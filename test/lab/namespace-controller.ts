@@ -1,10 +1,12 @@
 /**
  * SIMULATION of kube-controller-manager's namespace controller, run by the lab controller
  * process: a namespace being deleted (phase Terminating) has every namespaced object deleted,
- * then its `kubernetes` finalizer removed, so `kubectl delete namespace` completes - which a
- * rollback relies on before a Velero restore (Velero never overwrites, rke2-facts.md §5.4).
- * There is no kube-controller-manager in the lab; without this a deleted namespace would stay
- * Terminating forever.
+ * and once nothing is left (pods are gone when their kubelet confirmed it, PVCs when
+ * pvc-protection let go - cluster-controllers.ts) its `kubernetes` finalizer is removed, so
+ * `kubectl delete namespace` completes - which a rollback relies on before a Velero restore
+ * (Velero never overwrites, rke2-facts.md §5.4). A pod on a dead node keeps its namespace
+ * Terminating, as on a real cluster. There is no kube-controller-manager in the lab; without
+ * this a deleted namespace would stay Terminating forever.
  */
 import type { KubeClient } from './kube-client.js';
 
@@ -45,6 +47,12 @@ export async function tickNamespaces(kube: KubeClient): Promise<void> {
   for (const ns of terminating) {
     const name = ns.metadata.name;
     for (const c of collections) await kube.delete(c.replace('{ns}', name));
+    const left = await Promise.all(
+      [`/api/v1/namespaces/${name}/pods`, `/api/v1/namespaces/${name}/persistentvolumeclaims`].map(
+        async (p) => (await kube.get<{ items: unknown[] }>(p)).items.length,
+      ),
+    );
+    if (left.some((n) => n > 0)) continue;
     await kube.call('PUT', `/api/v1/namespaces/${name}/finalize`, {
       apiVersion: 'v1',
       kind: 'Namespace',

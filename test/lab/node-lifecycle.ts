@@ -2,12 +2,15 @@
  * SIMULATION of the node lifecycle controller (kube-controller-manager), run by the lab controller
  * process: a Node whose kubelet is gone is marked `Ready=Unknown` ("Kubelet stopped posting node
  * status.") after a grace period, and the pods bound to it `Ready=False`. The real controller
- * watches node leases (grace 40-50 s); the lab looks at whether the node's simulated unit
- * (rke2-server/rke2-agent main process) runs, with a shorter grace (`nodeMonitorGraceSeconds` in
- * the lab settings, default 10 s). This matters after a restore: Node objects come back from the
- * snapshot saying Ready, and a node nobody starts again must not stay Ready.
+ * watches node leases with --node-monitor-grace-period (50 s since Kubernetes 1.32,
+ * kubernetes/kubernetes#127352); the lab looks at whether the node's simulated unit
+ * (rke2-server/rke2-agent main process, where the kubelet lives) runs, with
+ * timing.nodeMonitorGraceSec (default 50 s; 10 s with `timing: 'fast'`). A stopped or killed
+ * node stays Ready until then - as on a real cluster. This also matters after a restore: Node
+ * objects come back from the snapshot saying Ready, and a node nobody starts again must not
+ * stay Ready.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from './kube-client.js';
 import type { LabState } from './state.js';
@@ -17,22 +20,20 @@ interface NodeObj {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-/** The unit's main process runs, or the unit is starting (the kubelet registers before the unit is active). */
-function unitRunning(dir: string, unit: string): boolean {
-  let pid: number;
+/**
+ * The node's unit main process runs (title `rke2 server`/`rke2 agent`): its kubelet is alive,
+ * whether the unit is active or still starting.
+ */
+export function nodeUnitRunning(nodeDir: string, role: 'master' | 'worker'): boolean {
+  const unit = role === 'master' ? 'rke2-server' : 'rke2-agent';
   try {
-    // A start that was interrupted (its SSH session killed) leaves `activating` behind: only a
-    // recent one counts.
-    const file = join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.state`);
-    const state = readFileSync(file, 'utf8').trim();
-    if (state === 'activating' && Date.now() - statSync(file).mtimeMs < 180_000) return true;
-  } catch {
-    // never started
-  }
-  try {
-    pid = Number(readFileSync(join(dir, 'var-lib-rancher/rke2/lab/run', `${unit}.pid`), 'utf8').trim());
+    const pid = Number(
+      readFileSync(join(nodeDir, 'var-lib-rancher/rke2/lab/run', `${unit}.pid`), 'utf8').trim(),
+    );
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-    return cmd.startsWith('rke2 ');
+    if (!cmd.startsWith('rke2 ')) return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
   } catch {
     return false;
   }
@@ -46,8 +47,7 @@ export async function tickNodeLifecycle(kube: KubeClient, state: LabState, grace
   for (const node of list.items) {
     const labNode = state.nodes.find((n) => n.name === node.metadata.name);
     if (!labNode) continue;
-    const unit = labNode.role === 'master' ? 'rke2-server' : 'rke2-agent';
-    if (unitRunning(labNode.dir, unit)) {
+    if (!labNode.lost && nodeUnitRunning(labNode.dir, labNode.role)) {
       downSince.delete(node.metadata.name);
       continue;
     }

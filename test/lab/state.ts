@@ -10,6 +10,18 @@ export interface NodeState {
   dir: string;
   sshdPid: number | null;
   hostKey: string;
+  /** Scenario node-lost: the machine is gone for good. */
+  lost?: boolean;
+}
+
+/** S3 faults in force (lab.s3Down / scenarios s3-*); cleared by lab.s3Up(). */
+export interface S3Faults {
+  /** refuse: the server is down (connections refused); blackhole: it answers nothing. */
+  down?: 'refuse' | 'blackhole';
+  /** The lab's access key is revoked at the server. */
+  badCredentials?: boolean;
+  /** The etcd snapshot bucket is gone (moved aside). */
+  missingBucket?: boolean;
 }
 
 export interface S3Info {
@@ -30,7 +42,7 @@ export interface LabState {
   sshPort: number;
   createdAt: string;
   nodes: NodeState[];
-  s3: S3Info & { port: number; pid: number | null; veleroBucket: string };
+  s3: S3Info & { port: number; pid: number | null; veleroBucket: string; faults?: S3Faults };
   controllerPid: number | null;
   rke2Version: string;
   phase: 'creating' | 'up' | 'failed';

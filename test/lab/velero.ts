@@ -1,21 +1,37 @@
 /**
  * Velero's API in the lab: the velero.io/v1 CRDs (Schedule, Backup, Restore,
- * BackupStorageLocation; namespaced, status subresource) applied to the REAL kube-apiserver,
- * the `velero` namespace, a default BackupStorageLocation on the lab S3 and the Schedule
- * `velero-full-cluster` (rke2-facts.md §5.1, §5.6). The server side is velero-controller.ts.
+ * BackupStorageLocation, PodVolumeBackup, PodVolumeRestore; namespaced, status subresource)
+ * applied to the REAL kube-apiserver, the `velero` namespace, the credentials Secret
+ * (`velero-s3-credentials`, key `cloud`, the chart's existingSecret layout), a default
+ * BackupStorageLocation on the lab S3 as the chart renders it for Hetzner (provider aws,
+ * s3Url, s3ForcePathStyle, region, checksumAlgorithm "") and the Schedule
+ * `velero-full-cluster` (rke2-facts.md §5.1, §5.6). Also the cluster's default StorageClass
+ * `hcloud-volumes` (csi.hetzner.cloud). The server side is velero-controller.ts.
  */
 import { KubeClient } from './kube-client.js';
+import type { S3Info } from './state.js';
 
 const GROUP = 'velero.io';
 
-function crd(kind: string, plural: string, printer: { name: string; path: string }[] = []) {
+function crd(
+  kind: string,
+  plural: string,
+  printer: { name: string; path: string }[] = [],
+  shortNames: string[] = [],
+) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${plural}.${GROUP}`, labels: { component: 'velero' } },
     spec: {
       group: GROUP,
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        ...(shortNames.length > 0 ? { shortNames } : {}),
+      },
       scope: 'Namespaced',
       versions: [
         {
@@ -49,8 +65,27 @@ export const VELERO_CRDS = [
     { name: 'Status', path: '.status.phase' },
     { name: 'Schedule', path: '.spec.schedule' },
   ]),
-  crd('BackupStorageLocation', 'backupstoragelocations', [{ name: 'Phase', path: '.status.phase' }]),
+  crd(
+    'BackupStorageLocation',
+    'backupstoragelocations',
+    [
+      { name: 'Phase', path: '.status.phase' },
+      { name: 'Last Validated', path: '.status.lastValidationTime' },
+    ],
+    ['bsl'],
+  ),
+  crd('PodVolumeBackup', 'podvolumebackups', [
+    { name: 'Status', path: '.status.phase' },
+    { name: 'Volume', path: '.spec.volume' },
+  ]),
+  crd('PodVolumeRestore', 'podvolumerestores', [
+    { name: 'Status', path: '.status.phase' },
+    { name: 'Volume', path: '.spec.volume' },
+  ]),
 ];
+
+export const CREDENTIALS_SECRET = 'velero-s3-credentials';
+export const STORAGE_CLASS = 'hcloud-volumes';
 
 export const SCHEDULE = {
   apiVersion: 'velero.io/v1',
@@ -73,7 +108,19 @@ export const SCHEDULE = {
   },
 };
 
-export async function installVelero(kube: KubeClient): Promise<void> {
+export async function installVelero(kube: KubeClient, s3: S3Info): Promise<void> {
+  await kube.ensure('/apis/storage.k8s.io/v1/storageclasses', {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name: STORAGE_CLASS,
+      annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+    },
+    provisioner: 'csi.hetzner.cloud',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+    allowVolumeExpansion: true,
+  });
   for (const c of VELERO_CRDS)
     await kube.ensure('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', c);
   for (const c of VELERO_CRDS) {
@@ -91,6 +138,15 @@ export async function installVelero(kube: KubeClient): Promise<void> {
     kind: 'Namespace',
     metadata: { name: 'velero' },
   } as never);
+  await kube.ensure('/api/v1/namespaces/velero/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: CREDENTIALS_SECRET, namespace: 'velero' },
+    type: 'Opaque',
+    stringData: {
+      cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
+    },
+  });
   // A fresh CRD can take a moment to be served on every API server.
   for (let i = 0; ; i++) {
     try {
@@ -101,8 +157,15 @@ export async function installVelero(kube: KubeClient): Promise<void> {
         spec: {
           provider: 'aws',
           default: true,
+          accessMode: 'ReadWrite',
           objectStorage: { bucket: 'velero' },
-          config: { region: 'us-east-1', s3ForcePathStyle: 'true', checksumAlgorithm: '' },
+          credential: { name: CREDENTIALS_SECRET, key: 'cloud' },
+          config: {
+            region: s3.region,
+            s3ForcePathStyle: 'true',
+            s3Url: `http://${s3.endpoint}`,
+            checksumAlgorithm: '',
+          },
         },
       });
       break;

@@ -5,9 +5,19 @@
  * path below is the real RKE2 path. Behaviour follows /work/shared/docs/rke2-facts.md; each
  * command cites the section it follows.
  */
-import { readFileSync, readdirSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import {
+  readFileSync,
+  readdirSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  writeFileSync,
+  appendFileSync,
+  renameSync,
+} from 'node:fs';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
+import { readTiming, type LabTiming } from '../timing.js';
 
 /** Written by the lab at node creation: what the node needs to know that RKE2 would derive itself. */
 export interface NodeSimConfig {
@@ -31,8 +41,8 @@ export interface NodeSimConfig {
   releaseTablePath: string;
   /** Failure switches of the lab (file written by scenarios), e.g. the Velero result. */
   settingsPath: string;
-  /** How long `systemctl start` waits for etcd/API before it reports the unit failed. */
-  startTimeoutSec: number;
+  /** Legacy: the lab's activation safety cap when timing.json does not give one. */
+  startTimeoutSec?: number;
 }
 
 export const NODE_CONFIG_PATH = '/etc/rancher/rke2-lab/node.json';
@@ -108,11 +118,41 @@ export function readInstalledVersion(): string {
 
 export interface ReleaseTable {
   /** version -> status; "bad" versions break the listed system components once nodes run them. */
-  versions: Record<string, { status: 'good' | 'bad'; breaks?: string[] }>;
+  versions: Record<string, { status: 'good' | 'bad'; breaks?: string[]; etcdVersion?: string }>;
 }
 
 export function loadReleaseTable(node: NodeSimConfig): ReleaseTable {
   return JSON.parse(readFileSync(node.releaseTablePath, 'utf8')) as ReleaseTable;
+}
+
+/** The lab's timing knobs (`<lab dir>/timing.json`, test/lab/timing.ts), read on every use. */
+export function loadTiming(node: NodeSimConfig): LabTiming {
+  return readTiming(node.labDir);
+}
+
+/** Lab-injected faults of this node (scenarios peer-stuck-join, reset-hang). */
+export interface NodeFaults {
+  /** etcd joins, but the server never gets its API up: the unit stays activating. */
+  stuckJoin?: boolean;
+  /** `rke2 server --cluster-reset` restores, then never exits. */
+  resetHang?: boolean;
+}
+
+export const FAULTS_PATH = '/etc/rancher/rke2-lab/faults.json';
+
+export function loadFaults(): NodeFaults {
+  try {
+    return JSON.parse(readFileSync(FAULTS_PATH, 'utf8')) as NodeFaults;
+  } catch {
+    return {};
+  }
+}
+
+/** Atomic JSON write (a reader never sees half a file). */
+export function writeJson(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value)}\n`);
+  renameSync(tmp, path);
 }
 
 export function loadSettings(node: NodeSimConfig): Record<string, unknown> {
@@ -133,6 +173,49 @@ export const log = {
   warn: (msg: string) => process.stderr.write(`WARN[${stamp()}] ${msg}\n`),
   error: (msg: string) => process.stderr.write(`ERRO[${stamp()}] ${msg}\n`),
 };
+
+// ---- the unit journal (what `journalctl -u <unit>` shows) -------------------------------------
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function journalPath(unit: string): string {
+  return `${RUN_DIR}/${unit}.journal`;
+}
+
+/** journald's short format: `Dec 01 10:00:01 <host> <ident>[<pid>]: <message>`. */
+export function journalLine(
+  host: string,
+  ident: string,
+  pid: number,
+  message: string,
+  at = new Date(),
+): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stampText = `${MONTHS[at.getUTCMonth()]} ${p(at.getUTCDate())} ${p(at.getUTCHours())}:${p(at.getUTCMinutes())}:${p(at.getUTCSeconds())}`;
+  return `${stampText} ${host} ${ident}[${pid}]: ${message}\n`;
+}
+
+/**
+ * A journal writer for one unit. RKE2 runs under systemd without a TTY, so logrus prints
+ * `time="..." level=info msg="..."` lines (what `journalctl -u rke2-server` shows).
+ */
+export function unitJournal(unit: string, host: string, pid = process.ppid) {
+  ensureDir(RUN_DIR);
+  const write = (level: string, msg: string) => {
+    const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    appendFileSync(
+      journalPath(unit),
+      journalLine(host, 'rke2', pid, `time="${t}" level=${level} msg=${JSON.stringify(msg)}`),
+    );
+  };
+  return {
+    info: (msg: string) => write('info', msg),
+    warn: (msg: string) => write('warning', msg),
+    error: (msg: string) => write('error', msg),
+    fatal: (msg: string) => write('fatal', msg),
+    systemd: (msg: string) => appendFileSync(journalPath(unit), journalLine(host, 'systemd', 1, msg)),
+  };
+}
+export type Journal = ReturnType<typeof unitJournal>;
 
 export class FatalError extends Error {}
 
@@ -195,9 +278,9 @@ export function running(name: string): boolean {
  * Starts a daemon in its own session (it survives the SSH session that started it, like a
  * static pod survives its kubelet), output to a log file under the lab run dir.
  */
-export function daemon(name: string, cmd: string, args: string[], argv0?: string): number {
+export function daemon(name: string, cmd: string, args: string[], argv0?: string, logPath?: string): number {
   ensureDir(RUN_DIR);
-  const out = `${RUN_DIR}/${name}.log`;
+  const out = logPath ?? `${RUN_DIR}/${name}.log`;
   const fd = openAppend(out);
   const child = spawn(cmd, args, {
     detached: true,

@@ -4,8 +4,10 @@
  * (`kube-proxy-<node>`, `etcd-<node>`, `kube-apiserver-<node>` with `component=`/`tier=control-plane`),
  * and the status of pods bound to this node. Written straight to the real API server's
  * status subresources (what `kubectl patch --subresource=status` does): deterministic, no
- * controller needed. When a node stops, the node lifecycle controller would mark it
- * Ready=Unknown after its grace period (40 s); the lab does it at once from the stopping node.
+ * controller needed. A Node registers NotReady - "container runtime network not ready ...
+ * cni plugin not initialized", the kubelet's message until the CNI pods run - and turns Ready
+ * timing.nodeReadyDelaySec later. A stopped kubelet posts nothing: the node lifecycle
+ * simulation (node-lifecycle.ts) marks the Node Unknown after its grace period.
  */
 import { KubeClient, authFromFiles } from '../kube-client.js';
 import { podStatus, podBroken } from '../pod-status.js';
@@ -17,7 +19,6 @@ import {
   nodeName,
   installedVersion,
   loadReleaseTable,
-  log,
 } from './common.js';
 
 export function kubeClient(node: NodeSimConfig, cfg: RkeConfig, timeoutMs = 4000): KubeClient {
@@ -64,23 +65,34 @@ function nodeLabels(node: NodeSimConfig, cfg: RkeConfig, name: string): Record<s
   return labels;
 }
 
-function nodeStatus(node: NodeSimConfig, name: string, ready: 'True' | 'False' | 'Unknown', version: string) {
+export type KubeletReport = 'ready' | 'notready' | 'unknown';
+
+/** The kubelet's NotReady message before the CNI is up (kubelet's runtime network check). */
+export const CNI_NOT_READY =
+  'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized';
+
+function nodeStatus(node: NodeSimConfig, name: string, report: KubeletReport, version: string) {
   const t = ts();
+  const ready: 'True' | 'False' | 'Unknown' =
+    report === 'ready' ? 'True' : report === 'notready' ? 'False' : 'Unknown';
   const readyCondition =
-    ready === 'True'
+    report === 'ready'
       ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-      : {
-          type: 'Ready',
-          status: ready,
-          reason: 'NodeStatusUnknown',
-          message: 'Kubelet stopped posting node status.',
-        };
+      : report === 'notready'
+        ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: CNI_NOT_READY }
+        : {
+            type: 'Ready',
+            status: ready,
+            reason: 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+          };
+  const pressure = report === 'unknown' ? 'Unknown' : 'False';
   return {
     status: {
       conditions: [
         {
           type: 'MemoryPressure',
-          status: ready === 'True' ? 'False' : 'Unknown',
+          status: pressure,
           reason: 'KubeletHasSufficientMemory',
           message: 'lab',
           lastHeartbeatTime: t,
@@ -88,7 +100,7 @@ function nodeStatus(node: NodeSimConfig, name: string, ready: 'True' | 'False' |
         },
         {
           type: 'DiskPressure',
-          status: ready === 'True' ? 'False' : 'Unknown',
+          status: pressure,
           reason: 'KubeletHasNoDiskPressure',
           message: 'lab',
           lastHeartbeatTime: t,
@@ -96,7 +108,7 @@ function nodeStatus(node: NodeSimConfig, name: string, ready: 'True' | 'False' |
         },
         {
           type: 'PIDPressure',
-          status: ready === 'True' ? 'False' : 'Unknown',
+          status: pressure,
           reason: 'KubeletHasSufficientPID',
           message: 'lab',
           lastHeartbeatTime: t,
@@ -152,7 +164,8 @@ function mirrorPods(node: NodeSimConfig, cfg: RkeConfig, name: string, version: 
 }
 
 /** Registers/updates this Node, its mirror pods and the status of every pod bound to it. */
-export async function syncNode(node: NodeSimConfig, cfg: RkeConfig, ready: boolean): Promise<void> {
+export async function syncNode(node: NodeSimConfig, cfg: RkeConfig, report: KubeletReport): Promise<void> {
+  const ready = report === 'ready';
   const kube = kubeClient(node, cfg);
   const name = nodeName(cfg, node);
   const version = installedVersion();
@@ -166,8 +179,8 @@ export async function syncNode(node: NodeSimConfig, cfg: RkeConfig, ready: boole
   await kube.mergePatch(path, {
     metadata: { labels: nodeLabels(node, cfg, name), annotations: { 'rke2.io/node-version': version } },
   });
-  await kube.mergePatch(`${path}/status`, nodeStatus(node, name, ready ? 'True' : 'Unknown', version));
-  if (!ready) {
+  await kube.mergePatch(`${path}/status`, nodeStatus(node, name, report, version));
+  if (report === 'unknown') {
     await markPods(kube, node, name, false, release);
     return;
   }
@@ -200,7 +213,7 @@ export async function syncNode(node: NodeSimConfig, cfg: RkeConfig, ready: boole
     }
     await kube.ensure(`/api/v1/namespaces/${ns}/pods`, body);
   }
-  await markPods(kube, node, name, true, release);
+  await markPods(kube, node, name, ready, release);
 }
 
 async function waitDeleted(kube: KubeClient, path: string): Promise<void> {
@@ -233,17 +246,5 @@ async function markPods(
     await kube.mergePatch(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, {
       status: podStatus(pod, node.address, broken, nodeReady),
     });
-  }
-}
-
-/** Best effort: a stopping node cannot always reach an API (e.g. the last master going down). */
-export async function markNotReady(node: NodeSimConfig, cfg: RkeConfig): Promise<void> {
-  try {
-    const kube = kubeClient(node, cfg, 1500);
-    const name = nodeName(cfg, node);
-    if (!(await kube.getOrNull(`/api/v1/nodes/${name}`))) return;
-    await syncNode(node, cfg, false);
-  } catch (error) {
-    log.warn(`lab: could not mark node NotReady: ${(error as Error).message}`);
   }
 }

@@ -4,7 +4,10 @@
  * one-member cluster. Failure modes kept: a second reset while server/db/reset-flag exists;
  * a reset while etcd (or rke2-server) still runs on this node (the real one fails binding its
  * ports); with `etcd-s3: true` in config.yaml and no `--etcd-s3=false`, the restore path is an
- * S3 file name, so a full local path is looked up in S3 and fails.
+ * S3 file name, so a full local path is looked up in S3 and fails (and an unreachable S3 fails
+ * the download after etcd-s3-timeout). A reset takes timing.clusterResetSec (the real one
+ * starts etcd and the API and waits for them, k3s-io/k3s pkg/etcd/etcd.go Reset()); the
+ * `reset-hang` scenario makes it never exit, as a reset waiting on a broken etcd does.
  */
 import { existsSync, renameSync, rmSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -18,6 +21,9 @@ import {
   fatal,
   ensureDir,
   run,
+  loadTiming,
+  loadFaults,
+  sleep,
 } from './common.js';
 import { dbDir, etcdDir, memberName, peerUrl, hasMemberData } from './etcd.js';
 import { type Flags, flagBool, snapshotDir } from './snapshot.js';
@@ -118,6 +124,18 @@ export async function clusterReset(node: NodeSimConfig, cfg: RkeConfig, flags: F
   }
   renameSync(tmp, etcdDir(cfg));
   writeFileSync(flag, '');
+  if (loadFaults().resetHang) {
+    // Scenario reset-hang: the reset's etcd never becomes ready; RKE2 keeps waiting.
+    for (;;) {
+      log.info('Waiting for etcd server to become available');
+      await sleep(5000);
+    }
+  }
+  const resetSec = loadTiming(node).clusterResetSec;
+  if (resetSec > 0) {
+    log.info('Waiting for etcd server to become available');
+    await sleep(resetSec * 1000);
+  }
   log.info(
     'Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete ${datadir}/server/db on each peer etcd server and rejoin the nodes',
   );
