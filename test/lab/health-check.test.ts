@@ -33,7 +33,8 @@ const KUBECTL = ['/var/lib/rancher/rke2/bin/kubectl', '--kubeconfig', '/etc/ranc
 let lab: Lab;
 
 beforeAll(async () => {
-  lab = await createLab({ masters: 3, workers: 3, name: NAME, scenario: 'healthy' });
+  // The lab's realistic timing is not under test here (the lab's own tests cover it).
+  lab = await createLab({ masters: 3, workers: 3, name: NAME, scenario: 'healthy', timing: 'fast' });
 });
 afterAll(async () => {
   await lab?.destroy();

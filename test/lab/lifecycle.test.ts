@@ -23,7 +23,7 @@ test('a failed start-up leaves no process, slot or state behind', async () => {
 });
 
 test('`cli.ts down` tears a lab down from its state dir alone', async () => {
-  const lab = await createLab({ masters: 1, workers: 1, name: 'downcli', scenario: 'none' });
+  const lab = await createLab({ masters: 1, workers: 1, name: 'downcli', scenario: 'none', timing: 'fast' });
   const { id } = lab.state;
   lab.close();
   expect(labProcesses(id, lab.dir).length).toBeGreaterThan(3);

@@ -62,7 +62,13 @@ const maybe = source.dir ? describe : describe.skip;
 maybe('lab from module-rendered config.yaml files', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await createLab({ masters: 0, workers: 0, name: 'modcfg', moduleConfigDir: source.dir! });
+    lab = await createLab({
+      masters: 0,
+      workers: 0,
+      name: 'modcfg',
+      moduleConfigDir: source.dir!,
+      timing: 'fast',
+    });
   });
   afterAll(async () => {
     await lab?.destroy();

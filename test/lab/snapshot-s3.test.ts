@@ -13,7 +13,7 @@ let lab: Lab;
 const M0 = 's3snap-master-0';
 
 beforeAll(async () => {
-  lab = await createLab({ masters: 1, workers: 0, name: 's3snap' });
+  lab = await createLab({ masters: 1, workers: 0, name: 's3snap', timing: 'fast' });
 });
 afterAll(async () => {
   await lab?.destroy();
