@@ -93,14 +93,14 @@ export interface CreateLabOptions {
 }
 
 export interface ServiceOptions {
-  /** `systemctl start --no-block`: return at once (the unit keeps starting). */
+  /** Return right after `systemctl start --no-block` (the unit keeps starting). */
   noBlock?: boolean;
   /**
-   * After a blocking start/restart: 'ready' (default) also waits until the Node is Ready,
+   * After a start/restart: 'ready' (default) waits until the unit is active and the Node Ready,
    * 'active' only for the unit (RKE2's READY=1).
    */
   wait?: 'ready' | 'active';
-  /** Limit for the `systemctl` call and the wait; default 300 s. */
+  /** Limit for the whole wait; default 300 s. */
   timeoutMs?: number;
 }
 
@@ -146,9 +146,10 @@ export interface Lab {
   /** Undoes a scenario where that is possible (s3-*, disk-full, reset-hang, peer-stuck-join, unreachable-node). */
   clearScenario(name: ScenarioName, opts?: ScenarioOptions): Promise<void>;
   /**
-   * Runs `systemctl <verb> <unit>` on a node over SSH. A start/restart blocks like the real unit
-   * (until RKE2 is READY; it throws with the unit's journal when the start fails) and then, by
-   * default, waits for the Node to be Ready (see ServiceOptions).
+   * Runs `systemctl <verb> <unit>` on a node over SSH. A start/restart is issued with
+   * `--no-block` (the real unit can block forever) and then watched: it returns when the unit
+   * is active and, by default, its Node Ready; it throws with `systemctl status` and the journal
+   * when the unit fails or the timeout passes (see ServiceOptions).
    */
   service(
     node: string,
@@ -158,6 +159,11 @@ export interface Lab {
   ): Promise<void>;
   /** `rke2-killall.sh` on a node over SSH. */
   killall(node: string): Promise<void>;
+  /**
+   * Polls the node's unit until it is active (riding out automatic restarts); throws with
+   * `systemctl status` when it is failed/inactive or still starting at the timeout.
+   */
+  waitUnitActive(node: string, timeoutMs?: number): Promise<void>;
   /** ActiveState/SubState/Result/NRestarts/MainPID of the node's unit (`systemctl show`). */
   unitStatus(node: string): Promise<UnitStatus>;
   /** The last lines of `journalctl -u <unit>` on the node. */
@@ -659,16 +665,35 @@ function openLabFromState(
       const u = unit ?? unitOf(node);
       const s = await shell(n);
       const timeoutMs = opts.timeoutMs ?? 300_000;
-      const argv = ['systemctl', verb, ...(opts.noBlock ? ['--no-block'] : []), u];
+      // Like a careful operator: never wait on a blocking `systemctl start` (RKE2's unit may
+      // block forever, and a start that fails once is retried by systemd) - start without
+      // blocking and watch the unit.
+      const argv = ['systemctl', verb, ...(verb === 'stop' ? [] : ['--no-block']), u];
       const r = await s.run(argv, timeoutMs);
       if (r.code !== 0) {
         const journal = await lab.journal(n, 20).catch(() => '');
         throw new Error(
-          `${n}: ${argv.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ` (still blocked after ${timeoutMs} ms)` : ''}\n${r.stderr}${r.stdout}--- journalctl -u ${u} -n 20 ---\n${journal}`.trim(),
+          `${n}: ${argv.join(' ')} exited ${r.code ?? r.signal}\n${r.stderr}${r.stdout}--- journalctl -u ${u} -n 20 ---\n${journal}`.trim(),
         );
       }
-      if (verb !== 'stop' && !opts.noBlock && (opts.wait ?? 'ready') === 'ready')
-        await lab.waitNodeReady(n, timeoutMs);
+      if (verb === 'stop' || opts.noBlock) return;
+      const end = Date.now() + timeoutMs;
+      await lab.waitUnitActive(n, timeoutMs);
+      if ((opts.wait ?? 'ready') === 'ready') await lab.waitNodeReady(n, Math.max(1000, end - Date.now()));
+    },
+    async waitUnitActive(n, timeoutMs = 300_000) {
+      const end = Date.now() + timeoutMs;
+      let st: UnitStatus;
+      for (;;) {
+        st = await lab.unitStatus(n);
+        if (st.activeState === 'active') return;
+        if (st.activeState === 'failed' || st.activeState === 'inactive' || Date.now() > end) break;
+        await sleepMs(300);
+      }
+      const status = await (await shell(n)).run(['systemctl', 'status', st.unit]).catch(() => null);
+      throw new Error(
+        `${n}: ${st.unit} is ${st.activeState} (${st.subState}, ${st.nRestarts} restarts)${st.activeState === 'activating' ? ` after ${timeoutMs} ms` : ''}\n${status?.stdout ?? ''}`.trim(),
+      );
     },
     async killall(n) {
       const s = await shell(n);

@@ -197,6 +197,9 @@ async function main(): Promise<number> {
       if (!u) return 3;
       return services.unitRun(loadNode(), loadConfigYaml(), u, Number(args[1] ?? 1));
     }
+    case 'kubelet-ready':
+      await services.kubeletReady(loadNode(), loadConfigYaml());
+      return 0;
     case 'cron-snapshot': {
       const at = Number(args[args.indexOf('--at') + 1]);
       await snapshot.scheduled(

@@ -328,11 +328,16 @@ async function registerAndReady(ctx: RunContext): Promise<void> {
   ready(ctx);
   if (ctx.node.role === 'master') await warmS3Client(ctx.node, ctx.cfg, ctx.j);
   const delay = loadTiming(ctx.node).nodeReadyDelaySec;
-  if (delay > 0) await sleep(delay * 1000);
-  // Best effort: a kubelet keeps trying; the node lifecycle simulation covers a vanished API.
+  // With a delay, the main process reports Ready later (`kubelet-ready`, unit.ts).
+  if (delay > 0) writeFileSync(`${RUN_DIR}/${ctx.unit}.ready-after`, `${delay}\n`);
+  else await kubeletReady(ctx.node, ctx.cfg);
+}
+
+/** The CNI is up: the kubelet reports the Node Ready (best effort, as a kubelet keeps trying). */
+export async function kubeletReady(node: NodeSimConfig, cfg: RkeConfig): Promise<void> {
   for (let i = 0; i < 30; i++) {
     try {
-      await syncNode(ctx.node, ctx.cfg, 'ready');
+      await syncNode(node, cfg, 'ready');
       return;
     } catch {
       await sleep(1000);

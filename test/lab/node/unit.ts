@@ -96,7 +96,9 @@ export function mainAlive(unit: Unit): boolean {
   const pid = readPid(unit);
   if (!alive(pid)) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('rke2 ');
+    // Empty while the loop exec()s into its placeholder: still the same main process.
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    return cmd === '' || cmd.startsWith('rke2 ');
   } catch {
     return false;
   }
@@ -121,13 +123,21 @@ function spawnMain(node: NodeSimConfig, unit: Unit): number {
   const restartSec = loadTiming(node).restartSec;
   // unit-run exits 0 once READY (then the loop becomes the placeholder), 3 to give up (unit
   // failed, no restart), anything else: restart after RestartSec.
+  // After READY the kubelet turns the Node Ready nodeReadyDelaySec later: a background sleep
+  // then a short `kubelet-ready` run, so no node process waits out the delay.
   const script = [
     'n=0',
     'while :; do',
     '  n=$((n+1))',
     '  "$0" --disable-warning=NodeVersionSupportWarning "$1" unit-run "$2" "$n"',
     '  rc=$?',
-    '  if [ "$rc" -eq 0 ]; then exec -a "$3" sleep infinity; fi',
+    '  if [ "$rc" -eq 0 ]; then',
+    '    if [ -f "$5/$2.ready-after" ]; then',
+    '      d=$(cat "$5/$2.ready-after"); rm -f "$5/$2.ready-after"',
+    '      (sleep "$d"; exec "$0" --disable-warning=NodeVersionSupportWarning "$1" kubelet-ready "$2") &',
+    '    fi',
+    '    exec -a "$3" sleep infinity',
+    '  fi',
     '  if [ "$rc" -eq 3 ]; then exit 1; fi',
     '  sleep "$4"',
     'done',
@@ -136,7 +146,7 @@ function spawnMain(node: NodeSimConfig, unit: Unit): number {
   const fd = openSync(journalPath(unit), 'a');
   const child = spawn(
     '/bin/bash',
-    ['-c', script, process.execPath, process.argv[1]!, unit, title, String(restartSec)],
+    ['-c', script, process.execPath, process.argv[1]!, unit, title, String(restartSec), RUN_DIR],
     { detached: true, stdio: ['ignore', fd, fd], argv0: title },
   );
   child.unref();
