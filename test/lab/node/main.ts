@@ -135,6 +135,8 @@ async function systemctl(args: string[]): Promise<number> {
     case 'show':
       process.stdout.write(unit.showText(u, properties(args), args.includes('--value')));
       return 0;
+    case 'reset-failed':
+      return unit.resetFailed(u);
     case 'enable':
     case 'disable':
       return 0;

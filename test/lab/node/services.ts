@@ -302,6 +302,7 @@ function ready(ctx: RunContext): void {
     attempt: ctx.attempt,
     mainPid: process.ppid,
     activatedAt: currentState(ctx.unit).activatedAt,
+    activeEnterAt: Date.now(),
   });
   ctx.j.systemd(`Started ${ctx.unit}.service - ${DESCRIPTION[ctx.unit]}.`);
 }

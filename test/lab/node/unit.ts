@@ -54,6 +54,8 @@ export interface UnitState {
   exitStatus?: number;
   /** When this activation began (the lab's safety cap counts from here). */
   activatedAt?: number;
+  /** When the unit last entered `active` (ActiveEnterTimestamp; kept after it leaves). */
+  activeEnterAt?: number;
 }
 
 export const DESCRIPTION: Record<Unit, string> = {
@@ -88,7 +90,14 @@ function readStateFile(unit: Unit): UnitState {
 
 export function writeState(unit: Unit, state: UnitState): void {
   ensureDir(RUN_DIR);
-  writeJson(stateFile(unit), state);
+  const activeEnterAt = state.activeEnterAt ?? readStateFile(unit).activeEnterAt;
+  writeJson(stateFile(unit), activeEnterAt ? { ...state, activeEnterAt } : state);
+}
+
+/** `systemctl reset-failed <unit>`: a failed unit becomes inactive. */
+export function resetFailed(unit: Unit): number {
+  if (currentState(unit).active === 'failed') writeState(unit, { ...INACTIVE, since: Date.now() });
+  return 0;
 }
 
 /** The unit's main process runs (its title is `rke2 server` / `rke2 agent`). */
@@ -321,6 +330,9 @@ export function showText(unit: Unit, props: string[], valueOnly: boolean): strin
     NRestarts: String(Math.max(0, s.attempt - 1)),
     ExecMainStatus: String(s.exitStatus ?? 0),
     StateChangeTimestamp: s.since ? systemdTime(s.since) : '',
+    ActiveEnterTimestamp: s.activeEnterAt ? systemdTime(s.activeEnterAt) : '',
+    // Lab: wall-clock microseconds (only its changing matters to a tool).
+    ActiveEnterTimestampMonotonic: String((s.activeEnterAt ?? 0) * 1000),
     Type: 'notify',
     Restart: 'always',
     TimeoutStartUSec: 'infinity',
