@@ -97,6 +97,8 @@ export interface GitHubApiStandIn {
   commentsOn(issueNumber: number): StoredComment[];
   /** Answer the next `times` requests matching method and path with `status`. */
   failNext(match: { method?: string; path: RegExp }, status: number, times?: number, message?: string): void;
+  /** Drops every pending fault. */
+  clearFaults(): void;
   /** Calls that match a method and path pattern (the call log, filtered). */
   callsTo(method: string, path: RegExp): ApiCall[];
   close(): Promise<void>;
@@ -598,6 +600,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         times,
         message,
       }),
+    clearFaults: () => {
+      faults.length = 0;
+    },
     callsTo: (method, path) => calls.filter((c) => c.method === method && path.test(c.path)),
     close: () =>
       new Promise<void>((resolve, reject) => {

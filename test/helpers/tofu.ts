@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -45,11 +45,11 @@ export function findTofu(): TofuTool | { missing: string } {
     return { missing: 'no provider mirror config .tools/tofu.tfrc (run: bash scripts/setup-tools.sh tofu)' };
   let version: string;
   try {
-    version = (
-      JSON.parse(execFileSync(binary, ['version', '-json'], { encoding: 'utf8' })) as {
-        terraform_version: string;
-      }
-    ).terraform_version;
+    const out = execFileSync(binary, ['version', '-json'], {
+      encoding: 'utf8',
+      env: { ...process.env, TF_CLI_CONFIG_FILE: config },
+    });
+    version = (JSON.parse(out) as { terraform_version: string }).terraform_version;
   } catch (error) {
     return { missing: `${binary} does not run: ${(error as Error).message}` };
   }
@@ -68,7 +68,7 @@ export function describeWithTofu(tool: TofuTool | { missing: string }): jest.Des
 /** A fresh copy of a test configuration (test/tofu/<name>) or any directory, in a temp dir. */
 export function copyConfig(source: string, into = mkdtempSync(join(tmpdir(), 'rke2ops-tofu-'))): string {
   const from = source.startsWith('/') ? source : join(root, 'test', 'tofu', source);
-  const to = join(into, source.startsWith('/') ? 'config' : source);
+  const to = join(into, basename(source));
   cpSync(from, to, { recursive: true, filter: (p) => !/\/(\.terraform|terraform\.tfstate[^/]*)$/.test(p) });
   return to;
 }

@@ -77,7 +77,7 @@ variable "hcloud_token" {
 }
 
 variable "plan_padding" {
-  description = "Lines of padding in one resource, to make the plan text large."
+  description = "Lines of padding (rounded up to a thousand), to make the plan text large."
   type        = number
   default     = 0
 }
@@ -156,9 +156,10 @@ resource "terraform_data" "ccm_secret" {
   input = var.hcloud_token
 }
 
+# range() stops at 1024 values: 1000 lines per resource.
 resource "terraform_data" "padding" {
-  count = var.plan_padding > 0 ? 1 : 0
-  input = [for i in range(var.plan_padding) : "padding line ${i}: plan text that makes a plan long enough to truncate"]
+  count = ceil(var.plan_padding / 1000)
+  input = [for i in range(1000) : "padding line ${count.index * 1000 + i}: plan text that makes a plan long enough to truncate"]
 }
 
 output "ops_inventory" {
