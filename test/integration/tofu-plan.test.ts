@@ -6,6 +6,7 @@
  * caught, apply refuses a plan other than the reviewed one, sensitive values never leave.
  */
 import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemClock } from '../../src/lib/clock.js';
@@ -20,6 +21,7 @@ import { renderComment, renderPlanSummary } from '../../src/tofu/render.js';
 import type { TofuDeps } from '../../src/tofu/session.js';
 import { copyConfig, describeWithTofu, findTofu, tofuSync, type TofuTool } from '../helpers/tofu.js';
 
+const repo = new URL('../..', import.meta.url).pathname;
 const tool = findTofu();
 // Real tofu on a shared 2-core machine: seconds per step, more when others are busy.
 jest.setTimeout(120_000);
@@ -137,6 +139,54 @@ describeWithTofu(tool)('tofu core on a real configuration', () => {
     expect(up.plan.warnings).toEqual([]);
     expect(up.report.verdict).toBe(
       'stack: 0 to add, 1 to change, 0 to destroy; RKE2 upgrade v1.34.4+rke2r1 -> v1.35.1+rke2r1',
+    );
+  });
+
+  test('the CLI (cli/dist): the same summary as JSON, and apply refuses an unreviewed plan with exit 1', async () => {
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(repo, 'bin', 'rke2-ops.js'), 'tofu', ...args], {
+          cwd: root,
+          env: { ...process.env, ...tofu.env, PATH: `${dirname(tofu.binary)}:${process.env.PATH}` },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const planFile = join(root, 'cli.tfplan');
+    const planned = await cli([
+      'plan',
+      '-C',
+      'stack',
+      '--var',
+      'rke2_version=v1.35.1+rke2r1',
+      '--plan-file',
+      planFile,
+      '--json',
+    ]);
+    expect(planned.code).toBe(0);
+    const report = JSON.parse(planned.stdout);
+    expect(report).toMatchObject({
+      kind: 'tofu',
+      command: 'plan',
+      ok: true,
+      plan: { rke2Upgrade: { to: 'v1.35.1+rke2r1' } },
+    });
+    expect(planned.stderr).toContain('RKE2 upgrade: v1.34.4+rke2r1 -> v1.35.1+rke2r1');
+    const refused = await cli([
+      'apply',
+      '-C',
+      'stack',
+      '--plan-file',
+      planFile,
+      '--resource-changes-hash',
+      '0'.repeat(64),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /error: FAILED: tofu apply failed in phase verify \(stack\)\n[\s\S]*refusing to apply/,
     );
   });
 
