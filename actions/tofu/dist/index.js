@@ -36700,14 +36700,17 @@ async function runPlan(config, deps) {
             return run.code;
         });
         const planText = await session.timer.run('show', async () => {
-            const json = await session.run(['show', '-json', config.planFile], { stdoutFile: files.json });
+            // Two reads of the same plan file, independent: run them side by side.
+            const [json, text] = await Promise.all([
+                session.run(['show', '-json', config.planFile], { stdoutFile: files.json }),
+                session.run(['show', '-no-color', config.planFile]),
+            ]);
             session.check(json, 'show', 'the plan file could not be read back; re-run the plan');
             const plan = parsePlanJson(await (0,promises_namespaceObject.readFile)(files.json, 'utf8'), files.json);
             // Before any text of this plan is rendered anywhere.
             registerSensitive(deps.secrets, sensitiveValues(plan));
             summary = summarisePlan(plan);
             await deps.logger.group('tofu plan output', async () => deps.logger.info(deps.secrets.redact(planLog.trimEnd())));
-            const text = await session.run(['show', '-no-color', config.planFile]);
             session.check(text, 'show', 'the plan file could not be rendered; re-run the plan');
             const redacted = deps.secrets.redact(text.stdout);
             await (0,promises_namespaceObject.writeFile)(files.text, redacted);
