@@ -178,7 +178,7 @@ export function renderComment(view: PlanView, marker: string, limit = COMMENT_BO
     ...resourceTable(view, 60),
   ].join('\n');
   const foot = footer(view);
-  const diff = planAsDiff(view.planText.trimEnd());
+  const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
   const totalLines = diff.split('\n').length;
   const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
   if (whole.length <= limit) return { body: whole, truncated: false };
@@ -260,7 +260,7 @@ export function renderPlanSummary(
     '',
   ].join('\n');
   const foot = footer(view);
-  const diff = planAsDiff(view.planText.trimEnd());
+  const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
   const totalLines = diff.split('\n').length;
   const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
   if (utf8Bytes(whole) <= limitBytes) return { body: whole, truncated: false };

@@ -42563,7 +42563,7 @@ function renderComment(view, marker, limit = COMMENT_BODY_LIMIT) {
         ...resourceTable(view, 60),
     ].join('\n');
     const foot = footer(view);
-    const diff = planAsDiff(view.planText.trimEnd());
+    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
     const totalLines = diff.split('\n').length;
     const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
     if (whole.length <= limit)
@@ -42631,7 +42631,7 @@ function renderPlanSummary(view, phases, extra = {}, limitBytes = JOB_SUMMARY_LI
         '',
     ].join('\n');
     const foot = footer(view);
-    const diff = planAsDiff(view.planText.trimEnd());
+    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
     const totalLines = diff.split('\n').length;
     const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
     if (utf8Bytes(whole) <= limitBytes)
