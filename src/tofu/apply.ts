@@ -31,7 +31,7 @@ export async function runApply(config: ApplyConfig, deps: TofuDeps): Promise<App
     if (!existsSync(config.planFile))
       throw new PhaseError(
         'verify',
-        `no saved plan at ${config.planFile}: download the plan step's plan-file first`,
+        `no saved plan at ${JSON.stringify(config.planFile)}: download the plan step's plan-file first`,
       );
     await session.prepare();
     await session.timer.run('verify', async () => {
@@ -40,7 +40,7 @@ export async function runApply(config: ApplyConfig, deps: TofuDeps): Promise<App
       session.check(
         run,
         'verify',
-        `${config.planFile} is not a saved plan for this configuration; re-run the plan`,
+        `${JSON.stringify(config.planFile)} is not a saved plan for this configuration; re-run the plan`,
       );
       const plan = parsePlanJson(await readFile(jsonFile, 'utf8'), config.planFile);
       registerSensitive(deps.secrets, sensitiveValues(plan));

@@ -55,7 +55,9 @@ export function createTofuExec(binary: string, deps: TofuExecDeps): TofuExec {
         err.push(chunk);
         echo?.push(chunk);
       });
-      child.on('error', (error) => reject(new Error(`cannot run ${binary}: ${error.message}`)));
+      child.on('error', (error) =>
+        reject(new Error(`cannot run ${JSON.stringify(binary)}: ${error.message}`)),
+      );
       child.on('close', (code, signal) => {
         echo?.flush();
         const finish = () =>

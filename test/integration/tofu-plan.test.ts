@@ -115,6 +115,13 @@ describeWithTofu(tool)('tofu core on a real configuration', () => {
     expect(secrets.redact(`x ${token} y`)).toBe('x *** y');
     expect(JSON.stringify(applied.report)).not.toContain(token);
 
+    const none = await plan('');
+    expect(none.plan).toMatchObject({ exitCode: 0, changes: false, destructive: false, warnings: [] });
+    expect(none.plan.counts).toMatchObject({ add: 0, change: 0, destroy: 0 });
+    expect(renderComment(none.view!, '<!-- m -->').body).toContain(
+      '### ✅ OpenTofu plan for `stack`: no changes',
+    );
+
     const out = await runOutput(
       parseTofuConfig(
         (n) =>

@@ -35806,7 +35806,7 @@ function createTofuExec(binary, deps) {
             err.push(chunk);
             echo?.push(chunk);
         });
-        child.on('error', (error) => reject(new Error(`cannot run ${binary}: ${error.message}`)));
+        child.on('error', (error) => reject(new Error(`cannot run ${JSON.stringify(binary)}: ${error.message}`)));
         child.on('close', (code, signal) => {
             echo?.flush();
             const finish = () => resolve({
@@ -36875,12 +36875,12 @@ async function runApply(config, deps) {
     });
     try {
         if (!(0,external_node_fs_namespaceObject.existsSync)(config.planFile))
-            throw new PhaseError('verify', `no saved plan at ${config.planFile}: download the plan step's plan-file first`);
+            throw new PhaseError('verify', `no saved plan at ${JSON.stringify(config.planFile)}: download the plan step's plan-file first`);
         await session.prepare();
         await session.timer.run('verify', async () => {
             const jsonFile = `${config.planFile}.apply.json`;
             const run = await session.run(['show', '-json', config.planFile], { stdoutFile: jsonFile });
-            session.check(run, 'verify', `${config.planFile} is not a saved plan for this configuration; re-run the plan`);
+            session.check(run, 'verify', `${JSON.stringify(config.planFile)} is not a saved plan for this configuration; re-run the plan`);
             const plan = parsePlanJson(await (0,promises_namespaceObject.readFile)(jsonFile, 'utf8'), config.planFile);
             registerSensitive(deps.secrets, sensitiveValues(plan));
             summary = summarisePlan(plan);
