@@ -22,6 +22,7 @@ import {
   type TofuTool,
 } from '../helpers/tofu.js';
 import { packageTofuRelease, startReleaseServer } from '../helpers/tofu-release.js';
+import { materialiseState } from '../helpers/tofu-state.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bundle = join(root, 'actions', 'tofu', 'dist', 'index.js');
@@ -304,11 +305,11 @@ describeWithTofu(tool)('actions/tofu bundle', () => {
     }
   });
 
-  test('module/examples/minimal, planned offline with its mock-free parts applied: the upgrade is detected', async () => {
-    // The module and its example, copied so the example's `source = "../.."` still resolves.
+  test('module/examples/minimal as a running cluster (state built offline): an upgrade, a forced master-0 replacement', async () => {
+    // The module and its example, copied so the example's `source = "../.."` still resolves;
+    // an override file passes the module's rke2_version through (the example does not).
     const copy = copyConfig(join(root, 'module'), workspace);
     const example = join(copy, 'examples', 'minimal');
-    // Expose the module's rke2_version in the example (an override file merges into the module block).
     writeFileSync(
       join(example, 'rke2_version_override.tf'),
       'module "cluster" {\n  rke2_version = var.rke2_version\n}\n',
@@ -320,79 +321,74 @@ describeWithTofu(tool)('actions/tofu bundle', () => {
     const token = 'h'.repeat(64);
     const tfEnv = { TF_VAR_hcloud_token: token };
     tofuSync(tofu, example, ['init', '-input=false', '-no-color'], tfEnv);
-    // What can exist without Hetzner: keys, the token, and the guardrails that carry rke2_version.
-    const targets = [
-      'terraform_data.guardrails',
-      'tls_private_key.ssh',
-      'tls_private_key.master_host',
-      'tls_private_key.worker_host',
-      'random_password.rke2_token',
-    ];
-    tofuSync(
-      tofu,
-      example,
-      [
-        'apply',
-        '-input=false',
-        '-no-color',
-        '-auto-approve',
-        ...targets.map((t) => `-target=module.cluster.${t}`),
-      ],
-      tfEnv,
-    );
+    // As if applied: real keys and tokens, every Hetzner object filled in, outputs written.
+    materialiseState(tofu, example, tfEnv);
+    const inventory = JSON.parse(tofuSync(tofu, example, ['output', '-json', 'ops_inventory'], tfEnv));
+    expect(inventory).toMatchObject({ cluster: 'minimal', rke2: { version: 'v1.34.4+rke2r1' } });
 
-    const run = await runStep(
-      {
-        'working-directory': 'module/examples/minimal',
-        init: 'false',
-        vars: 'rke2_version=v1.35.1+rke2r1',
-        // Plans the Hetzner resources as creates; nothing to refresh, no API call.
-        'plan-args': '-refresh=false',
-        'plan-file': join(plans(), 'minimal.tfplan'),
-        'github-token': api.token,
-      },
-      { ...env, ...tfEnv },
-      workspace,
-    );
-    expect(run.stdout).not.toContain('::error::');
-    expect(run.code).toBe(0);
-    expect(run.outputs).toMatchObject({
+    const step = (inputs: Record<string, string>) =>
+      runStep(
+        {
+          'working-directory': 'module/examples/minimal',
+          init: 'false',
+          'plan-file': join(plans(), 'minimal.tfplan'),
+          'github-token': api.token,
+          ...inputs,
+        },
+        { ...env, ...tfEnv },
+        workspace,
+      );
+    // -refresh=false: the servers exist only in the state; nothing may call Hetzner.
+    const upgrade = await step({ vars: 'rke2_version=v1.35.1+rke2r1', 'plan-args': '-refresh=false' });
+    expect(upgrade.stdout).not.toContain('::error::');
+    expect(upgrade.code).toBe(0);
+    // The module upgrades in place: no server (no resource at all) changes, only ops_inventory.
+    expect(upgrade.outputs).toMatchObject({
+      changes: 'true',
       'rke2-upgrade': 'true',
       'rke2-version-from': 'v1.34.4+rke2r1',
       'rke2-version-to': 'v1.35.1+rke2r1',
-      'to-add': '15',
-      'to-change': '1',
+      'to-add': '0',
+      'to-change': '0',
       'to-destroy': '0',
       warnings: '[]',
     });
-    const report = JSON.parse(run.outputs.report!);
-    expect(report.plan.rke2Upgrade.sources).toEqual([
-      'module.cluster.terraform_data.guardrails.input.rke2_version',
-    ]);
-    expect(report.plan.resources).toEqual(
-      expect.arrayContaining([
-        {
-          address: 'module.cluster.hcloud_server.master[0]',
-          action: 'create',
-          replaceReasons: [],
-          importing: false,
-        },
-        {
-          address: 'module.cluster.terraform_data.guardrails',
-          action: 'update',
-          replaceReasons: [],
-          importing: false,
-        },
-      ]),
-    );
-    expect(run.summary).toContain('**RKE2 upgrade:** `v1.34.4+rke2r1` → `v1.35.1+rke2r1`');
+    const report = JSON.parse(upgrade.outputs.report!);
+    expect(report.plan.rke2Upgrade.sources).toEqual(['output.ops_inventory.rke2.version']);
+    expect(report.plan.outputChanges).toEqual(['ops_inventory']);
+    expect(upgrade.summary).toContain('**RKE2 upgrade:** `v1.34.4+rke2r1` → `v1.35.1+rke2r1`');
     const comment = api.commentsOn(pr).find((c) => c.body.includes('module/examples/minimal'))!;
-    expect(comment.body).toContain('15 to add, 1 to change, 0 to destroy');
-    // The Hetzner token (a sensitive variable) never leaves: not in the log, summary, comment or report.
-    // (::add-mask:: lines are the runner's masking commands, consumed, never shown.)
-    const log = run.stdout.replace(/^::add-mask::.*$/gm, '');
-    expect(run.stdout).toContain(`::add-mask::${token}`);
-    for (const text of [log, run.summary, comment.body, run.outputs.report!])
-      expect(text).not.toContain(token);
+    expect(comment.body).toContain('only outputs change (ops_inventory)');
+
+    const replace = await step({
+      'plan-args': '-refresh=false\n-replace=module.cluster.hcloud_server.master[0]',
+    });
+    expect(replace.code).toBe(0);
+    const warnings = JSON.parse(replace.outputs.warnings!) as {
+      severity: string;
+      code: string;
+      address: string;
+    }[];
+    expect(warnings[0]).toMatchObject({
+      severity: 'critical',
+      code: 'master-0-replaced',
+      address: 'module.cluster.hcloud_server.master[0]',
+    });
+    expect(replace.outputs).toMatchObject({ destructive: 'true', 'rke2-upgrade': 'false' });
+    expect(api.commentsOn(pr).find((c) => c.id === comment.id)!.body).toContain('> [!CAUTION]');
+
+    // The Hetzner token (a sensitive variable) never leaves: not in the log, summary, comment or
+    // report (::add-mask:: lines are the runner's masking commands, consumed, never shown).
+    for (const run of [upgrade, replace]) {
+      expect(run.stdout).toContain(`::add-mask::${token}`);
+      const log = run.stdout.replace(/^::add-mask::.*$/gm, '');
+      for (const text of [log, run.summary, run.outputs.report!]) expect(text).not.toContain(token);
+    }
+    expect(
+      api
+        .commentsOn(pr)
+        .map((c) => c.body)
+        .join('\n'),
+    ).not.toContain(token);
   });
 });
