@@ -1,8 +1,9 @@
 # A cluster shaped like module/ (masters with the module's labels and names, a control-plane
-# load balancer's services, the masters' firewall rules, backups, the guardrails resource with
+# load balancer's services, the masters' firewall rules, backup settings, a resource carrying
 # rke2_version, an ops_inventory output and sensitive values) built from terraform_data,
 # random and tls, so real plans, applies and local state work offline. The tofu action's tests
-# plan it with different variables to prove what the plan summary finds.
+# plan it with different variables to prove what the plan summary finds (the module itself is
+# planned too, in test/integration/tofu-action.test.ts).
 terraform {
   required_version = ">= 1.10.0"
   required_providers {
