@@ -6,7 +6,7 @@
  *
  * Per run, in the same temp copy (initialised once):
  *  - baseline: `tofu plan -input=false -no-color -out=<file>` (what a workflow step would run);
- *  - action:   the committed bundle (actions/tofu/dist) as the runner starts it, init off,
+ *  - action:   the committed bundle (actions/tofu/dist) as the runner starts it (Node 24), init off,
  *              comment off: plan + show -json + show + summary + outputs + job summary;
  *  - summary:  summarisePlan + hash + comment rendering alone, in-process, on the plan JSON.
  * Prints medians and the ratio action / baseline.
@@ -16,7 +16,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { inputEnv, runnerFiles } from '../test/helpers/run-action.js';
+import { actionNode, inputEnv, runnerFiles } from '../test/helpers/run-action.js';
 import { findTofu } from '../test/helpers/tofu.js';
 import { parsePlanJson } from '../src/tofu/plan-json.js';
 import { summarisePlan } from '../src/tofu/summary.js';
@@ -31,8 +31,11 @@ if ('missing' in found) {
   process.exit(2);
 }
 const tool = found;
+const node = actionNode('tofu');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const env = { ...process.env, ...tool.env, PATH: `${join(tool.binary, '..')}:${process.env.PATH}` };
+// The bundle gets a runner's environment: not tsx's NODE_OPTIONS.
+const { NODE_OPTIONS: _ignored, ...processEnv } = process.env;
+const env = { ...processEnv, ...tool.env, PATH: `${join(tool.binary, '..')}:${process.env.PATH}` };
 
 const work = mkdtempSync(join(tmpdir(), 'rke2ops-bench-tofu-'));
 const dir = join(work, 'stack');
@@ -69,7 +72,7 @@ function bench(label: string, vars: string[]) {
     const files = runnerFiles(step);
     action.push(
       timeMs(() => {
-        const r = spawnSync(process.execPath, [join(REPO, 'actions/tofu/dist/index.js')], {
+        const r = spawnSync(node.path, [join(REPO, 'actions/tofu/dist/index.js')], {
           cwd: work,
           env: {
             ...env,
@@ -111,7 +114,7 @@ function bench(label: string, vars: string[]) {
   );
 }
 
-console.log(`tofu ${tool.version}, node ${process.version}, ${runs} runs each, medians`);
+console.log(`tofu ${tool.version}, action on node ${node.version}, ${runs} runs each, medians`);
 bench('upgrade plan (1 change)', ['rke2_version=v1.35.1+rke2r1']);
 bench('replacement plan (4 replaced)', ['image=debian-12']);
 bench('large plan (3,000 extra lines)', ['plan_padding=3000']);

@@ -1,49 +1,44 @@
-import { getOctokit } from '@actions/github';
-import { InputError } from '../lib/errors.js';
-import type { SecretRegistry } from '../lib/secrets.js';
-
-/** The REST client every GitHub-facing core function takes as a parameter. */
-export type GitHubClient = ReturnType<typeof getOctokit>;
-
-export interface GitHubClientOptions {
-  /** `GITHUB_TOKEN` or a PAT; registered as a secret before anything else happens. */
-  token: string;
-  /** REST base URL; default `GITHUB_API_URL`, else https://api.github.com. */
-  apiUrl?: string;
-  secrets?: SecretRegistry;
-  /** The input (or flag) the token came from, for the error message. */
-  tokenField?: string;
-  /** Per-request time limit; a hung API must not hold the job (default 30 s). */
-  timeoutMs?: number;
-}
-
 /**
- * Octokit from `@actions/github` (REST methods + pagination, the runner's proxy settings),
- * pointed at `GITHUB_API_URL` read now - not when the module was loaded - so GHES and the
- * tests' local stand-in work.
+ * The GitHub REST calls the core makes, as a structural interface: the core never imports the
+ * runner toolkit (eslint + test/unit/layering.test.ts). The action passes the Octokit from
+ * `createGitHubClient` (src/actions/common/github.ts), which satisfies it; tests may pass the
+ * same Octokit pointed at the REST stand-in, or anything of this shape. A capability that needs
+ * more endpoints (issues, labels, search) extends the interface with the methods it calls.
  */
-export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
-  const token = options.token.trim();
-  if (!token)
-    throw new InputError(options.tokenField ?? 'github-token', 'is empty: a GitHub token is needed');
-  options.secrets?.add(token);
-  const baseUrl = (options.apiUrl || process.env.GITHUB_API_URL || 'https://api.github.com').replace(
-    /\/+$/,
-    '',
-  );
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const client = getOctokit(token, { baseUrl, userAgent: 'rke2-ops' });
-  // Every request gets its own deadline (Octokit passes request.signal to fetch).
-  client.hook.before('request', (request) => {
-    request.request = {
-      ...request.request,
-      signal: request.request?.signal ?? AbortSignal.timeout(timeoutMs),
-    };
-  });
-  return client;
+export interface Comment {
+  id: number;
+  body?: string | null;
+  html_url: string;
+  user?: { login: string } | null;
 }
 
-/** The HTTP status of an Octokit error (RequestError), if any. */
+export interface IssueCommentsApi {
+  listComments(params: {
+    owner: string;
+    repo: string;
+    issue_number: number;
+    per_page?: number;
+    page?: number;
+  }): Promise<{ data: Comment[] }>;
+  createComment(params: {
+    owner: string;
+    repo: string;
+    issue_number: number;
+    body: string;
+  }): Promise<{ data: Comment }>;
+  updateComment(params: {
+    owner: string;
+    repo: string;
+    comment_id: number;
+    body: string;
+  }): Promise<{ data: Comment }>;
+}
+
+export interface GitHubClient {
+  rest: { issues: IssueCommentsApi };
+}
+
+/** The HTTP status of a REST error (Octokit's RequestError carries `status`), if any. */
 export function httpStatus(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === 'number' ? status : undefined;

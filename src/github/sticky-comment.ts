@@ -3,6 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import { silentLogger } from '../lib/logger.js';
 import { httpStatus, type GitHubClient } from './client.js';
 import { COMMENT_BODY_LIMIT } from './markdown.js';
+import { inert } from '../lib/inert.js';
 
 /**
  * One comment per (kind, key) on an issue or pull request, found again by a hidden marker on
@@ -37,8 +38,7 @@ export interface StickyCommentOptions {
  * `-->` or newline that could end the HTML comment early.
  */
 export function stickyMarker(kind: string, key: string): string {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(kind))
-    throw new Error(`sticky comment kind ${JSON.stringify(kind)} is invalid`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(kind)) throw new Error(`sticky comment kind ${inert(kind)} is invalid`);
   return `<!-- rke2-ops:${kind}:${encodeURIComponent(key)} -->`;
 }
 
@@ -80,25 +80,26 @@ export async function findStickyComments(
   marker: string,
   opts: StickyCommentOptions = {},
 ): Promise<{ id: number; body: string; url: string }[]> {
-  return withRetry(
-    'list comments',
-    async () => {
-      const found: { id: number; body: string; url: string }[] = [];
-      const pages = client.paginate.iterator(client.rest.issues.listComments, {
-        owner: target.owner,
-        repo: target.repo,
-        issue_number: target.issueNumber,
-        per_page: 100,
-      });
-      for await (const page of pages) {
-        for (const c of page.data) {
-          if (hasMarker(c.body, marker)) found.push({ id: c.id, body: c.body ?? '', url: c.html_url });
-        }
-      }
-      return found;
-    },
-    opts,
-  );
+  const found: { id: number; body: string; url: string }[] = [];
+  const perPage = 100;
+  for (let page = 1; ; page++) {
+    const res = await withRetry(
+      'list comments',
+      () =>
+        client.rest.issues.listComments({
+          owner: target.owner,
+          repo: target.repo,
+          issue_number: target.issueNumber,
+          per_page: perPage,
+          page,
+        }),
+      opts,
+    );
+    for (const c of res.data) {
+      if (hasMarker(c.body, marker)) found.push({ id: c.id, body: c.body ?? '', url: c.html_url });
+    }
+    if (res.data.length < perPage) return found;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { readOutputs, type OutputsResult } from './outputs.js';
 import { registerSensitive, sensitiveValues } from './sensitive.js';
 import { TofuSession, type TofuDeps } from './session.js';
 import { countsLine, summarisePlan, type PlanSummary } from './summary.js';
+import { inert } from '../lib/inert.js';
 
 export interface ApplyResult {
   report: TofuReport;
@@ -31,7 +32,7 @@ export async function runApply(config: ApplyConfig, deps: TofuDeps): Promise<App
     if (!existsSync(config.planFile))
       throw new PhaseError(
         'verify',
-        `no saved plan at ${JSON.stringify(config.planFile)}: download the plan step's plan-file first`,
+        `no saved plan at ${inert(config.planFile)}: download the plan step's plan-file first`,
       );
     await session.prepare();
     await session.timer.run('verify', async () => {
@@ -40,7 +41,7 @@ export async function runApply(config: ApplyConfig, deps: TofuDeps): Promise<App
       session.check(
         run,
         'verify',
-        `${JSON.stringify(config.planFile)} is not a saved plan for this configuration; re-run the plan`,
+        `${inert(config.planFile)} is not a saved plan for this configuration; re-run the plan`,
       );
       const plan = parsePlanJson(await readFile(jsonFile, 'utf8'), config.planFile);
       registerSensitive(deps.secrets, sensitiveValues(plan));

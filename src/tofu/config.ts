@@ -13,6 +13,7 @@ import {
   type InputSource,
 } from '../lib/inputs.js';
 import { DEFAULT_DOWNLOAD_BASE_URL } from './install.js';
+import { inert, inertText } from '../lib/inert.js';
 
 /**
  * The tofu capability's configuration, parsed from named inputs (the action's `with:`, the
@@ -101,9 +102,13 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 // Arguments the action itself controls: a second -out or -json would break its flow.
 const RESERVED_PLAN_ARGS = /^-(out|json|detailed-exitcode|chdir|input|no-color|state-out)(=|$)/;
 
+/**
+ * Paths (and keys) end up in messages, the PR comment and the job summary: control and bidi
+ * characters are refused here rather than escaped everywhere later.
+ */
 function safePath(field: string, value: string): string {
-  if (value.includes('\0') || /[\r\n]/.test(value))
-    throw new InputError(field, `${JSON.stringify(value)} is not a usable path`);
+  if (inertText(value, Infinity) !== value)
+    throw new InputError(field, `${inert(value)} contains control or bidi characters`);
   return value;
 }
 
@@ -114,7 +119,7 @@ function directory(field: string, path: string): void {
   } catch {
     ok = false;
   }
-  if (!ok) throw new InputError(field, `${JSON.stringify(path)} is not a directory`);
+  if (!ok) throw new InputError(field, `${inert(path)} is not a directory`);
 }
 
 export function displayPath(cwd: string, absolute: string): string {
@@ -130,7 +135,7 @@ function parseVars(get: InputSource): Record<string, string> {
     const eq = line.indexOf('=');
     const name = eq > 0 ? line.slice(0, eq).trim() : '';
     if (!VAR_NAME.test(name))
-      throw new InputError(Inputs.vars, `${JSON.stringify(line)}: expected one "name=value" per line`);
+      throw new InputError(Inputs.vars, `${inert(line)}: expected one "name=value" per line`);
     vars[name] = line.slice(eq + 1);
   }
   return vars;
@@ -145,26 +150,20 @@ export function parseTofuConfig(get: InputSource, env: ConfigEnvironment): TofuC
 
   const version = inputString(get, Inputs.version, DEFAULT_TOFU_VERSION).replace(/^v/, '');
   if (!VERSION.test(version))
-    throw new InputError(
-      Inputs.version,
-      `${JSON.stringify(version)} is not an exact OpenTofu version like 1.11.6`,
-    );
+    throw new InputError(Inputs.version, `${inert(version)} is not an exact OpenTofu version like 1.11.6`);
   const baseUrl = inputString(get, Inputs.downloadBaseUrl, DEFAULT_DOWNLOAD_BASE_URL);
   let parsedUrl: URL;
   try {
     parsedUrl = new URL(baseUrl);
   } catch {
-    throw new InputError(Inputs.downloadBaseUrl, `${JSON.stringify(baseUrl)} is not a URL`);
+    throw new InputError(Inputs.downloadBaseUrl, `${inert(baseUrl)} is not a URL`);
   }
   if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:')
     throw new InputError(Inputs.downloadBaseUrl, 'must be an http(s) URL');
 
   const lockTimeout = inputOptional(get, Inputs.lockTimeout);
   if (lockTimeout && !/^\d+(ms|s|m|h)$/.test(lockTimeout))
-    throw new InputError(
-      Inputs.lockTimeout,
-      `${JSON.stringify(lockTimeout)}: expected a duration like 30s or 5m`,
-    );
+    throw new InputError(Inputs.lockTimeout, `${inert(lockTimeout)}: expected a duration like 30s or 5m`);
 
   const scratchDir = join(
     env.tempDir || tmpdir(),
@@ -195,15 +194,13 @@ export function parseTofuConfig(get: InputSource, env: ConfigEnvironment): TofuC
       .filter((l) => l && !l.startsWith('#'));
     for (const arg of planArgs) {
       if (!arg.startsWith('-'))
-        throw new InputError(
-          Inputs.planArgs,
-          `${JSON.stringify(arg)}: one option per line, like -target=module.x`,
-        );
+        throw new InputError(Inputs.planArgs, `${inert(arg)}: one option per line, like -target=module.x`);
       if (RESERVED_PLAN_ARGS.test(arg))
-        throw new InputError(Inputs.planArgs, `${JSON.stringify(arg)} is set by the action itself`);
+        throw new InputError(Inputs.planArgs, `${inert(arg)} is set by the action itself`);
     }
     const prInput = inputOptional(get, Inputs.pullRequest);
-    const extraKey = inputOptional(get, Inputs.commentKey);
+    const keyInput = inputOptional(get, Inputs.commentKey);
+    const extraKey = keyInput === undefined ? undefined : safePath(Inputs.commentKey, keyInput);
     return {
       ...common,
       command,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Logger } from '../lib/logger.js';
 import type { SecretRegistry } from '../lib/secrets.js';
+import { inert } from '../lib/inert.js';
 
 /**
  * Runs `tofu` as a child process with an argument vector (never through a shell, so no input
@@ -55,9 +56,7 @@ export function createTofuExec(binary: string, deps: TofuExecDeps): TofuExec {
         err.push(chunk);
         echo?.push(chunk);
       });
-      child.on('error', (error) =>
-        reject(new Error(`cannot run ${JSON.stringify(binary)}: ${error.message}`)),
-      );
+      child.on('error', (error) => reject(new Error(`cannot run ${inert(binary)}: ${error.message}`)));
       child.on('close', (code, signal) => {
         echo?.flush();
         const finish = () =>

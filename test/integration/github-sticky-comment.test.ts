@@ -4,7 +4,8 @@
  * across pages, and fails cleanly. Also checks the stand-in's issue/label/search endpoints
  * through Octokit, so the incident action can rely on them.
  */
-import { createGitHubClient, httpStatus } from '../../src/github/client.js';
+import { createGitHubClient } from '../../src/actions/common/github.js';
+import { httpStatus } from '../../src/github/client.js';
 import { COMMENT_BODY_LIMIT } from '../../src/github/markdown.js';
 import { findStickyComments, stickyMarker, upsertStickyComment } from '../../src/github/sticky-comment.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';

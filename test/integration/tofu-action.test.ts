@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { COMMENT_BODY_LIMIT } from '../../src/github/markdown.js';
 import { startGitHubApi, type GitHubApiStandIn } from '../helpers/github-api.js';
-import { inputEnv, parseOutputFile, runnerFiles } from '../helpers/run-action.js';
+import { actionNode, inputEnv, parseOutputFile, runnerFiles } from '../helpers/run-action.js';
 import {
   copyConfig,
   describeWithTofu,
@@ -37,7 +37,11 @@ interface Run {
   summary: string;
 }
 
-/** One step, as the runner runs it: only the runner's variables, the workspace as cwd. */
+/**
+ * One step, as the runner runs it: on the node action.yml declares (Node 24), only the runner's
+ * variables, the workspace as cwd (runBundledAction has no cwd: working-directory is relative
+ * to the workspace).
+ */
 async function runStep(
   inputs: Record<string, string>,
   env: Record<string, string>,
@@ -46,9 +50,9 @@ async function runStep(
   const dir = mkdtempSync(join(tmpdir(), 'rke2ops-step-'));
   const files = runnerFiles(dir);
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|RUNNER_|TF_)/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|RUNNER_|TF_)|^NODE_OPTIONS$/.test(k)),
   );
-  const child = spawn(process.execPath, [bundle], {
+  const child = spawn(actionNode('tofu').path, [bundle], {
     cwd,
     env: { ...base, ...inputEnv(inputs), ...files, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,6 +124,7 @@ describeWithTofu(tool)('actions/tofu bundle', () => {
   let created: Run;
 
   test('plan on a pull request: outputs, job summary with the plan, one sticky comment', async () => {
+    expect(actionNode('tofu')).toMatchObject({ using: 'node24', version: expect.stringMatching(/^v24\./) });
     created = await plan();
     expect(created.stdout).not.toContain('::error::');
     expect(created.code).toBe(0);

@@ -159,7 +159,7 @@ describeWithTofu(tool)('tofu core on a real configuration', () => {
     );
   });
 
-  test('the CLI (cli/dist): the same summary as JSON, and apply refuses an unreviewed plan with exit 1', async () => {
+  test('the CLI (cli/dist): the plan and the summary, the report file, exit 1 when apply refuses, 2 on bad input', async () => {
     const cli = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, [join(repo, 'bin', 'rke2-ops.js'), 'tofu', ...args], {
@@ -173,38 +173,60 @@ describeWithTofu(tool)('tofu core on a real configuration', () => {
         child.on('close', (code) => resolve({ code, stdout, stderr }));
       });
     const planFile = join(root, 'cli.tfplan');
+    const reportFile = join(root, 'cli-report.json');
     const planned = await cli([
       'plan',
       '-C',
       'stack',
+      '--no-init',
       '--var',
       'rke2_version=v1.35.1+rke2r1',
       '--plan-file',
       planFile,
-      '--json',
+      '--report-file',
+      reportFile,
     ]);
     expect(planned.code).toBe(0);
-    const report = JSON.parse(planned.stdout);
+    // People: tofu's plan, then the verdict, the upgrade and the hash to apply with (no colour off a TTY).
+    expect(planned.stdout).toMatch(
+      /Plan: 0 to add, 1 to change, 0 to destroy\.[\s\S]*\nOK {2}stack: 0 to add, 1 to change, 0 to destroy; RKE2 upgrade/,
+    );
+    expect(planned.stdout).toContain('  RKE2 upgrade: v1.34.4+rke2r1 -> v1.35.1+rke2r1\n');
+    expect(planned.stdout).not.toContain('\u001b[');
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
     expect(report).toMatchObject({
       kind: 'tofu',
       command: 'plan',
       ok: true,
       plan: { rke2Upgrade: { to: 'v1.35.1+rke2r1' } },
     });
-    expect(planned.stderr).toContain('RKE2 upgrade: v1.34.4+rke2r1 -> v1.35.1+rke2r1');
+    expect(planned.stdout).toContain(`  resource changes hash: ${report.plan.resourceChangesHash}\n`);
+
     const refused = await cli([
+      'apply',
+      '-C',
+      'stack',
+      '--no-init',
+      '--plan-file',
+      planFile,
+      '--resource-changes-hash',
+      '0'.repeat(64),
+      '--json',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, error: { phase: 'verify' } });
+
+    const bad = await cli([
       'apply',
       '-C',
       'stack',
       '--plan-file',
       planFile,
       '--resource-changes-hash',
-      '0'.repeat(64),
+      'abc',
     ]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(
-      /error: FAILED: tofu apply failed in phase verify \(stack\)\n[\s\S]*refusing to apply/,
-    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--resource-changes-hash: must be 64 hex characters (a sha256)');
   });
 
   test('an image change replaces every server: master-0 critical, the other masters warned, counts as tofu says', async () => {

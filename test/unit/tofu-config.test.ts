@@ -73,6 +73,12 @@ test('bad values are refused with the input named', () => {
   expect(() => parse({ 'working-directory': 'missing' })).toThrow(
     /^working-directory: ".*missing" is not a directory/,
   );
+  expect(() => parse({ 'working-directory': 'envs/prod\u202e' })).toThrow(
+    /^working-directory: "envs\/prod\\u202e" contains control or bidi characters/,
+  );
+  expect(() => parse({ 'comment-key': 'a\n::error::x' })).toThrow(
+    /^comment-key: "a\\n::error::x" contains control/,
+  );
   expect(() => parse({ version: 'latest' })).toThrow(/^version: "latest" is not an exact OpenTofu version/);
   expect(parse({ version: 'v1.10.2' }).install.version).toBe('1.10.2');
   expect(() => parse({ 'download-base-url': 'file:///etc' })).toThrow(

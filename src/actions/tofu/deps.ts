@@ -1,6 +1,6 @@
 import * as tc from '@actions/tool-cache';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { createGitHubClient } from '../../github/client.js';
+import { createGitHubClient } from '../common/github.js';
 import type { ToolCache } from '../../tofu/install.js';
 
 /** The tofu action's side effects, injectable for tests. */

@@ -45,13 +45,13 @@ export const Outputs = {
   duration: 'duration-seconds',
 } as const;
 
-/** The action's entry: the shared runtime's error boundary around `main`. */
+/** The action's entry point (GitHub's typescript-action convention): one error boundary, then execute. */
 export async function run(): Promise<void> {
-  await runAction('tofu', (ctx) => main(ctx));
+  await runAction('tofu', (ctx) => execute(ctx));
 }
 
 /** Inputs -> tofu core (plan | apply | output) -> outputs, job summary, verdict. */
-export async function main(ctx: ActionContext, deps: TofuActionDeps = defaultDeps): Promise<void> {
+export async function execute(ctx: ActionContext, deps: TofuActionDeps = defaultDeps): Promise<void> {
   const config = getInputs(ctx.getInput, ctx.secrets, { cwd: deps.cwd(), tempDir: deps.env.RUNNER_TEMP });
   const gh = readGitHubContext(deps.env);
   const tofuDeps: TofuDeps = {

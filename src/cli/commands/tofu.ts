@@ -4,6 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { systemClock } from '../../lib/clock.js';
 import { consoleLogger } from '../../lib/logger.js';
+import { InputError } from '../../lib/errors.js';
+import { inert } from '../../lib/inert.js';
+import { ExitCode } from '../exit-codes.js';
+import { renderTofu } from '../render-tofu.js';
+import { wantColor } from '../render-health.js';
 import { SecretRegistry } from '../../lib/secrets.js';
 import {
   Inputs,
@@ -17,9 +22,7 @@ import { tofuVersionOf } from '../../tofu/install.js';
 import { runPlan } from '../../tofu/plan.js';
 import { runApply } from '../../tofu/apply.js';
 import { runOutput } from '../../tofu/outputs.js';
-import type { TofuReport } from '../../tofu/report.js';
 import type { TofuDeps } from '../../tofu/session.js';
-import { countsLine } from '../../tofu/summary.js';
 
 interface TofuFlags {
   workingDirectory: string;
@@ -34,6 +37,7 @@ interface TofuFlags {
   json?: boolean;
   reportFile?: string;
   debug?: boolean;
+  verbose?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -48,24 +52,28 @@ async function resolveLocalTofu(explicit: string | undefined) {
       .find((p) => existsSync(p));
   if (!binary) throw new Error('no tofu on PATH: install OpenTofu, or give --tofu <path>');
   const version = await tofuVersionOf(binary);
-  if (!version) throw new Error(`${binary} does not answer "tofu version -json"`);
+  if (!version) throw new Error(`${inert(binary)} does not answer "tofu version -json"`);
   return { binary, version, source: 'path' as const };
 }
 
-/** Human lines for stderr; the JSON report goes to stdout with --json. */
-function describe(report: TofuReport): string[] {
-  const lines = [`${report.ok ? 'ok' : 'FAILED'}: ${report.verdict}`];
-  const plan = report.plan;
-  if (plan) {
-    lines.push(`  changes: ${countsLine(plan.counts)}`);
-    if (plan.rke2Upgrade)
-      lines.push(`  RKE2 ${plan.rke2Upgrade.direction}: ${plan.rke2Upgrade.from} -> ${plan.rke2Upgrade.to}`);
-    for (const w of plan.warnings) lines.push(`  ${w.severity.toUpperCase()}: ${w.message}`);
-    lines.push(`  resource changes hash: ${plan.resourceChangesHash}`);
-    if (report.command === 'plan') lines.push(`  plan file: ${plan.files.plan}`);
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const FLAG_OF: Record<string, string> = {
+  [Inputs.workingDirectory]: '--working-directory',
+  [Inputs.vars]: '--var',
+  [Inputs.varFiles]: '--var-file',
+  [Inputs.planArgs]: '--plan-arg',
+  [Inputs.planFile]: '--plan-file',
+  [Inputs.resourceChangesHash]: '--resource-changes-hash',
+};
+
+function withFlagNames<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const flag = error instanceof InputError ? FLAG_OF[error.field] : undefined;
+    if (!flag || !(error instanceof InputError)) throw error;
+    throw new InputError(flag, error.reason);
   }
-  if (report.error) lines.push(`  ${report.error.phase}: ${report.error.message}`);
-  return lines;
 }
 
 /**
@@ -82,12 +90,17 @@ export function registerTofu(program: Command): void {
       .option('-C, --working-directory <path>', 'the OpenTofu configuration', '.')
       .option('--tofu <path>', 'tofu binary (default: tofu on PATH)')
       .option('--no-init', 'do not run tofu init first')
-      .option('--json', 'print the JSON report on stdout')
+      .option('--json', 'print the JSON report on stdout (instead of the plan and the summary)')
       .option('--report-file <path>', 'also write the JSON report here')
-      .option('--debug', 'print debug output');
+      .option('--verbose', "show tofu's progress (init, apply) on stderr")
+      .option('--debug', 'print debug output')
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 ok, 1 failed (tofu failed, or apply refused), 2 bad input (tofu was not run).',
+      );
 
   const run = async (command: 'plan' | 'apply' | 'output', flags: TofuFlags) => {
-    const logger = consoleLogger({ debug: flags.debug });
+    const logger = consoleLogger({ debug: flags.debug, verbose: Boolean(flags.verbose || flags.debug) });
     const secrets = new SecretRegistry();
     const values: Record<string, string> = {
       [Inputs.command]: command,
@@ -101,7 +114,7 @@ export function registerTofu(program: Command): void {
       [Inputs.includeSensitiveOutputs]: flags.includeSensitive ? 'true' : '',
       [Inputs.comment]: 'false',
     };
-    const config = parseTofuConfig((name) => values[name] ?? '', { cwd: process.cwd() });
+    const config = withFlagNames(() => parseTofuConfig((name) => values[name] ?? '', { cwd: process.cwd() }));
     const deps: TofuDeps = {
       resolveTofu: () => resolveLocalTofu(flags.tofu),
       createExec: (binary, env) => createTofuExec(binary, { logger, secrets, env }),
@@ -118,13 +131,14 @@ export function registerTofu(program: Command): void {
     const report = result.report;
     if (flags.reportFile) await writeFile(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
     if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else if ('outputs' in result && result.outputs)
-      process.stdout.write(JSON.stringify(result.outputs.outputs, null, 2) + '\n');
-    const [first, ...rest] = describe(report);
-    if (report.ok) logger.info(first!);
-    else logger.error(first!);
-    rest.forEach((line) => logger.info(line));
-    if (!report.ok) process.exitCode = 1;
+    else {
+      // The plan as tofu renders it (sensitive values hidden, registered ones redacted), then the summary.
+      if ('view' in result && result.view) process.stdout.write(result.view.planText.trimEnd() + '\n\n');
+      if ('outputs' in result && result.outputs)
+        process.stdout.write(JSON.stringify(result.outputs.outputs, null, 2) + '\n');
+      process.stdout.write(secrets.redact(renderTofu(report, { color: wantColor(process.stdout) })));
+    }
+    if (!report.ok) process.exitCode = ExitCode.failed;
   };
 
   common(tofu.command('plan').description('init, plan -out, and the stack-aware summary'))
