@@ -32450,30 +32450,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9778:
-/***/ ((__unused_webpack_module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-// ssh2's bundled poly1305 code reads __dirname, which does not exist in an ESM bundle
-// (toolchain-notes.md). Entry files import this module first so it runs before ssh2 loads.
-
-
-const g = globalThis;
-g.__filename ??= (0,node_url__WEBPACK_IMPORTED_MODULE_0__.fileURLToPath)(import.meta.url);
-g.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(g.__filename);
-
-
-/***/ }),
-
 /***/ 868:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _common_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9778);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6966);
+/* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4674);
+// The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
+// run().
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)();
@@ -32483,7 +32467,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6966:
+/***/ 4674:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32492,7 +32476,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: Outputs, main
+// UNUSED EXPORTS: Outputs, execute
 
 // NAMESPACE OBJECT: ./node_modules/@actions/tool-cache/lib/tool-cache.js
 var tool_cache_namespaceObject = {};
@@ -35539,45 +35523,122 @@ function errorMessage(error) {
 /** Bad input from the user: detected before anything touches a node. */
 class errors_InputError extends Error {
     field;
+    reason;
     name = 'InputError';
     constructor(
     /** The input or field that is wrong, e.g. `timeout` or `inventory.masters[0].address`. */
-    field, message) {
-        super(`${field}: ${message}`);
+    field, 
+    /** What is wrong with it, user values quoted with `inert()`. */
+    reason) {
+        super(`${field}: ${reason}`);
         this.field = field;
+        this.reason = reason;
     }
+}
+
+;// CONCATENATED MODULE: ./src/lib/inert.ts
+/**
+ * Making echoed values inert. A value a user (or a node) supplied must not change what a log line
+ * does or how it reads: a newline followed by `::error::` would be a workflow command on the
+ * runner (a CLI run inside a `run:` step included), other control characters rewrite the
+ * terminal, and Unicode bidi controls (U+202A-U+202E, U+2066-U+2069) reorder what a reviewer
+ * sees ("Trojan Source"). Every such character is written as a visible escape instead.
+ */
+/**
+ * C0/C1 controls and DEL, the bidi embeddings/overrides/isolates and marks (U+061C, U+200E,
+ * U+200F), the Unicode line/paragraph separators and the BOM.
+ */
+/* eslint-disable no-control-regex -- matching control characters is the point */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE_KEEP_NEWLINES = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
+const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+function escapeChar(c) {
+    return SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** Values longer than this are cut in messages (a 1 MB input does not belong in a log line). */
+const INERT_MAX_CHARS = 200;
+function clip(text, max) {
+    if (text.length <= max)
+        return text;
+    return `${text.slice(0, max)}...(${text.length - max} more characters)`;
+}
+/**
+ * A user value, quoted for a message: `"v1.34\u202e"`. Strings are double-quoted with `"` and
+ * `\` escaped (JSON style) and every unsafe character escaped; other values are rendered as
+ * JSON. The result has no line break, so it can never start a line of its own.
+ */
+function inert_inert(value, max = INERT_MAX_CHARS) {
+    if (typeof value === 'string')
+        return `"${clip(value, max).replace(/["\\]/g, '\\$&').replace(UNSAFE, escapeChar)}"`;
+    let text;
+    try {
+        text = JSON.stringify(value) ?? String(value);
+    }
+    catch {
+        text = String(value);
+    }
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * Free text from elsewhere (a node's stderr, a Kubernetes condition message, a library's error)
+ * embedded in one of our messages: unquoted, single line, unsafe characters escaped.
+ */
+function inertText(text, max = 1000) {
+    return clip(text, max).replace(UNSAFE, escapeChar);
+}
+/**
+ * A whole message about to be written to a log or terminal, as a last line of defence: line
+ * breaks are kept (messages may be multi-line by design), every other unsafe character is
+ * escaped, and a line that would start with `::` (a workflow command, even after leading
+ * blanks) is quoted so the runner reads it as text.
+ */
+function inert_inertLines(text) {
+    return text
+        .replace(/\r\n?/g, '\n')
+        .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
+        .split('\n')
+        .map((line) => (/^\s*::/.test(line) ? inert_inert(line, Number.MAX_SAFE_INTEGER) : line))
+        .join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/actions/common/runtime.ts
 
 
 
+
+/**
+ * The core's Logger on the runner. `core.info` writes its text as is, so a line of it could be
+ * a workflow command: every message is made inert here, whatever the core already did.
+ */
 const actionLogger = {
-    info: (m) => info(m),
-    warning: (m) => warning(m),
-    error: (m) => error(m),
-    debug: (m) => core_debug(m),
-    group: (title, fn) => group(title, fn),
+    info: (m) => info(inert_inertLines(m)),
+    warning: (m) => warning(inert_inertLines(m)),
+    error: (m) => error(inert_inertLines(m)),
+    debug: (m) => core_debug(inert_inertLines(m)),
+    group: (title, fn) => group(inert_inertLines(title), fn),
 };
 /**
- * Runs an action's main with one error boundary. Set `RKE2OPS_BUNDLE_CHECK=1` to only prove
+ * Runs an action's `execute` with one error boundary; each action's `run()` (main.ts) is this
+ * call and nothing else. Set `RKE2OPS_BUNDLE_CHECK=1` to only prove
  * the bundle loads (every import evaluated) - the build runs each bundle that way once.
  */
-async function runAction(name, main) {
+async function runAction(name, execute) {
     if (process.env.RKE2OPS_BUNDLE_CHECK === '1') {
-        process.stdout.write(`bundle-ok ${name}\n`);
+        process.stdout.write(`bundle-ok ${name} on node ${process.version}\n`);
         return;
     }
     const secrets = new SecretRegistry((value) => core_setSecret(value));
     try {
-        await main({ logger: actionLogger, secrets, getInput: (n) => getInput(n) });
+        await execute({ logger: actionLogger, secrets, getInput: (n) => getInput(n) });
     }
     catch (error) {
-        setFailed(secrets.redact(errorMessage(error)));
+        setFailed(inert_inertLines(secrets.redact(errorMessage(error))));
     }
     finally {
         // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
-        // unref'd timer only fires if something else still keeps the event loop alive.
+        // unref'd timer only fires if something else still keeps the event loop alive (so run()
+        // stays callable in-process, e.g. by @github/local-action).
         setTimeout(() => process.exit(), 2000).unref();
     }
 }
@@ -35783,6 +35844,7 @@ async function installTofu(request, deps) {
 ;// CONCATENATED MODULE: ./src/tofu/exec.ts
 
 
+
 function createTofuExec(binary, deps) {
     return (args, options) => new Promise((resolve, reject) => {
         const started = Date.now();
@@ -35806,7 +35868,7 @@ function createTofuExec(binary, deps) {
             err.push(chunk);
             echo?.push(chunk);
         });
-        child.on('error', (error) => reject(new Error(`cannot run ${JSON.stringify(binary)}: ${error.message}`)));
+        child.on('error', (error) => reject(new Error(`cannot run ${inert_inert(binary)}: ${error.message}`)));
         child.on('close', (code, signal) => {
             echo?.flush();
             const finish = () => resolve({
@@ -36859,6 +36921,7 @@ async function runOutput(config, deps) {
 
 
 
+
 /**
  * Applies a saved plan, and only the reviewed one: its normalised resource_changes hash must
  * equal the hash recorded when it was planned and reviewed. Then reads the outputs (the new
@@ -36875,12 +36938,12 @@ async function runApply(config, deps) {
     });
     try {
         if (!(0,external_node_fs_namespaceObject.existsSync)(config.planFile))
-            throw new PhaseError('verify', `no saved plan at ${JSON.stringify(config.planFile)}: download the plan step's plan-file first`);
+            throw new PhaseError('verify', `no saved plan at ${inert_inert(config.planFile)}: download the plan step's plan-file first`);
         await session.prepare();
         await session.timer.run('verify', async () => {
             const jsonFile = `${config.planFile}.apply.json`;
             const run = await session.run(['show', '-json', config.planFile], { stdoutFile: jsonFile });
-            session.check(run, 'verify', `${JSON.stringify(config.planFile)} is not a saved plan for this configuration; re-run the plan`);
+            session.check(run, 'verify', `${inert_inert(config.planFile)} is not a saved plan for this configuration; re-run the plan`);
             const plan = parsePlanJson(await (0,promises_namespaceObject.readFile)(jsonFile, 'utf8'), config.planFile);
             registerSensitive(deps.secrets, sensitiveValues(plan));
             summary = summarisePlan(plan);
@@ -37213,6 +37276,7 @@ function makeRetriable(function_, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/logger.ts
+
 /** Discards everything: for tests and library use. */
 const silentLogger = {
     info: () => { },
@@ -37221,11 +37285,17 @@ const silentLogger = {
     debug: () => { },
     group: (_title, fn) => fn(),
 };
-/** Plain stderr logger for the CLI (stdout is kept for machine-readable output). */
+/**
+ * Plain stderr logger for the CLI (stdout is kept for the result). Every message is made inert
+ * on the way out: a CLI run in a workflow `run:` step must not emit a workflow command.
+ */
 function consoleLogger(opts = {}) {
-    const write = (prefix, message) => process.stderr.write(`${prefix}${message}\n`);
+    const write = (prefix, message) => process.stderr.write(`${prefix}${inertLines(message)}\n`);
     return {
-        info: (m) => write('', m),
+        info: (m) => {
+            if (opts.verbose !== false)
+                write('', m);
+        },
         warning: (m) => write('warning: ', m),
         error: (m) => write('error: ', m),
         debug: (m) => {
@@ -37238,6 +37308,1508 @@ function consoleLogger(opts = {}) {
         },
     };
 }
+
+;// CONCATENATED MODULE: ./src/github/client.ts
+/** The HTTP status of a REST error (Octokit's RequestError carries `status`), if any. */
+function httpStatus(error) {
+    const status = error?.status;
+    return typeof status === 'number' ? status : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/github/markdown.ts
+/**
+ * Markdown helpers for text that GitHub renders (comments, issue bodies, job summaries).
+ * Limits are GitHub's: comment and issue bodies at most 65,536 characters, a step's job
+ * summary at most 1 MiB.
+ */
+const COMMENT_BODY_LIMIT = 65_536;
+const JOB_SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/** A fenced code block that nothing inside can close: the fence is longer than any backtick run. */
+function codeBlock(text, language = '') {
+    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `${fence}${language}\n${text}${text.endsWith('\n') ? '' : '\n'}${fence}`;
+}
+/** A table cell: pipes escaped, line breaks as <br>, HTML-significant characters neutralised. */
+function tableCell(text) {
+    return escapeHtml(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** Inline code that survives any content (backticks inside get a longer delimiter). */
+function inlineCode(text) {
+    const clean = text.replace(/\r?\n/g, ' ');
+    const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((run) => run.length));
+    const tick = '`'.repeat(longest + 1);
+    const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
+    return `${tick}${pad}${clean}${pad}${tick}`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/**
+ * The longest prefix of `text`, cut at a line end, whose length (measured by `measure`) is at
+ * most `budget`. Returns the kept text and how many lines were dropped.
+ */
+function keepHeadLines(text, budget, measure = (s) => s.length) {
+    const lines = text.split('\n');
+    if (measure(text) <= budget)
+        return { kept: text, droppedLines: 0, totalLines: lines.length };
+    let used = 0;
+    let count = 0;
+    for (const line of lines) {
+        const cost = measure(line) + 1;
+        if (used + cost > budget)
+            break;
+        used += cost;
+        count++;
+    }
+    return {
+        kept: lines.slice(0, count).join('\n'),
+        droppedLines: lines.length - count,
+        totalLines: lines.length,
+    };
+}
+const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
+
+;// CONCATENATED MODULE: ./src/github/sticky-comment.ts
+
+
+
+
+
+/**
+ * The hidden first line. `key` is user text (a directory name): URI-encoding it leaves no
+ * `-->` or newline that could end the HTML comment early.
+ */
+function stickyMarker(kind, key) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(kind))
+        throw new Error(`sticky comment kind ${inert_inert(kind)} is invalid`);
+    return `<!-- rke2-ops:${kind}:${encodeURIComponent(key)} -->`;
+}
+/** True when `body` is a sticky comment with this marker (the marker is its whole first line). */
+function hasMarker(body, marker) {
+    if (!body)
+        return false;
+    const firstLine = body.split(/\r?\n/, 1)[0];
+    return firstLine.trim() === marker;
+}
+async function withRetry(label, fn, opts) {
+    const logger = opts.logger ?? silentLogger;
+    return pRetry(async () => {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            const status = httpStatus(error);
+            if (status !== undefined && status < 500 && status !== 429)
+                throw new AbortError(error);
+            throw error;
+        }
+    }, {
+        retries: opts.retries ?? 2,
+        minTimeout: opts.retryDelayMs ?? 500,
+        factor: 2,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0)
+                logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
+        },
+    });
+}
+/** Every comment with the marker, oldest first (all pages: a busy PR has hundreds of comments). */
+async function findStickyComments(client, target, marker, opts = {}) {
+    const found = [];
+    const perPage = 100;
+    for (let page = 1;; page++) {
+        const res = await withRetry('list comments', () => client.rest.issues.listComments({
+            owner: target.owner,
+            repo: target.repo,
+            issue_number: target.issueNumber,
+            per_page: perPage,
+            page,
+        }), opts);
+        for (const c of res.data) {
+            if (hasMarker(c.body, marker))
+                found.push({ id: c.id, body: c.body ?? '', url: c.html_url });
+        }
+        if (res.data.length < perPage)
+            return found;
+    }
+}
+/**
+ * Creates the sticky comment or updates the newest existing one. `body` gets the marker as its
+ * first line. A body over GitHub's 65,536-character limit is refused here, before any call.
+ * When the existing comment cannot be edited (deleted meanwhile, or written by someone else
+ * with the marker copied in: 403/404), a new one is created instead.
+ */
+async function upsertStickyComment(client, target, marker, body, opts = {}) {
+    const full = hasMarker(body, marker) ? body : `${marker}\n${body}`;
+    if (full.length > COMMENT_BODY_LIMIT)
+        throw new Error(`comment body is ${full.length} characters, over GitHub's limit of ${COMMENT_BODY_LIMIT}: shorten it first`);
+    const existing = await findStickyComments(client, target, marker, opts);
+    const newest = existing.at(-1);
+    const duplicates = Math.max(0, existing.length - 1);
+    if (newest) {
+        try {
+            const res = await withRetry('update comment', () => client.rest.issues.updateComment({
+                owner: target.owner,
+                repo: target.repo,
+                comment_id: newest.id,
+                body: full,
+            }), opts);
+            return { action: 'updated', id: res.data.id, url: res.data.html_url, duplicates };
+        }
+        catch (error) {
+            const status = httpStatus(error);
+            if (status !== 403 && status !== 404)
+                throw error;
+            opts.logger?.warning(`cannot edit comment ${newest.id} (HTTP ${status}); writing a new comment instead`);
+        }
+    }
+    const res = await withRetry('create comment', () => client.rest.issues.createComment({
+        owner: target.owner,
+        repo: target.repo,
+        issue_number: target.issueNumber,
+        body: full,
+    }), opts);
+    return { action: 'created', id: res.data.id, url: res.data.html_url, duplicates };
+}
+
+;// CONCATENATED MODULE: ./src/tofu/render.ts
+
+
+const ACTION_ICON = {
+    create: '🟢 create',
+    update: '🟡 update',
+    delete: '🔴 destroy',
+    replace: '🟣 replace',
+    read: '🔵 read',
+    forget: '⚪ forget',
+    'no-op': '⚪ move/import',
+};
+function headline(view) {
+    const s = view.summary;
+    const critical = s.warnings.some((w) => w.severity === 'critical');
+    const warned = s.warnings.some((w) => w.severity === 'warning');
+    const icon = critical ? '🛑' : warned ? '⚠️' : s.changes ? '📝' : '✅';
+    const what = s.resourceChanges
+        ? countsLine(s.counts)
+        : s.changes
+            ? `only outputs change (${s.outputChanges.join(', ')})`
+            : 'no changes';
+    return `### ${icon} OpenTofu plan for ${inlineCode(view.workingDirectory)}: ${what}`;
+}
+function upgradeLine(view) {
+    const u = view.summary.rke2Upgrade;
+    if (!u)
+        return [];
+    const verb = u.direction === 'upgrade' ? 'RKE2 upgrade' : 'RKE2 DOWNGRADE';
+    return [
+        `**${verb}:** ${inlineCode(u.from)} → ${inlineCode(u.to)} (seen in ${u.sources
+            .slice(0, 3)
+            .map((s) => inlineCode(s))
+            .join(', ')}${u.sources.length > 3 ? ` and ${u.sources.length - 3} more` : ''}). ` +
+            (u.direction === 'upgrade'
+                ? 'The upgrade workflow takes and verifies an etcd snapshot before applying, then gates on the health check.'
+                : ''),
+        '',
+    ];
+}
+function warningBlocks(warnings, max) {
+    const out = [];
+    const shown = warnings.slice(0, max);
+    const critical = shown.filter((w) => w.severity === 'critical');
+    const warning = shown.filter((w) => w.severity === 'warning');
+    const notice = shown.filter((w) => w.severity === 'notice');
+    const quote = (kind, list) => list.length ? [`> [!${kind}]`, ...list.map((w) => `> - ${escapeLine(w.message)}`), ''] : [];
+    out.push(...quote('CAUTION', critical), ...quote('WARNING', warning), ...quote('NOTE', notice));
+    if (warnings.length > max)
+        out.push(`_${warnings.length - max} more finding(s) in the job summary._`, '');
+    return out;
+}
+/** Messages carry addresses and versions: keep them from opening HTML or breaking the quote. */
+function escapeLine(text) {
+    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+}
+function resourceTable(view, max) {
+    const rows = view.summary.resources;
+    if (!rows.length)
+        return [];
+    const shown = rows.slice(0, max);
+    return [
+        `<details><summary>Resource changes (${rows.length})</summary>`,
+        '',
+        '| Action | Resource | Note |',
+        '| --- | --- | --- |',
+        ...shown.map((r) => {
+            const notes = [
+                r.replaceReasons.length ? `forced by ${r.replaceReasons.join(', ')}` : '',
+                r.previousAddress ? `moved from ${r.previousAddress}` : '',
+                r.importing ? 'imported' : '',
+            ].filter(Boolean);
+            return `| ${ACTION_ICON[r.action]} | ${tableCell(r.address)} | ${tableCell(notes.join('; '))} |`;
+        }),
+        ...(rows.length > max ? ['', `_…and ${rows.length - max} more in the job summary._`] : []),
+        '',
+        '</details>',
+        '',
+    ];
+}
+/**
+ * tofu's plan text as a `diff` block: each line's change marker is repeated in column 0 so
+ * GitHub colours additions, removals and changes, while the original text stays intact.
+ */
+function planAsDiff(text) {
+    return text
+        .split('\n')
+        .map((line) => {
+        const m = /^(\s*)(-\/\+|\+\/-|<=|[-+~])\s/.exec(line);
+        if (!m)
+            return line === '' ? '' : ` ${line}`;
+        const sign = m[2] === '+' ? '+' : m[2] === '-' ? '-' : '!';
+        return `${sign}${line}`;
+    })
+        .join('\n');
+}
+function footer(view) {
+    const parts = [
+        `resource changes hash ${inlineCode(view.summary.resourceChangesHash)}`,
+        view.sha ? `commit ${inlineCode(view.sha.slice(0, 12))}` : '',
+        view.runUrl ? `[run](${view.runUrl})` : '',
+        `OpenTofu ${view.tofuVersion}`,
+        `updated ${view.at}`,
+    ].filter(Boolean);
+    return `<sub>${parts.join(' · ')}</sub>`;
+}
+function planDetails(text, lines, note) {
+    return [
+        `<details><summary>Plan output (${lines} lines)</summary>`,
+        '',
+        codeBlock(text, 'diff'),
+        '',
+        '</details>',
+        '',
+        ...note,
+    ];
+}
+function fullPlanPointer(view, where) {
+    const artifact = 'the `plan-text-file` output, which the workflow uploads as an artifact';
+    if (where === 'summary')
+        return `a job summary holds at most 1 MiB; the complete plan is ${artifact}`;
+    const summary = view.runUrl
+        ? `the [job summary](${view.runUrl}) of this run`
+        : 'the job summary of this run';
+    return `the full plan is in ${summary} (up to 1 MiB; beyond that, ${artifact})`;
+}
+/**
+ * The PR comment, at most `limit` characters (GitHub counts characters; a JS string's length
+ * in UTF-16 units is never smaller, so measuring it is safe).
+ */
+function renderComment(view, marker, limit = COMMENT_BODY_LIMIT) {
+    const head = [
+        marker,
+        headline(view),
+        '',
+        ...upgradeLine(view),
+        ...warningBlocks(view.summary.warnings, 20),
+        ...resourceTable(view, 60),
+    ].join('\n');
+    const foot = footer(view);
+    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
+    const totalLines = diff.split('\n').length;
+    const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
+    if (whole.length <= limit)
+        return { body: whole, truncated: false };
+    // Reserve room for the wrapper, the note and the footer, then keep as many plan lines as fit.
+    const noteFor = (kept) => [
+        `> [!NOTE]`,
+        `> Plan output truncated to its first ${kept} of ${totalLines} lines: ${fullPlanPointer(view, 'comment')}.`,
+        '',
+    ];
+    const fixed = [head, ...planDetails('', 0, noteFor(totalLines)), foot].join('\n').length + 64;
+    const budget = Math.max(0, limit - fixed);
+    const { kept, droppedLines } = keepHeadLines(diff, budget);
+    const keptLines = totalLines - droppedLines;
+    let body = [head, ...planDetails(kept, keptLines, noteFor(keptLines)), foot].join('\n');
+    // A head that alone is over the limit (thousands of findings) still must not break the post.
+    if (body.length > limit)
+        body = body.slice(0, limit - 200) + `\n\n…cut: ${fullPlanPointer(view, 'comment')}.\n`;
+    return { body, truncated: true };
+}
+/** Mermaid gantt of the phases (times relative to the first phase, in seconds). */
+function phasesGantt(phases) {
+    const run = phases.filter((p) => p.status !== 'skipped');
+    if (!run.length)
+        return [];
+    const t0 = Math.min(...run.map((p) => p.startedAt));
+    const ms = (n) => Math.max(0, Math.round(n));
+    return [
+        '```mermaid',
+        'gantt',
+        '  dateFormat x',
+        '  axisFormat %M:%S',
+        ...run.map((p, i) => {
+            const start = ms(p.startedAt - t0);
+            const end = start + Math.max(1, ms(p.durationSeconds * 1000));
+            return `  ${p.name.replace(/[:#;]/g, ' ')} :${p.status === 'failed' ? 'crit, ' : ''}p${i}, ${start}, ${end}`;
+        }),
+        '```',
+    ];
+}
+function phasesTable(phases) {
+    return [
+        '| Phase | Status | Seconds |',
+        '| --- | --- | --- |',
+        ...phases.map((p) => `| ${tableCell(p.name)} | ${p.status} | ${p.durationSeconds.toFixed(1)} |`),
+    ];
+}
+/** The job summary: everything of the comment, every resource, the whole plan up to 1 MiB. */
+function renderPlanSummary(view, phases, extra = {}, limitBytes = JOB_SUMMARY_LIMIT_BYTES - 48 * 1024) {
+    const head = [
+        headline(view).replace(/^###/, '##'),
+        '',
+        ...upgradeLine(view),
+        ...warningBlocks(view.summary.warnings, 500),
+        ...resourceTable(view, 2000),
+        ...(view.summary.outputChanges.length
+            ? [`Outputs that change: ${view.summary.outputChanges.map((o) => inlineCode(o)).join(', ')}`, '']
+            : []),
+        ...phasesTable(phases),
+        '',
+        ...phasesGantt(phases),
+        '',
+        ...(extra.commentUrl ? [`PR comment: ${extra.commentUrl}`, ''] : []),
+        ...(extra.files ? Object.entries(extra.files).map(([k, v]) => `- ${k}: ${inlineCode(v)}`) : []),
+        '',
+    ].join('\n');
+    const foot = footer(view);
+    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
+    const totalLines = diff.split('\n').length;
+    const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
+    if (utf8Bytes(whole) <= limitBytes)
+        return { body: whole, truncated: false };
+    const note = (kept) => [
+        `> [!NOTE]`,
+        `> Plan output truncated to its first ${kept} of ${totalLines} lines: ${fullPlanPointer(view, 'summary')}.`,
+        '',
+    ];
+    const fixed = utf8Bytes([head, ...planDetails('', 0, note(totalLines)), foot].join('\n')) + 64;
+    const { kept, droppedLines } = keepHeadLines(diff, Math.max(0, limitBytes - fixed), utf8Bytes);
+    const keptLines = totalLines - droppedLines;
+    return { body: [head, ...planDetails(kept, keptLines, note(keptLines)), foot].join('\n'), truncated: true };
+}
+
+;// CONCATENATED MODULE: ./src/tofu/comment.ts
+
+
+
+const PLAN_COMMENT_KIND = 'tofu-plan';
+/**
+ * The sticky plan comment for one working directory (and optional extra key) on a PR:
+ * rendered to fit GitHub's limit, redacted, then created or updated in place. Never throws:
+ * a comment that cannot be written is an outcome the caller reports as a warning.
+ */
+async function postPlanComment(client, target, key, view, deps) {
+    try {
+        const marker = stickyMarker(PLAN_COMMENT_KIND, key);
+        const rendered = renderComment(view, marker);
+        const body = deps.secrets.redact(rendered.body);
+        if (rendered.truncated)
+            deps.logger.info('the plan is too long for a comment: the comment shows its beginning');
+        const result = await upsertStickyComment(client, target, marker, body, {
+            logger: deps.logger,
+            ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
+        });
+        if (result.duplicates)
+            deps.logger.info(`${result.duplicates} older comment(s) carry the same marker; updated the newest`);
+        return { status: result.action, id: result.id, url: result.url };
+    }
+    catch (error) {
+        return { status: 'failed', error: deps.secrets.redact(errorMessage(error)) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tofu/render-report.ts
+
+
+
+/**
+ * Job summaries for apply, output, and any failed run (a successful plan has its own, with the
+ * plan text: renderPlanSummary). Built from the report alone, which holds no sensitive value.
+ */
+function renderReportSummary(report) {
+    const icon = report.ok ? '✅' : '❌';
+    const lines = [
+        `## ${icon} OpenTofu ${report.command} in ${inlineCode(report.workingDirectory)}`,
+        '',
+        report.verdict,
+        '',
+    ];
+    if (report.error) {
+        lines.push(`**Failed in phase \`${report.error.phase}\`:**`, '', codeBlock(report.error.message), '');
+    }
+    if (report.apply) {
+        lines.push('| Reviewed hash | Saved plan hash | Applied |', '| --- | --- | --- |', `| ${inlineCode(report.apply.expectedHash)} | ${report.apply.actualHash ? inlineCode(report.apply.actualHash) : '-'} | ${report.apply.applied ? 'yes' : 'no'} |`, '');
+    }
+    const plan = report.plan;
+    if (plan) {
+        lines.push(`Changes: ${countsLine(plan.counts)}.`, '');
+        if (plan.rke2Upgrade)
+            lines.push(`RKE2 ${plan.rke2Upgrade.direction}: ${inlineCode(plan.rke2Upgrade.from)} → ${inlineCode(plan.rke2Upgrade.to)}`, '');
+        if (plan.warnings.length)
+            lines.push(...plan.warnings.map((w) => `- **${w.severity}** ${tableCell(w.message)}`), '');
+    }
+    if (report.outputs) {
+        lines.push('| Output | Sensitive |', '| --- | --- |', ...report.outputs.names.map((n) => `| ${tableCell(n)} | ${report.outputs.sensitive.includes(n) ? 'yes (value withheld)' : 'no'} |`), '');
+    }
+    lines.push(...phasesTable(report.phases), '', ...phasesGantt(report.phases), '');
+    lines.push(`<sub>${report.tofu ? `OpenTofu ${report.tofu.version} (${report.tofu.source}) · ` : ''}${report.durationSeconds} s</sub>`, '');
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/lib/inputs.ts
+
+
+function inputString(get, name, fallback) {
+    const value = get(name).trim();
+    if (value)
+        return value;
+    if (fallback !== undefined)
+        return fallback;
+    throw new errors_InputError(name, 'is required and was not supplied');
+}
+function inputOptional(get, name) {
+    const value = get(name).trim();
+    return value === '' ? undefined : value;
+}
+const TRUE = ['true', 'True', 'TRUE'];
+const FALSE = ['false', 'False', 'FALSE'];
+function inputBoolean(get, name, fallback) {
+    const value = get(name).trim();
+    if (value === '')
+        return fallback;
+    if (TRUE.includes(value))
+        return true;
+    if (FALSE.includes(value))
+        return false;
+    throw new errors_InputError(name, `must be true or false (got ${inert_inert(value)})`);
+}
+function inputInteger(get, name, fallback, range = {}) {
+    const value = get(name).trim();
+    if (value === '')
+        return fallback;
+    if (!/^-?\d+$/.test(value))
+        throw new errors_InputError(name, `must be a whole number (got ${inert_inert(value)})`);
+    const n = Number(value);
+    if (range.min !== undefined && n < range.min)
+        throw new errors_InputError(name, `must be at least ${range.min} (got ${n})`);
+    if (range.max !== undefined && n > range.max)
+        throw new errors_InputError(name, `must be at most ${range.max} (got ${n})`);
+    return n;
+}
+/** Seconds, from `300`, `90s`, `5m` or `1h`. Negative or zero durations are refused. */
+function inputDuration(get, name, fallbackSeconds) {
+    const value = get(name).trim();
+    if (value === '')
+        return fallbackSeconds;
+    const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
+    if (!match)
+        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${inert(value)})`);
+    const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
+    if (!(seconds > 0))
+        throw new InputError(name, `must be greater than zero (got ${inert(value)})`);
+    return seconds;
+}
+/** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
+function inputList(get, name) {
+    return get(name)
+        .split(/\r?\n/)
+        .filter((line) => !line.trim().startsWith('#'))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter(Boolean);
+}
+function inputChoice(get, name, choices, fallback) {
+    const value = get(name).trim();
+    if (value === '')
+        return fallback;
+    if (!choices.includes(value)) {
+        throw new errors_InputError(name, `must be one of ${choices.join(', ')} (got ${inert_inert(value)})`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/tofu/config.ts
+
+
+
+
+
+
+
+
+/**
+ * The tofu capability's configuration, parsed from named inputs (the action's `with:`, the
+ * CLI's flags mapped onto the same names) with defaults and validation. Every error names the
+ * input. Nothing here runs tofu or touches the network.
+ */
+const Inputs = {
+    command: 'command',
+    workingDirectory: 'working-directory',
+    version: 'version',
+    downloadBaseUrl: 'download-base-url',
+    init: 'init',
+    backendConfig: 'backend-config',
+    varFiles: 'var-files',
+    vars: 'vars',
+    planArgs: 'plan-args',
+    planFile: 'plan-file',
+    resourceChangesHash: 'resource-changes-hash',
+    lockTimeout: 'lock-timeout',
+    comment: 'comment',
+    commentKey: 'comment-key',
+    pullRequest: 'pull-request',
+    githubToken: 'github-token',
+    includeSensitiveOutputs: 'include-sensitive-outputs',
+};
+const COMMANDS = ['plan', 'apply', 'output'];
+const DEFAULT_TOFU_VERSION = '1.11.6';
+const config_VERSION = /^\d+\.\d+\.\d+(-(alpha|beta|rc)\d+)?$/;
+const HASH = /^[0-9a-f]{64}$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+// Arguments the action itself controls: a second -out or -json would break its flow.
+const RESERVED_PLAN_ARGS = /^-(out|json|detailed-exitcode|chdir|input|no-color|state-out)(=|$)/;
+/**
+ * Paths (and keys) end up in messages, the PR comment and the job summary: control and bidi
+ * characters are refused here rather than escaped everywhere later.
+ */
+function safePath(field, value) {
+    if (inertText(value, Infinity) !== value)
+        throw new errors_InputError(field, `${inert_inert(value)} contains control or bidi characters`);
+    return value;
+}
+function directory(field, path) {
+    let ok;
+    try {
+        ok = (0,external_node_fs_namespaceObject.statSync)(path).isDirectory();
+    }
+    catch {
+        ok = false;
+    }
+    if (!ok)
+        throw new errors_InputError(field, `${inert_inert(path)} is not a directory`);
+}
+function displayPath(cwd, absolute) {
+    const rel = (0,external_node_path_.relative)(cwd, absolute);
+    if (rel === '')
+        return '.';
+    return rel.split(external_node_path_.sep).join('/');
+}
+function parseVars(get) {
+    const vars = {};
+    for (const line of get(Inputs.vars).split(/\r?\n/)) {
+        if (!line.trim() || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!VAR_NAME.test(name))
+            throw new errors_InputError(Inputs.vars, `${inert_inert(line)}: expected one "name=value" per line`);
+        vars[name] = line.slice(eq + 1);
+    }
+    return vars;
+}
+function parseTofuConfig(get, env) {
+    const command = inputChoice(get, Inputs.command, COMMANDS, 'plan');
+    const dirInput = safePath(Inputs.workingDirectory, inputString(get, Inputs.workingDirectory, '.'));
+    const workingDirectory = (0,external_node_path_.resolve)(env.cwd, dirInput);
+    directory(Inputs.workingDirectory, workingDirectory);
+    const displayDirectory = displayPath(env.cwd, workingDirectory);
+    const version = inputString(get, Inputs.version, DEFAULT_TOFU_VERSION).replace(/^v/, '');
+    if (!config_VERSION.test(version))
+        throw new errors_InputError(Inputs.version, `${inert_inert(version)} is not an exact OpenTofu version like 1.11.6`);
+    const baseUrl = inputString(get, Inputs.downloadBaseUrl, DEFAULT_DOWNLOAD_BASE_URL);
+    let parsedUrl;
+    try {
+        parsedUrl = new URL(baseUrl);
+    }
+    catch {
+        throw new errors_InputError(Inputs.downloadBaseUrl, `${inert_inert(baseUrl)} is not a URL`);
+    }
+    if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:')
+        throw new errors_InputError(Inputs.downloadBaseUrl, 'must be an http(s) URL');
+    const lockTimeout = inputOptional(get, Inputs.lockTimeout);
+    if (lockTimeout && !/^\d+(ms|s|m|h)$/.test(lockTimeout))
+        throw new errors_InputError(Inputs.lockTimeout, `${inert_inert(lockTimeout)}: expected a duration like 30s or 5m`);
+    const scratchDir = (0,external_node_path_.join)(env.tempDir || (0,external_node_os_namespaceObject.tmpdir)(), 'rke2-ops-tofu', `${displayDirectory.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60)}-${(0,external_node_crypto_.createHash)('sha256').update(workingDirectory).digest('hex').slice(0, 8)}`);
+    const common = {
+        workingDirectory,
+        displayDirectory,
+        install: { version, baseUrl },
+        init: inputBoolean(get, Inputs.init, true),
+        backendConfig: inputList(get, Inputs.backendConfig).map((v) => safePath(Inputs.backendConfig, v)),
+        varFiles: inputList(get, Inputs.varFiles).map((v) => safePath(Inputs.varFiles, v)),
+        vars: parseVars(get),
+        ...(lockTimeout ? { lockTimeout } : {}),
+        scratchDir,
+    };
+    const planFileInput = inputOptional(get, Inputs.planFile);
+    const planFile = planFileInput
+        ? (0,external_node_path_.resolve)(env.cwd, safePath(Inputs.planFile, planFileInput))
+        : (0,external_node_path_.join)(scratchDir, 'tfplan');
+    if (command === 'plan') {
+        const planArgs = get(Inputs.planArgs)
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l && !l.startsWith('#'));
+        for (const arg of planArgs) {
+            if (!arg.startsWith('-'))
+                throw new errors_InputError(Inputs.planArgs, `${inert_inert(arg)}: one option per line, like -target=module.x`);
+            if (RESERVED_PLAN_ARGS.test(arg))
+                throw new errors_InputError(Inputs.planArgs, `${inert_inert(arg)} is set by the action itself`);
+        }
+        const prInput = inputOptional(get, Inputs.pullRequest);
+        const keyInput = inputOptional(get, Inputs.commentKey);
+        const extraKey = keyInput === undefined ? undefined : safePath(Inputs.commentKey, keyInput);
+        return {
+            ...common,
+            command,
+            planFile,
+            planArgs,
+            comment: inputBoolean(get, Inputs.comment, true),
+            commentKey: extraKey ? `${displayDirectory}#${extraKey}` : displayDirectory,
+            ...(prInput ? { pullRequest: inputInteger(get, Inputs.pullRequest, 0, { min: 1 }) } : {}),
+        };
+    }
+    if (command === 'apply') {
+        if (!planFileInput)
+            throw new errors_InputError(Inputs.planFile, 'apply needs the saved plan to apply (the plan-file output of the plan step)');
+        if (!(0,external_node_path_.isAbsolute)(planFile))
+            throw new errors_InputError(Inputs.planFile, 'must resolve to an absolute path');
+        const hash = inputString(get, Inputs.resourceChangesHash, '').toLowerCase();
+        if (!hash)
+            throw new errors_InputError(Inputs.resourceChangesHash, 'apply needs the resource-changes-hash of the reviewed plan (an output of the plan step, shown in the PR comment)');
+        if (!HASH.test(hash))
+            throw new errors_InputError(Inputs.resourceChangesHash, 'must be 64 hex characters (a sha256)');
+        return { ...common, command, planFile, expectedHash: hash };
+    }
+    return { ...common, command, includeSensitive: inputBoolean(get, Inputs.includeSensitiveOutputs, false) };
+}
+
+;// CONCATENATED MODULE: ./src/actions/tofu/inputs.ts
+
+
+
+/** The action's inputs: the core's config (same names as the CLI's flags) plus the token. */
+function getInputs(get, secrets, env) {
+    const githubToken = inputOptional(get, Inputs.githubToken);
+    secrets.add(githubToken);
+    return { tofu: parseTofuConfig(get, env), ...(githubToken ? { githubToken } : {}) };
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
+var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+// Internal object for testability (allows mocking in ESM)
+const _internal = {
+    readLinuxVersionFile() {
+        const lsbReleaseFile = '/etc/lsb-release';
+        const osReleaseFile = '/etc/os-release';
+        let contents = '';
+        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
+            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
+        }
+        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
+            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
+        }
+        return contents;
+    }
+};
+function _findMatch(versionSpec, stable, candidates, archFilter) {
+    return manifest_awaiter(this, void 0, void 0, function* () {
+        const platFilter = external_os_namespaceObject.platform();
+        let result;
+        let match;
+        let file;
+        for (const candidate of candidates) {
+            const version = candidate.version;
+            core_debug(`check ${version} satisfies ${versionSpec}`);
+            if (semver.satisfies(version, versionSpec) &&
+                (!stable || candidate.stable === stable)) {
+                file = candidate.files.find(item => {
+                    core_debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
+                    let chk = item.arch === archFilter && item.platform === platFilter;
+                    if (chk && item.platform_version) {
+                        const osVersion = _getOsVersion();
+                        if (osVersion === item.platform_version) {
+                            chk = true;
+                        }
+                        else {
+                            chk = semver.satisfies(osVersion, item.platform_version);
+                        }
+                    }
+                    return chk;
+                });
+                if (file) {
+                    core_debug(`matched ${candidate.version}`);
+                    match = candidate;
+                    break;
+                }
+            }
+        }
+        if (match && file) {
+            // clone since we're mutating the file list to be only the file that matches
+            result = Object.assign({}, match);
+            result.files = [file];
+        }
+        return result;
+    });
+}
+function _getOsVersion() {
+    // TODO: add windows and other linux, arm variants
+    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
+    const plat = external_os_namespaceObject.platform();
+    let version = '';
+    if (plat === 'darwin') {
+        version = external_child_process_namespaceObject.execSync('sw_vers -productVersion').toString();
+    }
+    else if (plat === 'linux') {
+        // lsb_release process not in some containers, readfile
+        // Run cat /etc/lsb-release
+        // DISTRIB_ID=Ubuntu
+        // DISTRIB_RELEASE=18.04
+        // DISTRIB_CODENAME=bionic
+        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
+        const lsbContents = _internal.readLinuxVersionFile();
+        if (lsbContents) {
+            const lines = lsbContents.split('\n');
+            for (const line of lines) {
+                const parts = line.split('=');
+                if (parts.length === 2 &&
+                    (parts[0].trim() === 'VERSION_ID' ||
+                        parts[0].trim() === 'DISTRIB_RELEASE')) {
+                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
+                    break;
+                }
+            }
+        }
+    }
+    return version;
+}
+// Alias for backwards compatibility
+function _readLinuxVersionFile() {
+    return _internal.readLinuxVersionFile();
+}
+//# sourceMappingURL=manifest.js.map
+;// CONCATENATED MODULE: external "stream"
+const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "util"
+var external_util_ = __nccwpck_require__(9023);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
+var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+/**
+ * Internal class for retries
+ */
+class RetryHelper {
+    constructor(maxAttempts, minSeconds, maxSeconds) {
+        if (maxAttempts < 1) {
+            throw new Error('max attempts should be greater than or equal to 1');
+        }
+        this.maxAttempts = maxAttempts;
+        this.minSeconds = Math.floor(minSeconds);
+        this.maxSeconds = Math.floor(maxSeconds);
+        if (this.minSeconds > this.maxSeconds) {
+            throw new Error('min seconds should be less than or equal to max seconds');
+        }
+    }
+    execute(action, isRetryable) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            let attempt = 1;
+            while (attempt < this.maxAttempts) {
+                // Try
+                try {
+                    return yield action();
+                }
+                catch (err) {
+                    if (isRetryable && !isRetryable(err)) {
+                        throw err;
+                    }
+                    info(err.message);
+                }
+                // Sleep
+                const seconds = this.getSleepAmount();
+                info(`Waiting ${seconds} seconds before trying again`);
+                yield this.sleep(seconds);
+                attempt++;
+            }
+            // Last attempt
+            return yield action();
+        });
+    }
+    getSleepAmount() {
+        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
+            this.minSeconds);
+    }
+    sleep(seconds) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
+        });
+    }
+}
+//# sourceMappingURL=retry-helper.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
+var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class HTTPError extends Error {
+    constructor(httpStatusCode) {
+        super(`Unexpected HTTP response: ${httpStatusCode}`);
+        this.httpStatusCode = httpStatusCode;
+        Object.setPrototypeOf(this, new.target.prototype);
+    }
+}
+const tool_cache_IS_WINDOWS = process.platform === 'win32';
+const IS_MAC = process.platform === 'darwin';
+const userAgent = 'actions/tool-cache';
+/**
+ * Download a tool from an url and stream it into a file
+ *
+ * @param url       url of tool to download
+ * @param dest      path to download tool
+ * @param auth      authorization header
+ * @param headers   other headers
+ * @returns         path to downloaded tool
+ */
+function downloadTool(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        dest = dest || external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+        yield mkdirP(external_path_namespaceObject.dirname(dest));
+        core_debug(`Downloading ${url}`);
+        core_debug(`Destination ${dest}`);
+        const maxAttempts = 3;
+        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
+        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
+        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
+        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
+            return yield downloadToolAttempt(url, dest || '', auth, headers);
+        }), (err) => {
+            if (err instanceof HTTPError && err.httpStatusCode) {
+                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
+                if (err.httpStatusCode < 500 &&
+                    err.httpStatusCode !== 408 &&
+                    err.httpStatusCode !== 429) {
+                    return false;
+                }
+            }
+            // Otherwise retry
+            return true;
+        });
+    });
+}
+function downloadToolAttempt(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (external_fs_namespaceObject.existsSync(dest)) {
+            throw new Error(`Destination file path ${dest} already exists`);
+        }
+        // Get the response headers
+        const http = new lib_HttpClient(userAgent, [], {
+            allowRetries: false
+        });
+        if (auth) {
+            core_debug('set auth');
+            if (headers === undefined) {
+                headers = {};
+            }
+            headers.authorization = auth;
+        }
+        const response = yield http.get(url, headers);
+        if (response.message.statusCode !== 200) {
+            const err = new HTTPError(response.message.statusCode);
+            core_debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            throw err;
+        }
+        // Download the response body
+        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
+        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
+        const readStream = responseMessageFactory();
+        let succeeded = false;
+        try {
+            yield pipeline(readStream, external_fs_namespaceObject.createWriteStream(dest));
+            core_debug('download complete');
+            succeeded = true;
+            return dest;
+        }
+        finally {
+            // Error, delete dest before retry
+            if (!succeeded) {
+                core_debug('download failed');
+                try {
+                    yield rmRF(dest);
+                }
+                catch (err) {
+                    core_debug(`Failed to delete '${dest}'. ${err.message}`);
+                }
+            }
+        }
+    });
+}
+/**
+ * Extract a .7z file
+ *
+ * @param file     path to the .7z file
+ * @param dest     destination directory. Optional.
+ * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
+ * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
+ * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
+ * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
+ * interface, it is smaller than the full command line interface, and it does support long paths. At the
+ * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
+ * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
+ * to 7zr.exe can be pass to this function.
+ * @returns        path to the destination directory
+ */
+function extract7z(file, dest, _7zPath) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        (0,external_assert_.ok)(tool_cache_IS_WINDOWS, 'extract7z() not supported on current OS');
+        (0,external_assert_.ok)(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        const originalCwd = process.cwd();
+        process.chdir(dest);
+        if (_7zPath) {
+            try {
+                const logLevel = isDebug() ? '-bb1' : '-bb0';
+                const args = [
+                    'x', // eXtract files with full paths
+                    logLevel, // -bb[0-3] : set output log level
+                    '-bd', // disable progress indicator
+                    '-sccUTF-8', // set charset for for console input/output
+                    file
+                ];
+                const options = {
+                    silent: true
+                };
+                yield exec_exec(`"${_7zPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        else {
+            const escapedScript = external_path_namespaceObject.join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
+                .replace(/'/g, "''")
+                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                command
+            ];
+            const options = {
+                silent: true
+            };
+            try {
+                const powershellPath = yield which('powershell', true);
+                yield exec_exec(`"${powershellPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        return dest;
+    });
+}
+/**
+ * Extract a compressed tar archive
+ *
+ * @param file     path to the tar
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
+ * @returns        path to the destination directory
+ */
+function extractTar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        // Create dest
+        dest = yield _createExtractFolder(dest);
+        // Determine whether GNU tar
+        core_debug('Checking tar --version');
+        let versionOutput = '';
+        yield exec_exec('tar --version', [], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (versionOutput += data.toString()),
+                stderr: (data) => (versionOutput += data.toString())
+            }
+        });
+        core_debug(versionOutput.trim());
+        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
+        // Initialize args
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        if (isDebug() && !flags.includes('v')) {
+            args.push('-v');
+        }
+        let destArg = dest;
+        let fileArg = file;
+        if (tool_cache_IS_WINDOWS && isGnuTar) {
+            args.push('--force-local');
+            destArg = dest.replace(/\\/g, '/');
+            // Technically only the dest needs to have `/` but for aesthetic consistency
+            // convert slashes in the file arg too.
+            fileArg = file.replace(/\\/g, '/');
+        }
+        if (isGnuTar) {
+            // Suppress warnings when using GNU tar to extract archives created by BSD tar
+            args.push('--warning=no-unknown-keyword');
+            args.push('--overwrite');
+        }
+        args.push('-C', destArg, '-f', fileArg);
+        yield exec_exec(`tar`, args);
+        return dest;
+    });
+}
+/**
+ * Extract a xar compatible archive
+ *
+ * @param file     path to the archive
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the xar. Optional.
+ * @returns        path to the destination directory
+ */
+function extractXar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
+        (0,external_assert_.ok)(IS_MAC, 'extractXar() not supported on current OS');
+        (0,external_assert_.ok)(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        args.push('-x', '-C', dest, '-f', file);
+        if (isDebug()) {
+            args.push('-v');
+        }
+        const xarPath = yield which('xar', true);
+        yield exec_exec(`"${xarPath}"`, _unique(args));
+        return dest;
+    });
+}
+/**
+ * Extract a zip
+ *
+ * @param file     path to the zip
+ * @param dest     destination directory. Optional.
+ * @returns        path to the destination directory
+ */
+function extractZip(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        dest = yield _createExtractFolder(dest);
+        if (tool_cache_IS_WINDOWS) {
+            yield extractZipWin(file, dest);
+        }
+        else {
+            yield extractZipNix(file, dest);
+        }
+        return dest;
+    });
+}
+function extractZipWin(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        // build the powershell command
+        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+        const pwshPath = yield which('pwsh', false);
+        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
+        //and the -Force flag for Expand-Archive as a fallback
+        if (pwshPath) {
+            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
+            const pwshCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
+                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
+                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                pwshCommand
+            ];
+            core_debug(`Using pwsh at path: ${pwshPath}`);
+            yield exec_exec(`"${pwshPath}"`, args);
+        }
+        else {
+            const powershellCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
+                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
+                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                powershellCommand
+            ];
+            const powershellPath = yield which('powershell', true);
+            core_debug(`Using powershell at path: ${powershellPath}`);
+            yield exec_exec(`"${powershellPath}"`, args);
+        }
+    });
+}
+function extractZipNix(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const unzipPath = yield which('unzip', true);
+        const args = [file];
+        if (!isDebug()) {
+            args.unshift('-q');
+        }
+        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
+        yield exec_exec(`"${unzipPath}"`, args, { cwd: dest });
+    });
+}
+/**
+ * Caches a directory and installs it into the tool cacheDir
+ *
+ * @param sourceDir    the directory to cache into tools
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheDir(sourceDir, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = semver.clean(version) || version;
+        arch = arch || external_os_namespaceObject.arch();
+        core_debug(`Caching tool ${tool} ${version} ${arch}`);
+        core_debug(`source dir: ${sourceDir}`);
+        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
+            throw new Error('sourceDir is not a directory');
+        }
+        // Create the tool dir
+        const destPath = yield _createToolPath(tool, version, arch);
+        // copy each child item. do not move. move can fail on Windows
+        // due to anti-virus software having an open handle on a file.
+        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
+            const s = external_path_namespaceObject.join(sourceDir, itemName);
+            yield cp(s, destPath, { recursive: true });
+        }
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destPath;
+    });
+}
+/**
+ * Caches a downloaded file (GUID) and installs it
+ * into the tool cache with a given targetName
+ *
+ * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
+ * @param targetFile    the name of the file name in the tools directory
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheFile(sourceFile, targetFile, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = semver.clean(version) || version;
+        arch = arch || external_os_namespaceObject.arch();
+        core_debug(`Caching tool ${tool} ${version} ${arch}`);
+        core_debug(`source file: ${sourceFile}`);
+        if (!external_fs_namespaceObject.statSync(sourceFile).isFile()) {
+            throw new Error('sourceFile is not a file');
+        }
+        // create the tool dir
+        const destFolder = yield _createToolPath(tool, version, arch);
+        // copy instead of move. move can fail on Windows due to
+        // anti-virus software having an open handle on a file.
+        const destPath = external_path_namespaceObject.join(destFolder, targetFile);
+        core_debug(`destination file ${destPath}`);
+        yield cp(sourceFile, destPath);
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destFolder;
+    });
+}
+/**
+ * Finds the path to a tool version in the local installed tool cache
+ *
+ * @param toolName      name of the tool
+ * @param versionSpec   version of the tool
+ * @param arch          optional arch.  defaults to arch of computer
+ */
+function find(toolName, versionSpec, arch) {
+    if (!toolName) {
+        throw new Error('toolName parameter is required');
+    }
+    if (!versionSpec) {
+        throw new Error('versionSpec parameter is required');
+    }
+    arch = arch || external_os_namespaceObject.arch();
+    // attempt to resolve an explicit version
+    if (!isExplicitVersion(versionSpec)) {
+        const localVersions = findAllVersions(toolName, arch);
+        const match = evaluateVersions(localVersions, versionSpec);
+        versionSpec = match;
+    }
+    // check for the explicit version in the cache
+    let toolPath = '';
+    if (versionSpec) {
+        versionSpec = semver.clean(versionSpec) || '';
+        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        core_debug(`checking cache: ${cachePath}`);
+        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
+            core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            toolPath = cachePath;
+        }
+        else {
+            core_debug('not found');
+        }
+    }
+    return toolPath;
+}
+/**
+ * Finds the paths to all versions of a tool that are installed in the local tool cache
+ *
+ * @param toolName  name of the tool
+ * @param arch      optional arch.  defaults to arch of computer
+ */
+function findAllVersions(toolName, arch) {
+    const versions = [];
+    arch = arch || external_os_namespaceObject.arch();
+    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
+    if (external_fs_namespaceObject.existsSync(toolPath)) {
+        const children = external_fs_namespaceObject.readdirSync(toolPath);
+        for (const child of children) {
+            if (isExplicitVersion(child)) {
+                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
+                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
+                    versions.push(child);
+                }
+            }
+        }
+    }
+    return versions;
+}
+function getManifestFromRepo(owner_1, repo_1, auth_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
+        let releases = [];
+        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
+        const http = new lib_HttpClient('tool-cache');
+        const headers = {};
+        if (auth) {
+            core_debug('set auth');
+            headers.authorization = auth;
+        }
+        const response = yield http.getJson(treeUrl, headers);
+        if (!response.result) {
+            return releases;
+        }
+        let manifestUrl = '';
+        for (const item of response.result.tree) {
+            if (item.path === 'versions-manifest.json') {
+                manifestUrl = item.url;
+                break;
+            }
+        }
+        headers['accept'] = 'application/vnd.github.VERSION.raw';
+        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
+        if (versionsRaw) {
+            // shouldn't be needed but protects against invalid json saved with BOM
+            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
+            try {
+                releases = JSON.parse(versionsRaw);
+            }
+            catch (_a) {
+                core_debug('Invalid json');
+            }
+        }
+        return releases;
+    });
+}
+function findFromManifest(versionSpec_1, stable_1, manifest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = external_os_namespaceObject.arch()) {
+        // wrap the internal impl
+        const match = yield _findMatch(versionSpec, stable, manifest, archFilter);
+        return match;
+    });
+}
+function _createExtractFolder(dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!dest) {
+            // create a temp dir
+            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+        }
+        yield mkdirP(dest);
+        return dest;
+    });
+}
+function _createToolPath(tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
+        core_debug(`destination ${folderPath}`);
+        const markerPath = `${folderPath}.complete`;
+        yield rmRF(folderPath);
+        yield rmRF(markerPath);
+        yield mkdirP(folderPath);
+        return folderPath;
+    });
+}
+function _completeToolPath(tool, version, arch) {
+    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
+    const markerPath = `${folderPath}.complete`;
+    external_fs_namespaceObject.writeFileSync(markerPath, '');
+    core_debug('finished caching tool');
+}
+/**
+ * Check if version string is explicit
+ *
+ * @param versionSpec      version string to check
+ */
+function isExplicitVersion(versionSpec) {
+    const c = semver.clean(versionSpec) || '';
+    core_debug(`isExplicit: ${c}`);
+    const valid = semver.valid(c) != null;
+    core_debug(`explicit? ${valid}`);
+    return valid;
+}
+/**
+ * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
+ *
+ * @param versions        array of versions to evaluate
+ * @param versionSpec     semantic version spec to satisfy
+ */
+function evaluateVersions(versions, versionSpec) {
+    let version = '';
+    core_debug(`evaluating ${versions.length} versions`);
+    versions = versions.sort((a, b) => {
+        if (semver.gt(a, b)) {
+            return 1;
+        }
+        return -1;
+    });
+    for (let i = versions.length - 1; i >= 0; i--) {
+        const potential = versions[i];
+        const satisfied = semver.satisfies(potential, versionSpec);
+        if (satisfied) {
+            version = potential;
+            break;
+        }
+    }
+    if (version) {
+        core_debug(`matched: ${version}`);
+    }
+    else {
+        core_debug('match not found');
+    }
+    return version;
+}
+/**
+ * Gets RUNNER_TOOL_CACHE
+ */
+function _getCacheDirectory() {
+    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
+    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
+    return cacheDirectory;
+}
+/**
+ * Gets RUNNER_TEMP
+ */
+function _getTempDirectory() {
+    const tempDirectory = process.env['RUNNER_TEMP'] || '';
+    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
+    return tempDirectory;
+}
+/**
+ * Gets a global variable
+ */
+function _getGlobal(key, defaultValue) {
+    /* eslint-disable @typescript-eslint/no-explicit-any */
+    const value = global[key];
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    return value !== undefined ? value : defaultValue;
+}
+/**
+ * Returns an array of unique values.
+ * @param values Values to make unique.
+ */
+function _unique(values) {
+    return Array.from(new Set(values));
+}
+//# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: ./src/lib/clock.ts
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
@@ -37515,13 +39087,13 @@ function Collection() {
 var dist_bundle_VERSION = "0.0.0-development";
 
 // pkg/dist-src/defaults.js
-var userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
+var dist_bundle_userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
 var DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
   headers: {
     accept: "application/vnd.github.v3+json",
-    "user-agent": userAgent
+    "user-agent": dist_bundle_userAgent
   },
   mediaType: {
     format: ""
@@ -42237,13 +43809,13 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/github/client.ts
+;// CONCATENATED MODULE: ./src/actions/common/github.ts
 
 
 /**
- * Octokit from `@actions/github` (REST methods + pagination, the runner's proxy settings),
- * pointed at `GITHUB_API_URL` read now - not when the module was loaded - so GHES and the
- * tests' local stand-in work.
+ * Octokit from `@actions/github` (the runner's proxy settings included), pointed at the REST
+ * base given or `GITHUB_API_URL` read now - not when the module was loaded - so GHES and the
+ * tests' local stand-in work. Every request gets its own deadline.
  */
 function createGitHubClient(options) {
     const token = options.token.trim();
@@ -42253,7 +43825,6 @@ function createGitHubClient(options) {
     const baseUrl = (options.apiUrl || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
     const timeoutMs = options.timeoutMs ?? 30_000;
     const client = getOctokit(token, { baseUrl, userAgent: 'rke2-ops' });
-    // Every request gets its own deadline (Octokit passes request.signal to fetch).
     client.hook.before('request', (request) => {
         request.request = {
             ...request.request,
@@ -42262,1497 +43833,6 @@ function createGitHubClient(options) {
     });
     return client;
 }
-/** The HTTP status of an Octokit error (RequestError), if any. */
-function httpStatus(error) {
-    const status = error?.status;
-    return typeof status === 'number' ? status : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/github/markdown.ts
-/**
- * Markdown helpers for text that GitHub renders (comments, issue bodies, job summaries).
- * Limits are GitHub's: comment and issue bodies at most 65,536 characters, a step's job
- * summary at most 1 MiB.
- */
-const COMMENT_BODY_LIMIT = 65_536;
-const JOB_SUMMARY_LIMIT_BYTES = 1024 * 1024;
-/** A fenced code block that nothing inside can close: the fence is longer than any backtick run. */
-function codeBlock(text, language = '') {
-    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-    const fence = '`'.repeat(Math.max(3, longest + 1));
-    return `${fence}${language}\n${text}${text.endsWith('\n') ? '' : '\n'}${fence}`;
-}
-/** A table cell: pipes escaped, line breaks as <br>, HTML-significant characters neutralised. */
-function tableCell(text) {
-    return escapeHtml(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-/** Inline code that survives any content (backticks inside get a longer delimiter). */
-function inlineCode(text) {
-    const clean = text.replace(/\r?\n/g, ' ');
-    const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((run) => run.length));
-    const tick = '`'.repeat(longest + 1);
-    const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
-    return `${tick}${pad}${clean}${pad}${tick}`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-/**
- * The longest prefix of `text`, cut at a line end, whose length (measured by `measure`) is at
- * most `budget`. Returns the kept text and how many lines were dropped.
- */
-function keepHeadLines(text, budget, measure = (s) => s.length) {
-    const lines = text.split('\n');
-    if (measure(text) <= budget)
-        return { kept: text, droppedLines: 0, totalLines: lines.length };
-    let used = 0;
-    let count = 0;
-    for (const line of lines) {
-        const cost = measure(line) + 1;
-        if (used + cost > budget)
-            break;
-        used += cost;
-        count++;
-    }
-    return {
-        kept: lines.slice(0, count).join('\n'),
-        droppedLines: lines.length - count,
-        totalLines: lines.length,
-    };
-}
-const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
-
-;// CONCATENATED MODULE: ./src/github/sticky-comment.ts
-
-
-
-
-/**
- * The hidden first line. `key` is user text (a directory name): URI-encoding it leaves no
- * `-->` or newline that could end the HTML comment early.
- */
-function stickyMarker(kind, key) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(kind))
-        throw new Error(`sticky comment kind ${JSON.stringify(kind)} is invalid`);
-    return `<!-- rke2-ops:${kind}:${encodeURIComponent(key)} -->`;
-}
-/** True when `body` is a sticky comment with this marker (the marker is its whole first line). */
-function hasMarker(body, marker) {
-    if (!body)
-        return false;
-    const firstLine = body.split(/\r?\n/, 1)[0];
-    return firstLine.trim() === marker;
-}
-async function withRetry(label, fn, opts) {
-    const logger = opts.logger ?? silentLogger;
-    return pRetry(async () => {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            const status = httpStatus(error);
-            if (status !== undefined && status < 500 && status !== 429)
-                throw new AbortError(error);
-            throw error;
-        }
-    }, {
-        retries: opts.retries ?? 2,
-        minTimeout: opts.retryDelayMs ?? 500,
-        factor: 2,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0)
-                logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
-        },
-    });
-}
-/** Every comment with the marker, oldest first (all pages: a busy PR has hundreds of comments). */
-async function findStickyComments(client, target, marker, opts = {}) {
-    return withRetry('list comments', async () => {
-        const found = [];
-        const pages = client.paginate.iterator(client.rest.issues.listComments, {
-            owner: target.owner,
-            repo: target.repo,
-            issue_number: target.issueNumber,
-            per_page: 100,
-        });
-        for await (const page of pages) {
-            for (const c of page.data) {
-                if (hasMarker(c.body, marker))
-                    found.push({ id: c.id, body: c.body ?? '', url: c.html_url });
-            }
-        }
-        return found;
-    }, opts);
-}
-/**
- * Creates the sticky comment or updates the newest existing one. `body` gets the marker as its
- * first line. A body over GitHub's 65,536-character limit is refused here, before any call.
- * When the existing comment cannot be edited (deleted meanwhile, or written by someone else
- * with the marker copied in: 403/404), a new one is created instead.
- */
-async function upsertStickyComment(client, target, marker, body, opts = {}) {
-    const full = hasMarker(body, marker) ? body : `${marker}\n${body}`;
-    if (full.length > COMMENT_BODY_LIMIT)
-        throw new Error(`comment body is ${full.length} characters, over GitHub's limit of ${COMMENT_BODY_LIMIT}: shorten it first`);
-    const existing = await findStickyComments(client, target, marker, opts);
-    const newest = existing.at(-1);
-    const duplicates = Math.max(0, existing.length - 1);
-    if (newest) {
-        try {
-            const res = await withRetry('update comment', () => client.rest.issues.updateComment({
-                owner: target.owner,
-                repo: target.repo,
-                comment_id: newest.id,
-                body: full,
-            }), opts);
-            return { action: 'updated', id: res.data.id, url: res.data.html_url, duplicates };
-        }
-        catch (error) {
-            const status = httpStatus(error);
-            if (status !== 403 && status !== 404)
-                throw error;
-            opts.logger?.warning(`cannot edit comment ${newest.id} (HTTP ${status}); writing a new comment instead`);
-        }
-    }
-    const res = await withRetry('create comment', () => client.rest.issues.createComment({
-        owner: target.owner,
-        repo: target.repo,
-        issue_number: target.issueNumber,
-        body: full,
-    }), opts);
-    return { action: 'created', id: res.data.id, url: res.data.html_url, duplicates };
-}
-
-;// CONCATENATED MODULE: ./src/tofu/render.ts
-
-
-const ACTION_ICON = {
-    create: '🟢 create',
-    update: '🟡 update',
-    delete: '🔴 destroy',
-    replace: '🟣 replace',
-    read: '🔵 read',
-    forget: '⚪ forget',
-    'no-op': '⚪ move/import',
-};
-function headline(view) {
-    const s = view.summary;
-    const critical = s.warnings.some((w) => w.severity === 'critical');
-    const warned = s.warnings.some((w) => w.severity === 'warning');
-    const icon = critical ? '🛑' : warned ? '⚠️' : s.changes ? '📝' : '✅';
-    const what = s.resourceChanges
-        ? countsLine(s.counts)
-        : s.changes
-            ? `only outputs change (${s.outputChanges.join(', ')})`
-            : 'no changes';
-    return `### ${icon} OpenTofu plan for ${inlineCode(view.workingDirectory)}: ${what}`;
-}
-function upgradeLine(view) {
-    const u = view.summary.rke2Upgrade;
-    if (!u)
-        return [];
-    const verb = u.direction === 'upgrade' ? 'RKE2 upgrade' : 'RKE2 DOWNGRADE';
-    return [
-        `**${verb}:** ${inlineCode(u.from)} → ${inlineCode(u.to)} (seen in ${u.sources
-            .slice(0, 3)
-            .map((s) => inlineCode(s))
-            .join(', ')}${u.sources.length > 3 ? ` and ${u.sources.length - 3} more` : ''}). ` +
-            (u.direction === 'upgrade'
-                ? 'The upgrade workflow takes and verifies an etcd snapshot before applying, then gates on the health check.'
-                : ''),
-        '',
-    ];
-}
-function warningBlocks(warnings, max) {
-    const out = [];
-    const shown = warnings.slice(0, max);
-    const critical = shown.filter((w) => w.severity === 'critical');
-    const warning = shown.filter((w) => w.severity === 'warning');
-    const notice = shown.filter((w) => w.severity === 'notice');
-    const quote = (kind, list) => list.length ? [`> [!${kind}]`, ...list.map((w) => `> - ${escapeLine(w.message)}`), ''] : [];
-    out.push(...quote('CAUTION', critical), ...quote('WARNING', warning), ...quote('NOTE', notice));
-    if (warnings.length > max)
-        out.push(`_${warnings.length - max} more finding(s) in the job summary._`, '');
-    return out;
-}
-/** Messages carry addresses and versions: keep them from opening HTML or breaking the quote. */
-function escapeLine(text) {
-    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
-}
-function resourceTable(view, max) {
-    const rows = view.summary.resources;
-    if (!rows.length)
-        return [];
-    const shown = rows.slice(0, max);
-    return [
-        `<details><summary>Resource changes (${rows.length})</summary>`,
-        '',
-        '| Action | Resource | Note |',
-        '| --- | --- | --- |',
-        ...shown.map((r) => {
-            const notes = [
-                r.replaceReasons.length ? `forced by ${r.replaceReasons.join(', ')}` : '',
-                r.previousAddress ? `moved from ${r.previousAddress}` : '',
-                r.importing ? 'imported' : '',
-            ].filter(Boolean);
-            return `| ${ACTION_ICON[r.action]} | ${tableCell(r.address)} | ${tableCell(notes.join('; '))} |`;
-        }),
-        ...(rows.length > max ? ['', `_…and ${rows.length - max} more in the job summary._`] : []),
-        '',
-        '</details>',
-        '',
-    ];
-}
-/**
- * tofu's plan text as a `diff` block: each line's change marker is repeated in column 0 so
- * GitHub colours additions, removals and changes, while the original text stays intact.
- */
-function planAsDiff(text) {
-    return text
-        .split('\n')
-        .map((line) => {
-        const m = /^(\s*)(-\/\+|\+\/-|<=|[-+~])\s/.exec(line);
-        if (!m)
-            return line === '' ? '' : ` ${line}`;
-        const sign = m[2] === '+' ? '+' : m[2] === '-' ? '-' : '!';
-        return `${sign}${line}`;
-    })
-        .join('\n');
-}
-function footer(view) {
-    const parts = [
-        `resource changes hash ${inlineCode(view.summary.resourceChangesHash)}`,
-        view.sha ? `commit ${inlineCode(view.sha.slice(0, 12))}` : '',
-        view.runUrl ? `[run](${view.runUrl})` : '',
-        `OpenTofu ${view.tofuVersion}`,
-        `updated ${view.at}`,
-    ].filter(Boolean);
-    return `<sub>${parts.join(' · ')}</sub>`;
-}
-function planDetails(text, lines, note) {
-    return [
-        `<details><summary>Plan output (${lines} lines)</summary>`,
-        '',
-        codeBlock(text, 'diff'),
-        '',
-        '</details>',
-        '',
-        ...note,
-    ];
-}
-function fullPlanPointer(view, where) {
-    const artifact = 'the `plan-text-file` output, which the workflow uploads as an artifact';
-    if (where === 'summary')
-        return `a job summary holds at most 1 MiB; the complete plan is ${artifact}`;
-    const summary = view.runUrl
-        ? `the [job summary](${view.runUrl}) of this run`
-        : 'the job summary of this run';
-    return `the full plan is in ${summary} (up to 1 MiB; beyond that, ${artifact})`;
-}
-/**
- * The PR comment, at most `limit` characters (GitHub counts characters; a JS string's length
- * in UTF-16 units is never smaller, so measuring it is safe).
- */
-function renderComment(view, marker, limit = COMMENT_BODY_LIMIT) {
-    const head = [
-        marker,
-        headline(view),
-        '',
-        ...upgradeLine(view),
-        ...warningBlocks(view.summary.warnings, 20),
-        ...resourceTable(view, 60),
-    ].join('\n');
-    const foot = footer(view);
-    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
-    const totalLines = diff.split('\n').length;
-    const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
-    if (whole.length <= limit)
-        return { body: whole, truncated: false };
-    // Reserve room for the wrapper, the note and the footer, then keep as many plan lines as fit.
-    const noteFor = (kept) => [
-        `> [!NOTE]`,
-        `> Plan output truncated to its first ${kept} of ${totalLines} lines: ${fullPlanPointer(view, 'comment')}.`,
-        '',
-    ];
-    const fixed = [head, ...planDetails('', 0, noteFor(totalLines)), foot].join('\n').length + 64;
-    const budget = Math.max(0, limit - fixed);
-    const { kept, droppedLines } = keepHeadLines(diff, budget);
-    const keptLines = totalLines - droppedLines;
-    let body = [head, ...planDetails(kept, keptLines, noteFor(keptLines)), foot].join('\n');
-    // A head that alone is over the limit (thousands of findings) still must not break the post.
-    if (body.length > limit)
-        body = body.slice(0, limit - 200) + `\n\n…cut: ${fullPlanPointer(view, 'comment')}.\n`;
-    return { body, truncated: true };
-}
-/** Mermaid gantt of the phases (times relative to the first phase, in seconds). */
-function phasesGantt(phases) {
-    const run = phases.filter((p) => p.status !== 'skipped');
-    if (!run.length)
-        return [];
-    const t0 = Math.min(...run.map((p) => p.startedAt));
-    const ms = (n) => Math.max(0, Math.round(n));
-    return [
-        '```mermaid',
-        'gantt',
-        '  dateFormat x',
-        '  axisFormat %M:%S',
-        ...run.map((p, i) => {
-            const start = ms(p.startedAt - t0);
-            const end = start + Math.max(1, ms(p.durationSeconds * 1000));
-            return `  ${p.name.replace(/[:#;]/g, ' ')} :${p.status === 'failed' ? 'crit, ' : ''}p${i}, ${start}, ${end}`;
-        }),
-        '```',
-    ];
-}
-function phasesTable(phases) {
-    return [
-        '| Phase | Status | Seconds |',
-        '| --- | --- | --- |',
-        ...phases.map((p) => `| ${tableCell(p.name)} | ${p.status} | ${p.durationSeconds.toFixed(1)} |`),
-    ];
-}
-/** The job summary: everything of the comment, every resource, the whole plan up to 1 MiB. */
-function renderPlanSummary(view, phases, extra = {}, limitBytes = JOB_SUMMARY_LIMIT_BYTES - 48 * 1024) {
-    const head = [
-        headline(view).replace(/^###/, '##'),
-        '',
-        ...upgradeLine(view),
-        ...warningBlocks(view.summary.warnings, 500),
-        ...resourceTable(view, 2000),
-        ...(view.summary.outputChanges.length
-            ? [`Outputs that change: ${view.summary.outputChanges.map((o) => inlineCode(o)).join(', ')}`, '']
-            : []),
-        ...phasesTable(phases),
-        '',
-        ...phasesGantt(phases),
-        '',
-        ...(extra.commentUrl ? [`PR comment: ${extra.commentUrl}`, ''] : []),
-        ...(extra.files ? Object.entries(extra.files).map(([k, v]) => `- ${k}: ${inlineCode(v)}`) : []),
-        '',
-    ].join('\n');
-    const foot = footer(view);
-    const diff = planAsDiff(view.planText.replace(/^\n+/, '').trimEnd());
-    const totalLines = diff.split('\n').length;
-    const whole = [head, ...planDetails(diff, totalLines, []), foot].join('\n');
-    if (utf8Bytes(whole) <= limitBytes)
-        return { body: whole, truncated: false };
-    const note = (kept) => [
-        `> [!NOTE]`,
-        `> Plan output truncated to its first ${kept} of ${totalLines} lines: ${fullPlanPointer(view, 'summary')}.`,
-        '',
-    ];
-    const fixed = utf8Bytes([head, ...planDetails('', 0, note(totalLines)), foot].join('\n')) + 64;
-    const { kept, droppedLines } = keepHeadLines(diff, Math.max(0, limitBytes - fixed), utf8Bytes);
-    const keptLines = totalLines - droppedLines;
-    return { body: [head, ...planDetails(kept, keptLines, note(keptLines)), foot].join('\n'), truncated: true };
-}
-
-;// CONCATENATED MODULE: ./src/tofu/comment.ts
-
-
-
-const PLAN_COMMENT_KIND = 'tofu-plan';
-/**
- * The sticky plan comment for one working directory (and optional extra key) on a PR:
- * rendered to fit GitHub's limit, redacted, then created or updated in place. Never throws:
- * a comment that cannot be written is an outcome the caller reports as a warning.
- */
-async function postPlanComment(client, target, key, view, deps) {
-    try {
-        const marker = stickyMarker(PLAN_COMMENT_KIND, key);
-        const rendered = renderComment(view, marker);
-        const body = deps.secrets.redact(rendered.body);
-        if (rendered.truncated)
-            deps.logger.info('the plan is too long for a comment: the comment shows its beginning');
-        const result = await upsertStickyComment(client, target, marker, body, {
-            logger: deps.logger,
-            ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
-        });
-        if (result.duplicates)
-            deps.logger.info(`${result.duplicates} older comment(s) carry the same marker; updated the newest`);
-        return { status: result.action, id: result.id, url: result.url };
-    }
-    catch (error) {
-        return { status: 'failed', error: deps.secrets.redact(errorMessage(error)) };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/tofu/render-report.ts
-
-
-
-/**
- * Job summaries for apply, output, and any failed run (a successful plan has its own, with the
- * plan text: renderPlanSummary). Built from the report alone, which holds no sensitive value.
- */
-function renderReportSummary(report) {
-    const icon = report.ok ? '✅' : '❌';
-    const lines = [
-        `## ${icon} OpenTofu ${report.command} in ${inlineCode(report.workingDirectory)}`,
-        '',
-        report.verdict,
-        '',
-    ];
-    if (report.error) {
-        lines.push(`**Failed in phase \`${report.error.phase}\`:**`, '', codeBlock(report.error.message), '');
-    }
-    if (report.apply) {
-        lines.push('| Reviewed hash | Saved plan hash | Applied |', '| --- | --- | --- |', `| ${inlineCode(report.apply.expectedHash)} | ${report.apply.actualHash ? inlineCode(report.apply.actualHash) : '-'} | ${report.apply.applied ? 'yes' : 'no'} |`, '');
-    }
-    const plan = report.plan;
-    if (plan) {
-        lines.push(`Changes: ${countsLine(plan.counts)}.`, '');
-        if (plan.rke2Upgrade)
-            lines.push(`RKE2 ${plan.rke2Upgrade.direction}: ${inlineCode(plan.rke2Upgrade.from)} → ${inlineCode(plan.rke2Upgrade.to)}`, '');
-        if (plan.warnings.length)
-            lines.push(...plan.warnings.map((w) => `- **${w.severity}** ${tableCell(w.message)}`), '');
-    }
-    if (report.outputs) {
-        lines.push('| Output | Sensitive |', '| --- | --- |', ...report.outputs.names.map((n) => `| ${tableCell(n)} | ${report.outputs.sensitive.includes(n) ? 'yes (value withheld)' : 'no'} |`), '');
-    }
-    lines.push(...phasesTable(report.phases), '', ...phasesGantt(report.phases), '');
-    lines.push(`<sub>${report.tofu ? `OpenTofu ${report.tofu.version} (${report.tofu.source}) · ` : ''}${report.durationSeconds} s</sub>`, '');
-    return lines.join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/lib/inputs.ts
-
-function inputString(get, name, fallback) {
-    const value = get(name).trim();
-    if (value)
-        return value;
-    if (fallback !== undefined)
-        return fallback;
-    throw new errors_InputError(name, 'is required and was not supplied');
-}
-function inputOptional(get, name) {
-    const value = get(name).trim();
-    return value === '' ? undefined : value;
-}
-const TRUE = ['true', 'True', 'TRUE'];
-const FALSE = ['false', 'False', 'FALSE'];
-function inputBoolean(get, name, fallback) {
-    const value = get(name).trim();
-    if (value === '')
-        return fallback;
-    if (TRUE.includes(value))
-        return true;
-    if (FALSE.includes(value))
-        return false;
-    throw new errors_InputError(name, `must be true or false (got ${JSON.stringify(value)})`);
-}
-function inputInteger(get, name, fallback, range = {}) {
-    const value = get(name).trim();
-    if (value === '')
-        return fallback;
-    if (!/^-?\d+$/.test(value))
-        throw new errors_InputError(name, `must be a whole number (got ${JSON.stringify(value)})`);
-    const n = Number(value);
-    if (range.min !== undefined && n < range.min)
-        throw new errors_InputError(name, `must be at least ${range.min} (got ${n})`);
-    if (range.max !== undefined && n > range.max)
-        throw new errors_InputError(name, `must be at most ${range.max} (got ${n})`);
-    return n;
-}
-/** Seconds, from `300`, `90s`, `5m` or `1h`. Negative or zero durations are refused. */
-function inputDuration(get, name, fallbackSeconds) {
-    const value = get(name).trim();
-    if (value === '')
-        return fallbackSeconds;
-    const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value);
-    if (!match)
-        throw new InputError(name, `must be a positive duration like 300, 90s, 5m or 1h (got ${JSON.stringify(value)})`);
-    const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1);
-    if (!(seconds > 0))
-        throw new InputError(name, `must be greater than zero (got ${JSON.stringify(value)})`);
-    return seconds;
-}
-/** A list from one item per line and/or comma-separated items; blanks and `#` comments dropped. */
-function inputList(get, name) {
-    return get(name)
-        .split(/\r?\n/)
-        .filter((line) => !line.trim().startsWith('#'))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter(Boolean);
-}
-function inputChoice(get, name, choices, fallback) {
-    const value = get(name).trim();
-    if (value === '')
-        return fallback;
-    if (!choices.includes(value)) {
-        throw new errors_InputError(name, `must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
-    }
-    return value;
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/tofu/config.ts
-
-
-
-
-
-
-
-/**
- * The tofu capability's configuration, parsed from named inputs (the action's `with:`, the
- * CLI's flags mapped onto the same names) with defaults and validation. Every error names the
- * input. Nothing here runs tofu or touches the network.
- */
-const Inputs = {
-    command: 'command',
-    workingDirectory: 'working-directory',
-    version: 'version',
-    downloadBaseUrl: 'download-base-url',
-    init: 'init',
-    backendConfig: 'backend-config',
-    varFiles: 'var-files',
-    vars: 'vars',
-    planArgs: 'plan-args',
-    planFile: 'plan-file',
-    resourceChangesHash: 'resource-changes-hash',
-    lockTimeout: 'lock-timeout',
-    comment: 'comment',
-    commentKey: 'comment-key',
-    pullRequest: 'pull-request',
-    githubToken: 'github-token',
-    includeSensitiveOutputs: 'include-sensitive-outputs',
-};
-const COMMANDS = ['plan', 'apply', 'output'];
-const DEFAULT_TOFU_VERSION = '1.11.6';
-const config_VERSION = /^\d+\.\d+\.\d+(-(alpha|beta|rc)\d+)?$/;
-const HASH = /^[0-9a-f]{64}$/;
-const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-// Arguments the action itself controls: a second -out or -json would break its flow.
-const RESERVED_PLAN_ARGS = /^-(out|json|detailed-exitcode|chdir|input|no-color|state-out)(=|$)/;
-function safePath(field, value) {
-    if (value.includes('\0') || /[\r\n]/.test(value))
-        throw new errors_InputError(field, `${JSON.stringify(value)} is not a usable path`);
-    return value;
-}
-function directory(field, path) {
-    let ok;
-    try {
-        ok = (0,external_node_fs_namespaceObject.statSync)(path).isDirectory();
-    }
-    catch {
-        ok = false;
-    }
-    if (!ok)
-        throw new errors_InputError(field, `${JSON.stringify(path)} is not a directory`);
-}
-function displayPath(cwd, absolute) {
-    const rel = (0,external_node_path_.relative)(cwd, absolute);
-    if (rel === '')
-        return '.';
-    return rel.split(external_node_path_.sep).join('/');
-}
-function parseVars(get) {
-    const vars = {};
-    for (const line of get(Inputs.vars).split(/\r?\n/)) {
-        if (!line.trim() || line.trim().startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq > 0 ? line.slice(0, eq).trim() : '';
-        if (!VAR_NAME.test(name))
-            throw new errors_InputError(Inputs.vars, `${JSON.stringify(line)}: expected one "name=value" per line`);
-        vars[name] = line.slice(eq + 1);
-    }
-    return vars;
-}
-function parseTofuConfig(get, env) {
-    const command = inputChoice(get, Inputs.command, COMMANDS, 'plan');
-    const dirInput = safePath(Inputs.workingDirectory, inputString(get, Inputs.workingDirectory, '.'));
-    const workingDirectory = (0,external_node_path_.resolve)(env.cwd, dirInput);
-    directory(Inputs.workingDirectory, workingDirectory);
-    const displayDirectory = displayPath(env.cwd, workingDirectory);
-    const version = inputString(get, Inputs.version, DEFAULT_TOFU_VERSION).replace(/^v/, '');
-    if (!config_VERSION.test(version))
-        throw new errors_InputError(Inputs.version, `${JSON.stringify(version)} is not an exact OpenTofu version like 1.11.6`);
-    const baseUrl = inputString(get, Inputs.downloadBaseUrl, DEFAULT_DOWNLOAD_BASE_URL);
-    let parsedUrl;
-    try {
-        parsedUrl = new URL(baseUrl);
-    }
-    catch {
-        throw new errors_InputError(Inputs.downloadBaseUrl, `${JSON.stringify(baseUrl)} is not a URL`);
-    }
-    if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:')
-        throw new errors_InputError(Inputs.downloadBaseUrl, 'must be an http(s) URL');
-    const lockTimeout = inputOptional(get, Inputs.lockTimeout);
-    if (lockTimeout && !/^\d+(ms|s|m|h)$/.test(lockTimeout))
-        throw new errors_InputError(Inputs.lockTimeout, `${JSON.stringify(lockTimeout)}: expected a duration like 30s or 5m`);
-    const scratchDir = (0,external_node_path_.join)(env.tempDir || (0,external_node_os_namespaceObject.tmpdir)(), 'rke2-ops-tofu', `${displayDirectory.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60)}-${(0,external_node_crypto_.createHash)('sha256').update(workingDirectory).digest('hex').slice(0, 8)}`);
-    const common = {
-        workingDirectory,
-        displayDirectory,
-        install: { version, baseUrl },
-        init: inputBoolean(get, Inputs.init, true),
-        backendConfig: inputList(get, Inputs.backendConfig).map((v) => safePath(Inputs.backendConfig, v)),
-        varFiles: inputList(get, Inputs.varFiles).map((v) => safePath(Inputs.varFiles, v)),
-        vars: parseVars(get),
-        ...(lockTimeout ? { lockTimeout } : {}),
-        scratchDir,
-    };
-    const planFileInput = inputOptional(get, Inputs.planFile);
-    const planFile = planFileInput
-        ? (0,external_node_path_.resolve)(env.cwd, safePath(Inputs.planFile, planFileInput))
-        : (0,external_node_path_.join)(scratchDir, 'tfplan');
-    if (command === 'plan') {
-        const planArgs = get(Inputs.planArgs)
-            .split(/\r?\n/)
-            .map((l) => l.trim())
-            .filter((l) => l && !l.startsWith('#'));
-        for (const arg of planArgs) {
-            if (!arg.startsWith('-'))
-                throw new errors_InputError(Inputs.planArgs, `${JSON.stringify(arg)}: one option per line, like -target=module.x`);
-            if (RESERVED_PLAN_ARGS.test(arg))
-                throw new errors_InputError(Inputs.planArgs, `${JSON.stringify(arg)} is set by the action itself`);
-        }
-        const prInput = inputOptional(get, Inputs.pullRequest);
-        const extraKey = inputOptional(get, Inputs.commentKey);
-        return {
-            ...common,
-            command,
-            planFile,
-            planArgs,
-            comment: inputBoolean(get, Inputs.comment, true),
-            commentKey: extraKey ? `${displayDirectory}#${extraKey}` : displayDirectory,
-            ...(prInput ? { pullRequest: inputInteger(get, Inputs.pullRequest, 0, { min: 1 }) } : {}),
-        };
-    }
-    if (command === 'apply') {
-        if (!planFileInput)
-            throw new errors_InputError(Inputs.planFile, 'apply needs the saved plan to apply (the plan-file output of the plan step)');
-        if (!(0,external_node_path_.isAbsolute)(planFile))
-            throw new errors_InputError(Inputs.planFile, 'must resolve to an absolute path');
-        const hash = inputString(get, Inputs.resourceChangesHash, '').toLowerCase();
-        if (!hash)
-            throw new errors_InputError(Inputs.resourceChangesHash, 'apply needs the resource-changes-hash of the reviewed plan (an output of the plan step, shown in the PR comment)');
-        if (!HASH.test(hash))
-            throw new errors_InputError(Inputs.resourceChangesHash, 'must be 64 hex characters (a sha256)');
-        return { ...common, command, planFile, expectedHash: hash };
-    }
-    return { ...common, command, includeSensitive: inputBoolean(get, Inputs.includeSensitiveOutputs, false) };
-}
-
-;// CONCATENATED MODULE: ./src/actions/tofu/inputs.ts
-
-
-
-/** The action's inputs: the core's config (same names as the CLI's flags) plus the token. */
-function getInputs(get, secrets, env) {
-    const githubToken = inputOptional(get, Inputs.githubToken);
-    secrets.add(githubToken);
-    return { tofu: parseTofuConfig(get, env), ...(githubToken ? { githubToken } : {}) };
-}
-
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
-var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-// Internal object for testability (allows mocking in ESM)
-const _internal = {
-    readLinuxVersionFile() {
-        const lsbReleaseFile = '/etc/lsb-release';
-        const osReleaseFile = '/etc/os-release';
-        let contents = '';
-        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
-        }
-        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
-        }
-        return contents;
-    }
-};
-function _findMatch(versionSpec, stable, candidates, archFilter) {
-    return manifest_awaiter(this, void 0, void 0, function* () {
-        const platFilter = external_os_namespaceObject.platform();
-        let result;
-        let match;
-        let file;
-        for (const candidate of candidates) {
-            const version = candidate.version;
-            core_debug(`check ${version} satisfies ${versionSpec}`);
-            if (semver.satisfies(version, versionSpec) &&
-                (!stable || candidate.stable === stable)) {
-                file = candidate.files.find(item => {
-                    core_debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
-                    let chk = item.arch === archFilter && item.platform === platFilter;
-                    if (chk && item.platform_version) {
-                        const osVersion = _getOsVersion();
-                        if (osVersion === item.platform_version) {
-                            chk = true;
-                        }
-                        else {
-                            chk = semver.satisfies(osVersion, item.platform_version);
-                        }
-                    }
-                    return chk;
-                });
-                if (file) {
-                    core_debug(`matched ${candidate.version}`);
-                    match = candidate;
-                    break;
-                }
-            }
-        }
-        if (match && file) {
-            // clone since we're mutating the file list to be only the file that matches
-            result = Object.assign({}, match);
-            result.files = [file];
-        }
-        return result;
-    });
-}
-function _getOsVersion() {
-    // TODO: add windows and other linux, arm variants
-    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
-    const plat = external_os_namespaceObject.platform();
-    let version = '';
-    if (plat === 'darwin') {
-        version = external_child_process_namespaceObject.execSync('sw_vers -productVersion').toString();
-    }
-    else if (plat === 'linux') {
-        // lsb_release process not in some containers, readfile
-        // Run cat /etc/lsb-release
-        // DISTRIB_ID=Ubuntu
-        // DISTRIB_RELEASE=18.04
-        // DISTRIB_CODENAME=bionic
-        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
-        const lsbContents = _internal.readLinuxVersionFile();
-        if (lsbContents) {
-            const lines = lsbContents.split('\n');
-            for (const line of lines) {
-                const parts = line.split('=');
-                if (parts.length === 2 &&
-                    (parts[0].trim() === 'VERSION_ID' ||
-                        parts[0].trim() === 'DISTRIB_RELEASE')) {
-                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
-                    break;
-                }
-            }
-        }
-    }
-    return version;
-}
-// Alias for backwards compatibility
-function _readLinuxVersionFile() {
-    return _internal.readLinuxVersionFile();
-}
-//# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
-// EXTERNAL MODULE: external "util"
-var external_util_ = __nccwpck_require__(9023);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
-var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-/**
- * Internal class for retries
- */
-class RetryHelper {
-    constructor(maxAttempts, minSeconds, maxSeconds) {
-        if (maxAttempts < 1) {
-            throw new Error('max attempts should be greater than or equal to 1');
-        }
-        this.maxAttempts = maxAttempts;
-        this.minSeconds = Math.floor(minSeconds);
-        this.maxSeconds = Math.floor(maxSeconds);
-        if (this.minSeconds > this.maxSeconds) {
-            throw new Error('min seconds should be less than or equal to max seconds');
-        }
-    }
-    execute(action, isRetryable) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            let attempt = 1;
-            while (attempt < this.maxAttempts) {
-                // Try
-                try {
-                    return yield action();
-                }
-                catch (err) {
-                    if (isRetryable && !isRetryable(err)) {
-                        throw err;
-                    }
-                    info(err.message);
-                }
-                // Sleep
-                const seconds = this.getSleepAmount();
-                info(`Waiting ${seconds} seconds before trying again`);
-                yield this.sleep(seconds);
-                attempt++;
-            }
-            // Last attempt
-            return yield action();
-        });
-    }
-    getSleepAmount() {
-        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
-            this.minSeconds);
-    }
-    sleep(seconds) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
-        });
-    }
-}
-//# sourceMappingURL=retry-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
-var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-class HTTPError extends Error {
-    constructor(httpStatusCode) {
-        super(`Unexpected HTTP response: ${httpStatusCode}`);
-        this.httpStatusCode = httpStatusCode;
-        Object.setPrototypeOf(this, new.target.prototype);
-    }
-}
-const tool_cache_IS_WINDOWS = process.platform === 'win32';
-const IS_MAC = process.platform === 'darwin';
-const tool_cache_userAgent = 'actions/tool-cache';
-/**
- * Download a tool from an url and stream it into a file
- *
- * @param url       url of tool to download
- * @param dest      path to download tool
- * @param auth      authorization header
- * @param headers   other headers
- * @returns         path to downloaded tool
- */
-function downloadTool(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        dest = dest || external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
-        yield mkdirP(external_path_namespaceObject.dirname(dest));
-        core_debug(`Downloading ${url}`);
-        core_debug(`Destination ${dest}`);
-        const maxAttempts = 3;
-        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
-        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
-        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
-        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
-            return yield downloadToolAttempt(url, dest || '', auth, headers);
-        }), (err) => {
-            if (err instanceof HTTPError && err.httpStatusCode) {
-                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
-                if (err.httpStatusCode < 500 &&
-                    err.httpStatusCode !== 408 &&
-                    err.httpStatusCode !== 429) {
-                    return false;
-                }
-            }
-            // Otherwise retry
-            return true;
-        });
-    });
-}
-function downloadToolAttempt(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (external_fs_namespaceObject.existsSync(dest)) {
-            throw new Error(`Destination file path ${dest} already exists`);
-        }
-        // Get the response headers
-        const http = new lib_HttpClient(tool_cache_userAgent, [], {
-            allowRetries: false
-        });
-        if (auth) {
-            core_debug('set auth');
-            if (headers === undefined) {
-                headers = {};
-            }
-            headers.authorization = auth;
-        }
-        const response = yield http.get(url, headers);
-        if (response.message.statusCode !== 200) {
-            const err = new HTTPError(response.message.statusCode);
-            core_debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
-            throw err;
-        }
-        // Download the response body
-        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
-        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
-        const readStream = responseMessageFactory();
-        let succeeded = false;
-        try {
-            yield pipeline(readStream, external_fs_namespaceObject.createWriteStream(dest));
-            core_debug('download complete');
-            succeeded = true;
-            return dest;
-        }
-        finally {
-            // Error, delete dest before retry
-            if (!succeeded) {
-                core_debug('download failed');
-                try {
-                    yield rmRF(dest);
-                }
-                catch (err) {
-                    core_debug(`Failed to delete '${dest}'. ${err.message}`);
-                }
-            }
-        }
-    });
-}
-/**
- * Extract a .7z file
- *
- * @param file     path to the .7z file
- * @param dest     destination directory. Optional.
- * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
- * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
- * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
- * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
- * interface, it is smaller than the full command line interface, and it does support long paths. At the
- * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
- * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
- * to 7zr.exe can be pass to this function.
- * @returns        path to the destination directory
- */
-function extract7z(file, dest, _7zPath) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        (0,external_assert_.ok)(tool_cache_IS_WINDOWS, 'extract7z() not supported on current OS');
-        (0,external_assert_.ok)(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        const originalCwd = process.cwd();
-        process.chdir(dest);
-        if (_7zPath) {
-            try {
-                const logLevel = isDebug() ? '-bb1' : '-bb0';
-                const args = [
-                    'x', // eXtract files with full paths
-                    logLevel, // -bb[0-3] : set output log level
-                    '-bd', // disable progress indicator
-                    '-sccUTF-8', // set charset for for console input/output
-                    file
-                ];
-                const options = {
-                    silent: true
-                };
-                yield exec_exec(`"${_7zPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        else {
-            const escapedScript = external_path_namespaceObject.join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
-                .replace(/'/g, "''")
-                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                command
-            ];
-            const options = {
-                silent: true
-            };
-            try {
-                const powershellPath = yield which('powershell', true);
-                yield exec_exec(`"${powershellPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        return dest;
-    });
-}
-/**
- * Extract a compressed tar archive
- *
- * @param file     path to the tar
- * @param dest     destination directory. Optional.
- * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
- * @returns        path to the destination directory
- */
-function extractTar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        // Create dest
-        dest = yield _createExtractFolder(dest);
-        // Determine whether GNU tar
-        core_debug('Checking tar --version');
-        let versionOutput = '';
-        yield exec_exec('tar --version', [], {
-            ignoreReturnCode: true,
-            silent: true,
-            listeners: {
-                stdout: (data) => (versionOutput += data.toString()),
-                stderr: (data) => (versionOutput += data.toString())
-            }
-        });
-        core_debug(versionOutput.trim());
-        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
-        // Initialize args
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        if (isDebug() && !flags.includes('v')) {
-            args.push('-v');
-        }
-        let destArg = dest;
-        let fileArg = file;
-        if (tool_cache_IS_WINDOWS && isGnuTar) {
-            args.push('--force-local');
-            destArg = dest.replace(/\\/g, '/');
-            // Technically only the dest needs to have `/` but for aesthetic consistency
-            // convert slashes in the file arg too.
-            fileArg = file.replace(/\\/g, '/');
-        }
-        if (isGnuTar) {
-            // Suppress warnings when using GNU tar to extract archives created by BSD tar
-            args.push('--warning=no-unknown-keyword');
-            args.push('--overwrite');
-        }
-        args.push('-C', destArg, '-f', fileArg);
-        yield exec_exec(`tar`, args);
-        return dest;
-    });
-}
-/**
- * Extract a xar compatible archive
- *
- * @param file     path to the archive
- * @param dest     destination directory. Optional.
- * @param flags    flags for the xar. Optional.
- * @returns        path to the destination directory
- */
-function extractXar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
-        (0,external_assert_.ok)(IS_MAC, 'extractXar() not supported on current OS');
-        (0,external_assert_.ok)(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        args.push('-x', '-C', dest, '-f', file);
-        if (isDebug()) {
-            args.push('-v');
-        }
-        const xarPath = yield which('xar', true);
-        yield exec_exec(`"${xarPath}"`, _unique(args));
-        return dest;
-    });
-}
-/**
- * Extract a zip
- *
- * @param file     path to the zip
- * @param dest     destination directory. Optional.
- * @returns        path to the destination directory
- */
-function extractZip(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        dest = yield _createExtractFolder(dest);
-        if (tool_cache_IS_WINDOWS) {
-            yield extractZipWin(file, dest);
-        }
-        else {
-            yield extractZipNix(file, dest);
-        }
-        return dest;
-    });
-}
-function extractZipWin(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        // build the powershell command
-        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-        const pwshPath = yield which('pwsh', false);
-        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
-        //and the -Force flag for Expand-Archive as a fallback
-        if (pwshPath) {
-            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
-            const pwshCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
-                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
-                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                pwshCommand
-            ];
-            core_debug(`Using pwsh at path: ${pwshPath}`);
-            yield exec_exec(`"${pwshPath}"`, args);
-        }
-        else {
-            const powershellCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
-                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
-                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                powershellCommand
-            ];
-            const powershellPath = yield which('powershell', true);
-            core_debug(`Using powershell at path: ${powershellPath}`);
-            yield exec_exec(`"${powershellPath}"`, args);
-        }
-    });
-}
-function extractZipNix(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const unzipPath = yield which('unzip', true);
-        const args = [file];
-        if (!isDebug()) {
-            args.unshift('-q');
-        }
-        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
-        yield exec_exec(`"${unzipPath}"`, args, { cwd: dest });
-    });
-}
-/**
- * Caches a directory and installs it into the tool cacheDir
- *
- * @param sourceDir    the directory to cache into tools
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheDir(sourceDir, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || external_os_namespaceObject.arch();
-        core_debug(`Caching tool ${tool} ${version} ${arch}`);
-        core_debug(`source dir: ${sourceDir}`);
-        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
-            throw new Error('sourceDir is not a directory');
-        }
-        // Create the tool dir
-        const destPath = yield _createToolPath(tool, version, arch);
-        // copy each child item. do not move. move can fail on Windows
-        // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
-            const s = external_path_namespaceObject.join(sourceDir, itemName);
-            yield cp(s, destPath, { recursive: true });
-        }
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destPath;
-    });
-}
-/**
- * Caches a downloaded file (GUID) and installs it
- * into the tool cache with a given targetName
- *
- * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
- * @param targetFile    the name of the file name in the tools directory
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheFile(sourceFile, targetFile, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || external_os_namespaceObject.arch();
-        core_debug(`Caching tool ${tool} ${version} ${arch}`);
-        core_debug(`source file: ${sourceFile}`);
-        if (!external_fs_namespaceObject.statSync(sourceFile).isFile()) {
-            throw new Error('sourceFile is not a file');
-        }
-        // create the tool dir
-        const destFolder = yield _createToolPath(tool, version, arch);
-        // copy instead of move. move can fail on Windows due to
-        // anti-virus software having an open handle on a file.
-        const destPath = external_path_namespaceObject.join(destFolder, targetFile);
-        core_debug(`destination file ${destPath}`);
-        yield cp(sourceFile, destPath);
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destFolder;
-    });
-}
-/**
- * Finds the path to a tool version in the local installed tool cache
- *
- * @param toolName      name of the tool
- * @param versionSpec   version of the tool
- * @param arch          optional arch.  defaults to arch of computer
- */
-function find(toolName, versionSpec, arch) {
-    if (!toolName) {
-        throw new Error('toolName parameter is required');
-    }
-    if (!versionSpec) {
-        throw new Error('versionSpec parameter is required');
-    }
-    arch = arch || external_os_namespaceObject.arch();
-    // attempt to resolve an explicit version
-    if (!isExplicitVersion(versionSpec)) {
-        const localVersions = findAllVersions(toolName, arch);
-        const match = evaluateVersions(localVersions, versionSpec);
-        versionSpec = match;
-    }
-    // check for the explicit version in the cache
-    let toolPath = '';
-    if (versionSpec) {
-        versionSpec = semver.clean(versionSpec) || '';
-        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        core_debug(`checking cache: ${cachePath}`);
-        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
-            core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
-            toolPath = cachePath;
-        }
-        else {
-            core_debug('not found');
-        }
-    }
-    return toolPath;
-}
-/**
- * Finds the paths to all versions of a tool that are installed in the local tool cache
- *
- * @param toolName  name of the tool
- * @param arch      optional arch.  defaults to arch of computer
- */
-function findAllVersions(toolName, arch) {
-    const versions = [];
-    arch = arch || external_os_namespaceObject.arch();
-    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
-    if (external_fs_namespaceObject.existsSync(toolPath)) {
-        const children = external_fs_namespaceObject.readdirSync(toolPath);
-        for (const child of children) {
-            if (isExplicitVersion(child)) {
-                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
-                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
-                    versions.push(child);
-                }
-            }
-        }
-    }
-    return versions;
-}
-function getManifestFromRepo(owner_1, repo_1, auth_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
-        let releases = [];
-        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
-        const http = new lib_HttpClient('tool-cache');
-        const headers = {};
-        if (auth) {
-            core_debug('set auth');
-            headers.authorization = auth;
-        }
-        const response = yield http.getJson(treeUrl, headers);
-        if (!response.result) {
-            return releases;
-        }
-        let manifestUrl = '';
-        for (const item of response.result.tree) {
-            if (item.path === 'versions-manifest.json') {
-                manifestUrl = item.url;
-                break;
-            }
-        }
-        headers['accept'] = 'application/vnd.github.VERSION.raw';
-        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
-        if (versionsRaw) {
-            // shouldn't be needed but protects against invalid json saved with BOM
-            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
-            try {
-                releases = JSON.parse(versionsRaw);
-            }
-            catch (_a) {
-                core_debug('Invalid json');
-            }
-        }
-        return releases;
-    });
-}
-function findFromManifest(versionSpec_1, stable_1, manifest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = external_os_namespaceObject.arch()) {
-        // wrap the internal impl
-        const match = yield _findMatch(versionSpec, stable, manifest, archFilter);
-        return match;
-    });
-}
-function _createExtractFolder(dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!dest) {
-            // create a temp dir
-            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
-        }
-        yield mkdirP(dest);
-        return dest;
-    });
-}
-function _createToolPath(tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
-        core_debug(`destination ${folderPath}`);
-        const markerPath = `${folderPath}.complete`;
-        yield rmRF(folderPath);
-        yield rmRF(markerPath);
-        yield mkdirP(folderPath);
-        return folderPath;
-    });
-}
-function _completeToolPath(tool, version, arch) {
-    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
-    const markerPath = `${folderPath}.complete`;
-    external_fs_namespaceObject.writeFileSync(markerPath, '');
-    core_debug('finished caching tool');
-}
-/**
- * Check if version string is explicit
- *
- * @param versionSpec      version string to check
- */
-function isExplicitVersion(versionSpec) {
-    const c = semver.clean(versionSpec) || '';
-    core_debug(`isExplicit: ${c}`);
-    const valid = semver.valid(c) != null;
-    core_debug(`explicit? ${valid}`);
-    return valid;
-}
-/**
- * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
- *
- * @param versions        array of versions to evaluate
- * @param versionSpec     semantic version spec to satisfy
- */
-function evaluateVersions(versions, versionSpec) {
-    let version = '';
-    core_debug(`evaluating ${versions.length} versions`);
-    versions = versions.sort((a, b) => {
-        if (semver.gt(a, b)) {
-            return 1;
-        }
-        return -1;
-    });
-    for (let i = versions.length - 1; i >= 0; i--) {
-        const potential = versions[i];
-        const satisfied = semver.satisfies(potential, versionSpec);
-        if (satisfied) {
-            version = potential;
-            break;
-        }
-    }
-    if (version) {
-        core_debug(`matched: ${version}`);
-    }
-    else {
-        core_debug('match not found');
-    }
-    return version;
-}
-/**
- * Gets RUNNER_TOOL_CACHE
- */
-function _getCacheDirectory() {
-    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
-    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
-    return cacheDirectory;
-}
-/**
- * Gets RUNNER_TEMP
- */
-function _getTempDirectory() {
-    const tempDirectory = process.env['RUNNER_TEMP'] || '';
-    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
-    return tempDirectory;
-}
-/**
- * Gets a global variable
- */
-function _getGlobal(key, defaultValue) {
-    /* eslint-disable @typescript-eslint/no-explicit-any */
-    const value = global[key];
-    /* eslint-enable @typescript-eslint/no-explicit-any */
-    return value !== undefined ? value : defaultValue;
-}
-/**
- * Returns an array of unique values.
- * @param values Values to make unique.
- */
-function _unique(values) {
-    return Array.from(new Set(values));
-}
-//# sourceMappingURL=tool-cache.js.map
-;// CONCATENATED MODULE: ./src/lib/clock.ts
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 ;// CONCATENATED MODULE: ./src/actions/tofu/deps.ts
 
@@ -43810,12 +43890,12 @@ const Outputs = {
     reportFile: 'report-file',
     duration: 'duration-seconds',
 };
-/** The action's entry: the shared runtime's error boundary around `main`. */
+/** The action's entry point (GitHub's typescript-action convention): one error boundary, then execute. */
 async function run() {
-    await runAction('tofu', (ctx) => main(ctx));
+    await runAction('tofu', (ctx) => execute(ctx));
 }
 /** Inputs -> tofu core (plan | apply | output) -> outputs, job summary, verdict. */
-async function main(ctx, deps = defaultDeps) {
+async function execute(ctx, deps = defaultDeps) {
     const config = getInputs(ctx.getInput, ctx.secrets, { cwd: deps.cwd(), tempDir: deps.env.RUNNER_TEMP });
     const gh = readGitHubContext(deps.env);
     const tofuDeps = {
@@ -43943,6 +44023,25 @@ function setOutputs(report, outputs) {
             set(Outputs.opsInventory, JSON.stringify(inv.value));
     }
 }
+
+
+/***/ }),
+
+/***/ 1464:
+/***/ ((__unused_webpack_module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3136);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+// ssh2's bundled poly1305 code reads __dirname, which does not exist in an ESM bundle
+// (toolchain-notes.md). Entry files (src/actions/<name>/index.ts, src/cli/index.ts) import
+// this module first so it runs before ssh2 loads.
+
+
+const g = globalThis;
+g.__filename ??= (0,node_url__WEBPACK_IMPORTED_MODULE_0__.fileURLToPath)(import.meta.url);
+g.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(g.__filename);
 
 
 /***/ }),
