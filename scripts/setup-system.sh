@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: a real sshd, shellcheck (actionlint's run: checks), and the
+# Debian packages the tests need: a real sshd, shellcheck (actionlint's run: checks), unzip
+# (@actions/tool-cache unpacks the OpenTofu release with it, as on a runner), and the
 # lab's packages (scripts/lab-packages.txt). Installs only what is missing, so a warm machine
 # pays nothing; `apt-get update` runs once, only when something must be installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(openssh-server openssh-client shellcheck git ca-certificates)
+packages=(openssh-server openssh-client shellcheck git ca-certificates unzip)
 while read -r pkg; do
   [[ -z $pkg || $pkg == \#* ]] && continue
   packages+=("$pkg")

@@ -66,7 +66,7 @@ check "tofu version is the pinned release ${want_tofu#v}" grep -qx "OpenTofu ${w
 
 # --- init from the mirror only ------------------------------------------------------------
 providers_version() { awk -v a="$1" '$1 == a { print $2 }' "$repo/tools/tofu/providers.txt"; }
-for dir in local hcloud; do
+for dir in local hcloud stack; do
   if tf "$dir" init -no-color -input=false >"$out" 2>&1; then
     ok "$dir: tofu init (offline, filesystem mirror)"
   else

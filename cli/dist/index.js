@@ -23542,7 +23542,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1951);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8178);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -23560,7 +23560,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1951:
+/***/ 8178:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33688,11 +33688,19 @@ class SecretRegistry {
     constructor(onMask = () => { }) {
         this.onMask = onMask;
     }
-    /** Registers a secret (and each line of a multi-line one, as the runner does). */
-    add(secret) {
+    /**
+     * Registers a secret (and each line of a multi-line one, as the runner does). `lines` picks
+     * which lines of a multi-line value count as secrets on their own: a sensitive document
+     * (cloud-init with a token in it) must not turn `runcmd:` into a masked word everywhere.
+     */
+    add(secret, options = {}) {
         if (!secret)
             return;
-        const parts = [secret.trim(), ...secret.split(/\r?\n/).map((l) => l.trim())];
+        const lines = secret
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => !options.lines || options.lines(l));
+        const parts = [secret.trim(), ...lines];
         for (const part of parts) {
             // Very short fragments (a lone "-" line) would shred ordinary output.
             if (part.length < 4 || this.values.has(part))
@@ -36347,7 +36355,1633 @@ function registerHealth(program, io = defaultHealthIo) {
     });
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/tofu/plan-json.ts
+/** Parses and checks the shape just enough to fail with a clear message on anything else. */
+function parsePlanJson(text, source) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        throw new Error(`${source} is not JSON (${error.message})`, { cause: error });
+    }
+    const plan = parsed;
+    if (!plan || typeof plan !== 'object' || typeof plan.format_version !== 'string')
+        throw new Error(`${source} is not a plan in tofu's JSON format (no format_version)`);
+    if (!/^1\./.test(plan.format_version))
+        throw new Error(`${source}: plan JSON format ${plan.format_version} is not supported (1.x expected)`);
+    if (plan.resource_changes !== undefined && !Array.isArray(plan.resource_changes))
+        throw new Error(`${source}: resource_changes is not a list`);
+    return plan;
+}
+const plan_json_isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** The child of a JSON value at a key or index (undefined when absent). */
+function child(value, key) {
+    if (Array.isArray(value) && typeof key === 'number')
+        return value[key];
+    if (plan_json_isObject(value) && typeof key === 'string')
+        return value[key];
+    return undefined;
+}
+/** Whether a sensitivity (or unknown) mask marks the value at `path` (or a parent of it). */
+function marked(mask, path) {
+    let node = mask;
+    for (const key of path) {
+        if (node === true)
+            return true;
+        node = child(node, key);
+        if (node === undefined)
+            return false;
+    }
+    return node === true;
+}
+
+;// CONCATENATED MODULE: ./src/tofu/hash.ts
+
+
+/**
+ * The fingerprint of what a plan will do, so `apply` can refuse anything but the plan that was
+ * reviewed. Built from `resource_changes` only, normalised:
+ * - resources with nothing to do (`no-op`) are left out: refreshed attributes of untouched
+ *   resources are not a change (the "plan always differs" complaint against text hashes);
+ * - object keys are sorted, so key order and whitespace of the JSON cannot matter;
+ * - sensitive values are replaced by a marker: the reviewer never saw them (the comment masks
+ *   them), and a hash of a low-entropy secret published in a PR would invite guessing.
+ */
+const SENSITIVE_MARK = { '(sensitive)': true };
+function normaliseResourceChanges(plan) {
+    return (plan.resource_changes ?? [])
+        .filter((rc) => !(rc.change.actions.length === 1 && rc.change.actions[0] === 'no-op'))
+        .map(normalise)
+        .sort((a, b) => compareKeys(`${a.address}\u0000${a.deposed ?? ''}`, `${b.address}\u0000${b.deposed ?? ''}`));
+}
+function normalise(rc) {
+    return {
+        address: rc.address,
+        previous_address: rc.previous_address ?? null,
+        deposed: rc.deposed ?? null,
+        mode: rc.mode,
+        type: rc.type,
+        provider_name: rc.provider_name,
+        actions: [...rc.change.actions],
+        before: maskSensitive(rc.change.before, rc.change.before_sensitive),
+        after: maskSensitive(rc.change.after, rc.change.after_sensitive),
+        after_unknown: rc.change.after_unknown ?? null,
+        replace_paths: (rc.change.replace_paths ?? null),
+        importing: (rc.change.importing ?? null),
+    };
+}
+function maskSensitive(value, mask) {
+    if (value === undefined)
+        return null;
+    if (mask === true)
+        return value === null ? null : { ...SENSITIVE_MARK };
+    if (Array.isArray(value))
+        return value.map((v, i) => maskSensitive(v, child(mask, i)));
+    if (plan_json_isObject(value)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSensitive(v, child(mask, k))]));
+    }
+    return value;
+}
+/** JSON with object keys sorted at every level: one text per value, whatever the key order. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (plan_json_isObject(value)) {
+        const keys = Object.keys(value).sort(compareKeys);
+        return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+/** Code-unit order, independent of locale. */
+function compareKeys(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** sha256 (hex) of the normalised resource changes, with a format prefix so it can evolve. */
+function resourceChangesHash(plan) {
+    const text = canonicalJson({
+        format: 'rke2-ops/resource-changes/1',
+        changes: normaliseResourceChanges(plan),
+    });
+    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/tofu/stack.ts
+
+
+// --- reading values safely --------------------------------------------------------------------
+/** The attributes of a resource: terraform_data stand-ins carry theirs in `input`. */
+function attributes(rc, side) {
+    const value = rc.change[side];
+    const mask = side === 'before' ? rc.change.before_sensitive : rc.change.after_sensitive;
+    if (rc.type === 'terraform_data' && plan_json_isObject(value) && plan_json_isObject(value.input ?? null))
+        return { value: value.input, mask: child(mask, 'input'), prefix: ['input'] };
+    return { value, mask, prefix: [] };
+}
+function readString(value, mask, path) {
+    if (marked(mask, path))
+        return undefined;
+    let node = value;
+    for (const key of path)
+        node = child(node, key);
+    return typeof node === 'string' ? node : undefined;
+}
+function pathText(path) {
+    return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+}
+function actionOf(change) {
+    const a = change.actions;
+    if (a.includes('delete') && a.includes('create'))
+        return 'replace';
+    if (a.length === 1 && (a[0] === 'create' || a[0] === 'update' || a[0] === 'delete'))
+        return a[0];
+    return 'other';
+}
+// --- servers -----------------------------------------------------------------------------------
+const MASTER_NAME = /(^|[-_])(master|masters|control[-_]?plane|controlplane)([-_]|$)/;
+const WORKER_NAME = /(^|[-_])(worker|workers|agent|agents)([-_]|$)/;
+function serverIdentity(rc) {
+    if (rc.mode !== 'managed' || (rc.type !== 'hcloud_server' && rc.type !== 'terraform_data'))
+        return null;
+    const side = rc.change.before !== null && rc.change.before !== undefined ? 'before' : 'after';
+    const { value, mask } = attributes(rc, side);
+    const role = readString(value, mask, ['labels', 'role']);
+    const initialLabel = readString(value, mask, ['labels', 'rke2-initial-server']);
+    const name = readString(value, mask, ['name']);
+    const masterByName = MASTER_NAME.test(rc.name) || (name !== undefined && /-master-\d+$/.test(name));
+    const isMaster = role === 'master' || initialLabel === 'true' || masterByName;
+    const isWorker = !isMaster && (role === 'worker' || WORKER_NAME.test(rc.name) || /-worker-\d+$/.test(name ?? ''));
+    if (!isMaster && !isWorker)
+        return null;
+    const initial = isMaster &&
+        (initialLabel === 'true' ||
+            (name !== undefined && /-master-0$/.test(name)) ||
+            (initialLabel === undefined && name === undefined && (rc.index === 0 || rc.index === '0')));
+    return { role: isMaster ? 'master' : 'worker', initial, ...(name ? { name } : {}) };
+}
+function serverWarnings(rc) {
+    const action = actionOf(rc.change);
+    if (action !== 'replace' && action !== 'delete')
+        return [];
+    const id = serverIdentity(rc);
+    if (!id)
+        return [];
+    const label = `${rc.address}${id.name ? ` (${id.name})` : ''}`;
+    const reasons = (rc.change.replace_paths ?? []).map((p) => pathText(p).replace(/^\./, ''));
+    const because = reasons.length ? `, forced by a change of ${reasons.join(', ')}` : '';
+    if (id.role === 'worker') {
+        if (action !== 'replace')
+            return [];
+        return [
+            {
+                severity: 'notice',
+                code: 'worker-replaced',
+                address: rc.address,
+                message: `worker ${label} will be replaced${because}: its pods are evicted and its local data is lost.`,
+            },
+        ];
+    }
+    if (id.initial) {
+        return [
+            {
+                severity: 'critical',
+                code: action === 'replace' ? 'master-0-replaced' : 'master-0-destroyed',
+                address: rc.address,
+                message: `master-0 ${label} will be ${action === 'replace' ? 'REPLACED' : 'DESTROYED'}${because}: it is the ` +
+                    'initial server (the others join through it) and holds an etcd member and the local snapshots. ' +
+                    'Take and verify a snapshot first; an RKE2 upgrade must never replace a server.',
+            },
+        ];
+    }
+    return [
+        {
+            severity: 'warning',
+            code: action === 'replace' ? 'master-replaced' : 'master-destroyed',
+            address: rc.address,
+            message: `master ${label} will be ${action === 'replace' ? 'REPLACED' : 'DESTROYED'}${because}: etcd loses a member ` +
+                `${action === 'replace' ? 'until the new server joins' : 'for good (keep an odd number of masters for quorum)'}. ` +
+                'Take and verify a snapshot first.',
+        },
+    ];
+}
+// --- load balancers and firewalls ----------------------------------------------------------------
+const CONTROL_PLANE_PORTS = {
+    6443: 'Kubernetes API',
+    9345: 'RKE2 supervisor',
+    2379: 'etcd client',
+    2380: 'etcd peer',
+};
+const PORT_KEYS = new Set(['port', 'listen_port', 'destination_port', 'ports']);
+const WORLD = new Set(['0.0.0.0/0', '::/0']);
+function isNetworkEdge(rc) {
+    if (rc.mode !== 'managed')
+        return false;
+    if (rc.type.startsWith('hcloud_load_balancer') || rc.type.startsWith('hcloud_firewall'))
+        return true;
+    return rc.type === 'terraform_data' && /load_?balancer|(^|_)lbs?(_|$)|firewall/.test(rc.name);
+}
+function isControlPlaneEdge(rc, value, mask) {
+    if (/control_?plane|kube_api|supervisor/.test(rc.name))
+        return true;
+    return readString(value, mask, ['labels', 'role']) === 'control-plane';
+}
+/** The control-plane ports a port value covers: 6443, "2379-2380", "any". */
+function portsCovered(value) {
+    const all = Object.keys(CONTROL_PLANE_PORTS).map(Number);
+    if (typeof value === 'number')
+        return all.filter((p) => p === value);
+    if (typeof value !== 'string')
+        return [];
+    const text = value.trim();
+    if (text === 'any')
+        return all;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+    if (!m)
+        return [];
+    const lo = Number(m[1]);
+    const hi = Number(m[2] ?? m[1]);
+    return all.filter((p) => p >= lo && p <= hi);
+}
+/** Every object in a value that names a port (a firewall rule, an LB service or its health check). */
+function portObjects(value, mask, into = []) {
+    if (value === undefined || value === null || mask === true)
+        return into;
+    if (Array.isArray(value)) {
+        value.forEach((v, i) => portObjects(v, child(mask, i), into));
+        return into;
+    }
+    if (!plan_json_isObject(value))
+        return into;
+    const ports = new Set();
+    for (const [k, v] of Object.entries(value)) {
+        if (!PORT_KEYS.has(k) || marked(mask, [k]))
+            continue;
+        const values = Array.isArray(v) ? v : [v];
+        for (const item of values)
+            portsCovered(item).forEach((p) => ports.add(p));
+    }
+    if (ports.size) {
+        const sources = child(value, 'source_ips');
+        const world = Array.isArray(sources) && sources.some((s) => typeof s === 'string' && WORLD.has(s));
+        into.push({ text: canonicalJson(value), ports: [...ports].sort((a, b) => a - b), world });
+    }
+    for (const [k, v] of Object.entries(value))
+        if (plan_json_isObject(v) || Array.isArray(v))
+            portObjects(v, child(mask, k), into);
+    return into;
+}
+function edgeWarnings(rc) {
+    if (!isNetworkEdge(rc))
+        return [];
+    const action = actionOf(rc.change);
+    if (action !== 'update' && action !== 'replace' && action !== 'delete')
+        return [];
+    const before = attributes(rc, 'before');
+    const after = attributes(rc, 'after');
+    const beforeObjects = portObjects(before.value, before.mask);
+    const afterObjects = action === 'delete' ? [] : portObjects(after.value, after.mask);
+    const beforeTexts = new Set(beforeObjects.map((o) => o.text));
+    const afterTexts = new Set(afterObjects.map((o) => o.text));
+    const removed = beforeObjects.filter((o) => !afterTexts.has(o.text));
+    const added = afterObjects.filter((o) => !beforeTexts.has(o.text));
+    const touched = new Set([...removed, ...added].flatMap((o) => o.ports));
+    const kind = rc.type.includes('firewall') || /firewall/.test(rc.name) ? 'firewall' : 'load balancer';
+    const out = [];
+    if (touched.size) {
+        const ports = [...touched].sort((a, b) => a - b).map((p) => `${p} (${CONTROL_PLANE_PORTS[p]})`);
+        const exposed = added.filter((o) => o.world && o.ports.some((p) => p !== 6443));
+        const verb = action === 'update' ? 'changes' : action === 'replace' ? 'is replaced, with' : 'is destroyed, with';
+        out.push({
+            severity: exposed.length ? 'critical' : 'warning',
+            code: 'control-plane-ports',
+            address: rc.address,
+            message: `${kind} ${rc.address} ${verb} rules for control-plane port(s) ${ports.join(', ')}: ` +
+                (exposed.length
+                    ? 'etcd or the RKE2 supervisor becomes reachable from anywhere (0.0.0.0/0 or ::/0) - never expose them publicly.'
+                    : 'API access, node joins or etcd traffic may break; check the rule set before applying.'),
+        });
+    }
+    else if ((action === 'replace' || action === 'delete') &&
+        isControlPlaneEdge(rc, before.value, before.mask)) {
+        out.push({
+            severity: 'warning',
+            code: 'control-plane-lb',
+            address: rc.address,
+            message: `control-plane ${kind} resource ${rc.address} will be ${action === 'replace' ? 'replaced' : 'destroyed'}: ` +
+                'the API endpoint or the join address (6443/9345) changes or disappears while nodes use it.',
+        });
+    }
+    return out;
+}
+// --- backups ------------------------------------------------------------------------------------
+const BACKUP_KEY = /etcd[-_]?(backup|s3|snapshot)|velero|backup/i;
+function enabled(value) {
+    if (value === undefined || value === null || value === false)
+        return false;
+    if (plan_json_isObject(value) && 'enabled' in value)
+        return value.enabled === true;
+    if (typeof value === 'string')
+        return value !== '' && value !== 'false';
+    return true;
+}
+function backupPaths(before, after, unknown, path, into) {
+    if (!plan_json_isObject(before))
+        return;
+    for (const [k, b] of Object.entries(before)) {
+        const p = [...path, k];
+        if (marked(unknown, p))
+            continue;
+        const a = child(after ?? null, k);
+        if (BACKUP_KEY.test(k)) {
+            if (enabled(b) && !enabled(a))
+                into.push(pathText(p).replace(/^\./, ''));
+        }
+        else if (plan_json_isObject(b))
+            backupPaths(b, a, unknown, p, into);
+    }
+}
+function backupWarnings(address, change) {
+    const action = actionOf(change);
+    if (action === 'delete' && BACKUP_KEY.test(address)) {
+        return [
+            {
+                severity: 'warning',
+                code: 'backup-disabled',
+                address,
+                message: `${address} (a backup component) will be destroyed: check etcd snapshots and Velero backups still run.`,
+            },
+        ];
+    }
+    if (action !== 'update' && action !== 'replace')
+        return [];
+    const paths = [];
+    // Only names and on/off states are read, never a value: sensitivity does not matter here.
+    backupPaths(change.before, change.after, change.after_unknown, [], paths);
+    return paths.map((p) => ({
+        severity: 'warning',
+        code: 'backup-disabled',
+        address,
+        message: `backups switched off: ${address} ${p} goes from enabled to disabled. Without etcd snapshots in S3 and ` +
+            'Velero backups there is nothing to roll back to; the upgrade gate needs a verified snapshot.',
+    }));
+}
+// --- RKE2 version --------------------------------------------------------------------------------
+const VERSION = /^v(\d+)\.(\d+)\.(\d+)\+rke2r(\d+)$/;
+const INSTALL_VERSION = /INSTALL_RKE2_VERSION=['"]?(v\d+\.\d+\.\d+\+rke2r\d+)/;
+function versionChanges(prefix, before, after, change, path, into) {
+    const sensitive = marked(change.before_sensitive, path) ||
+        marked(change.after_sensitive, path) ||
+        marked(change.after_unknown, path);
+    if (sensitive)
+        return;
+    if (typeof before === 'string' && typeof after === 'string') {
+        const last = path.at(-1);
+        const parent = path.at(-2);
+        const isVersionKey = (typeof last === 'string' && /^rke2[-_]?version$/i.test(last)) ||
+            (last === 'version' && parent === 'rke2');
+        let from;
+        let to;
+        if (isVersionKey && VERSION.test(before) && VERSION.test(after))
+            [from, to] = [before, after];
+        else {
+            from = INSTALL_VERSION.exec(before)?.[1];
+            to = INSTALL_VERSION.exec(after)?.[1];
+        }
+        if (from && to && from !== to)
+            into.push({ from, to, source: `${prefix}${pathText(path)}` });
+        return;
+    }
+    if (plan_json_isObject(before) && plan_json_isObject(after)) {
+        for (const k of Object.keys(before))
+            versionChanges(prefix, before[k], after[k], change, [...path, k], into);
+    }
+    else if (Array.isArray(before) && Array.isArray(after)) {
+        before.forEach((b, i) => versionChanges(prefix, b, after[i], change, [...path, i], into));
+    }
+}
+function compareVersions(a, b) {
+    const pa = VERSION.exec(a).slice(1).map(Number);
+    const pb = VERSION.exec(b).slice(1).map(Number);
+    for (let i = 0; i < 4; i++)
+        if (pa[i] !== pb[i])
+            return pa[i] - pb[i];
+    return 0;
+}
+function upgradeFrom(changes) {
+    if (!changes.length)
+        return { upgrade: null, warnings: [] };
+    const groups = new Map();
+    for (const c of changes) {
+        const key = `${c.from} -> ${c.to}`;
+        groups.set(key, [...(groups.get(key) ?? []), c]);
+    }
+    const ranked = [...groups.values()].sort((a, b) => b.length - a.length);
+    const main = ranked[0];
+    const { from, to } = main[0];
+    const direction = compareVersions(to, from) > 0 ? 'upgrade' : 'downgrade';
+    const upgrade = { from, to, direction, sources: main.map((c) => c.source) };
+    const warnings = [];
+    const where = main[0].source;
+    if (direction === 'downgrade') {
+        warnings.push({
+            severity: 'critical',
+            code: 'rke2-downgrade',
+            address: where,
+            message: `RKE2 goes DOWN from ${from} to ${to}: RKE2 cannot be downgraded in place. To go back, use the rollback ` +
+                'action (binary downgrade plus a restore of the snapshot taken before the upgrade).',
+        });
+    }
+    else {
+        const minorFrom = Number(VERSION.exec(from)[2]);
+        const minorTo = Number(VERSION.exec(to)[2]);
+        if (minorTo - minorFrom > 1)
+            warnings.push({
+                severity: 'warning',
+                code: 'rke2-minor-skip',
+                address: where,
+                message: `RKE2 jumps from 1.${minorFrom} to 1.${minorTo}: Kubernetes upgrades the control plane one minor ` +
+                    'version at a time; upgrade through each minor release.',
+            });
+    }
+    if (ranked.length > 1)
+        warnings.push({
+            severity: 'warning',
+            code: 'rke2-version-mixed',
+            address: where,
+            message: `the plan changes RKE2 versions inconsistently: ${ranked
+                .map((g) => `${g[0].from} -> ${g[0].to} (${g.map((c) => c.source).join(', ')})`)
+                .join('; ')}.`,
+        });
+    return { upgrade, warnings };
+}
+// --- all together --------------------------------------------------------------------------------
+const SEVERITY_ORDER = { critical: 0, warning: 1, notice: 2 };
+function stackFindings(plan) {
+    const warnings = [];
+    const versions = [];
+    for (const rc of plan.resource_changes ?? []) {
+        if (rc.mode !== 'managed')
+            continue;
+        warnings.push(...serverWarnings(rc), ...edgeWarnings(rc), ...backupWarnings(rc.address, rc.change));
+        const action = actionOf(rc.change);
+        if (action === 'update' || action === 'replace')
+            versionChanges(rc.address, rc.change.before, rc.change.after, rc.change, [], versions);
+    }
+    for (const [name, change] of Object.entries(plan.output_changes ?? {})) {
+        warnings.push(...backupWarnings(`output.${name}`, change));
+        if (actionOf(change) === 'update')
+            versionChanges(`output.${name}`, change.before, change.after, change, [], versions);
+    }
+    const { upgrade, warnings: versionWarnings } = upgradeFrom(versions);
+    warnings.push(...versionWarnings);
+    warnings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+    return { rke2Upgrade: upgrade, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/tofu/summary.ts
+
+
+function resourceAction(change) {
+    const a = change.actions;
+    if (a.length === 2 && a.includes('delete') && a.includes('create'))
+        return 'replace';
+    const one = a[0];
+    switch (one) {
+        case 'create':
+        case 'update':
+        case 'delete':
+        case 'read':
+        case 'forget':
+            return one;
+        default:
+            return 'no-op';
+    }
+}
+function isMove(rc) {
+    return !!rc.previous_address && rc.previous_address !== rc.address;
+}
+function countChanges(plan) {
+    const counts = { add: 0, change: 0, destroy: 0, replace: 0, import: 0, move: 0, forget: 0 };
+    for (const rc of plan.resource_changes ?? []) {
+        if (rc.mode !== 'managed')
+            continue;
+        switch (resourceAction(rc.change)) {
+            case 'create':
+                counts.add++;
+                break;
+            case 'update':
+                counts.change++;
+                break;
+            case 'delete':
+                counts.destroy++;
+                break;
+            case 'replace':
+                counts.add++;
+                counts.destroy++;
+                counts.replace++;
+                break;
+            case 'forget':
+                counts.forget++;
+                break;
+            default:
+                break;
+        }
+        if (rc.change.importing)
+            counts.import++;
+        if (isMove(rc))
+            counts.move++;
+    }
+    return counts;
+}
+function summary_pathText(path) {
+    return path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+}
+function summarisePlan(plan) {
+    const counts = countChanges(plan);
+    const resources = [];
+    for (const rc of plan.resource_changes ?? []) {
+        const action = resourceAction(rc.change);
+        const moved = isMove(rc);
+        if (action === 'no-op' && !moved && !rc.change.importing)
+            continue;
+        if (rc.mode === 'data' && action === 'read')
+            continue; // reads are not changes to review
+        resources.push({
+            address: rc.deposed ? `${rc.address} (deposed ${rc.deposed})` : rc.address,
+            action,
+            replaceReasons: (rc.change.replace_paths ?? []).map((p) => summary_pathText(p)),
+            ...(moved ? { previousAddress: rc.previous_address } : {}),
+            importing: !!rc.change.importing,
+        });
+    }
+    const outputChanges = Object.entries(plan.output_changes ?? {})
+        .filter(([, c]) => resourceAction(c) !== 'no-op')
+        .map(([name]) => name)
+        .sort();
+    const resourceChanges = resources.length > 0;
+    const { rke2Upgrade, warnings } = stackFindings(plan);
+    return {
+        counts,
+        changes: resourceChanges || outputChanges.length > 0,
+        resourceChanges,
+        destructive: counts.destroy > 0,
+        resources,
+        outputChanges,
+        rke2Upgrade,
+        warnings,
+        resourceChangesHash: resourceChangesHash(plan),
+        applyable: plan.applyable ?? true,
+        errored: plan.errored ?? false,
+    };
+}
+/** tofu's own wording, for logs and headlines. */
+function countsLine(c) {
+    const extra = [
+        c.replace ? `${c.replace} to replace` : '',
+        c.import ? `${c.import} to import` : '',
+        c.move ? `${c.move} to move` : '',
+        c.forget ? `${c.forget} to forget` : '',
+    ].filter(Boolean);
+    return `${c.add} to add, ${c.change} to change, ${c.destroy} to destroy${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/render-tofu.ts
+
+
+/**
+ * A tofu report for a person at a terminal: the verdict, the RKE2 version change, one line per
+ * finding (critical first), the hash to apply with. Colour only when asked for (a TTY without
+ * NO_COLOR); every value inert, since this text may land in a workflow log.
+ */
+const render_tofu_codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 };
+function renderTofu(report, opts) {
+    const paint = (code, text) => opts.color ? `\u001b[${render_tofu_codes[code]}m${text}\u001b[0m` : text;
+    const lines = [
+        `${report.ok ? paint('green', paint('bold', 'OK')) : paint('red', paint('bold', 'FAILED'))}  ${inertText(report.verdict)}`,
+    ];
+    const plan = report.plan;
+    if (plan) {
+        lines.push(`  changes: ${countsLine(plan.counts)}${plan.outputChanges.length ? `; outputs: ${plan.outputChanges.join(', ')}` : ''}`);
+        if (plan.rke2Upgrade)
+            lines.push(`  ${paint(plan.rke2Upgrade.direction === 'upgrade' ? 'bold' : 'red', `RKE2 ${plan.rke2Upgrade.direction}`)}: ${plan.rke2Upgrade.from} -> ${plan.rke2Upgrade.to}`);
+        for (const w of plan.warnings) {
+            const label = w.severity === 'critical'
+                ? paint('red', 'CRITICAL')
+                : w.severity === 'warning'
+                    ? paint('yellow', 'WARNING ')
+                    : paint('dim', 'NOTICE  ');
+            lines.push(`  ${label} ${inertText(w.message, 2000)}`);
+        }
+        lines.push(`  resource changes hash: ${plan.resourceChangesHash}`);
+        if (report.command === 'plan')
+            lines.push(`  plan file: ${inertText(plan.files.plan)}`);
+    }
+    if (report.outputs?.sensitive.length)
+        lines.push(paint('dim', `  sensitive outputs withheld: ${report.outputs.sensitive.join(', ')}`));
+    if (report.error)
+        lines.push(paint('red', `  ${report.error.phase}: ${inertText(report.error.message, 4000)}`));
+    return lines.join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./src/tofu/install.ts
+
+
+
+
+
+
+/**
+ * Installs a pinned OpenTofu release the way its releases are published:
+ *   <base>/v<version>/tofu_<version>_<os>_<arch>.zip
+ *   <base>/v<version>/tofu_<version>_SHA256SUMS
+ * The archive's sha256 must equal its SHA256SUMS line before anything is unpacked; the
+ * unpacked binary must report the requested version; only then is it put into the tool cache
+ * (keyed by version and arch), where the next install finds it without a download. A `tofu`
+ * already on PATH at exactly the requested version is used as it is.
+ *
+ * Trust: the checksum file comes from the same base URL as the archive, so this proves an
+ * intact download, not who built it (the signature over SHA256SUMS is not checked, like
+ * opentofu/setup-opentofu). Pin `download-base-url` to a source you trust.
+ */
+const DEFAULT_DOWNLOAD_BASE_URL = 'https://github.com/opentofu/opentofu/releases/download';
+class ChecksumError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'ChecksumError';
+}
+const exec = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
+async function tofuVersionOf(binary) {
+    try {
+        const { stdout } = await exec(binary, ['version', '-json'], { timeout: 30_000 });
+        const parsed = JSON.parse(stdout);
+        return typeof parsed.terraform_version === 'string' ? parsed.terraform_version : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function releasePlatform(platform = process.platform, arch = process.arch) {
+    const os = { linux: 'linux', darwin: 'darwin', freebsd: 'freebsd' }[platform];
+    const a = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' }[arch];
+    if (!os || !a)
+        throw new Error(`no OpenTofu release for ${platform}/${arch}`);
+    return { os, arch: a };
+}
+function releaseFiles(version, platform) {
+    return {
+        archive: `tofu_${version}_${platform.os}_${platform.arch}.zip`,
+        checksums: `tofu_${version}_SHA256SUMS`,
+    };
+}
+/** The expected sha256 of `file` from a SHA256SUMS text (`<hex>  <name>` lines). */
+function checksumFor(sums, file) {
+    for (const line of sums.split(/\r?\n/)) {
+        const m = /^([0-9a-fA-F]{64})\s+\*?(\S+)$/.exec(line.trim());
+        if (m && m[2] === file)
+            return m[1].toLowerCase();
+    }
+    return undefined;
+}
+async function sha256File(path) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+function findOnPath(path) {
+    for (const dir of (path ?? '').split(delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = join(dir, 'tofu');
+        if (existsSync(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+async function installTofu(request, deps) {
+    const { version } = request;
+    const { toolCache: tc, logger } = deps;
+    const probe = deps.probeVersion ?? tofuVersionOf;
+    const platform = deps.platform ?? releasePlatform();
+    const onPath = findOnPath(deps.path ?? process.env.PATH);
+    if (onPath) {
+        const found = await probe(onPath);
+        if (found === version) {
+            logger.info(`tofu ${version} is on PATH (${onPath}): using it`);
+            return { binary: onPath, dir: join(onPath, '..'), version, source: 'path' };
+        }
+        logger.info(`tofu on PATH (${onPath}) is ${found ?? 'unknown'}, not ${version}: installing ${version}`);
+    }
+    const cached = tc.find('tofu', version, platform.arch);
+    if (cached && existsSync(join(cached, 'tofu'))) {
+        logger.info(`tofu ${version} found in the tool cache (${cached})`);
+        return { binary: join(cached, 'tofu'), dir: cached, version, source: 'cache' };
+    }
+    const base = request.baseUrl.replace(/\/+$/, '');
+    const files = releaseFiles(version, platform);
+    const url = (name) => `${base}/v${version}/${name}`;
+    logger.info(`downloading ${url(files.archive)}`);
+    const sumsPath = await tc.downloadTool(url(files.checksums));
+    const expected = checksumFor(await readFile(sumsPath, 'utf8'), files.archive);
+    await rm(sumsPath, { force: true });
+    if (!expected)
+        throw new ChecksumError(`${files.checksums} has no line for ${files.archive}: refusing to install`);
+    const archive = await tc.downloadTool(url(files.archive));
+    const actual = await sha256File(archive);
+    if (actual !== expected) {
+        await rm(archive, { force: true });
+        throw new ChecksumError(`${files.archive}: sha256 ${actual} does not match ${expected} from ${files.checksums}; ` +
+            'refusing to install a corrupted or tampered archive');
+    }
+    logger.info(`${files.archive}: sha256 ${actual} verified against ${files.checksums}`);
+    const dir = await tc.extractZip(archive);
+    await rm(archive, { force: true });
+    const binary = join(dir, 'tofu');
+    if (!existsSync(binary))
+        throw new Error(`${files.archive} holds no 'tofu' binary`);
+    await chmod(binary, 0o755);
+    const reported = await probe(binary);
+    if (reported !== version)
+        throw new Error(`${files.archive} unpacked a tofu that reports version ${reported ?? 'nothing'}, not ${version}`);
+    const cachedDir = await tc.cacheDir(dir, 'tofu', version, platform.arch);
+    await rm(dir, { recursive: true, force: true });
+    return {
+        binary: join(cachedDir, 'tofu'),
+        dir: cachedDir,
+        version,
+        source: 'download',
+        archiveSha256: actual,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/tofu/config.ts
+
+
+
+
+
+
+
+
+/**
+ * The tofu capability's configuration, parsed from named inputs (the action's `with:`, the
+ * CLI's flags mapped onto the same names) with defaults and validation. Every error names the
+ * input. Nothing here runs tofu or touches the network.
+ */
+const Inputs = {
+    command: 'command',
+    workingDirectory: 'working-directory',
+    version: 'version',
+    downloadBaseUrl: 'download-base-url',
+    init: 'init',
+    backendConfig: 'backend-config',
+    varFiles: 'var-files',
+    vars: 'vars',
+    planArgs: 'plan-args',
+    planFile: 'plan-file',
+    resourceChangesHash: 'resource-changes-hash',
+    lockTimeout: 'lock-timeout',
+    comment: 'comment',
+    commentKey: 'comment-key',
+    pullRequest: 'pull-request',
+    githubToken: 'github-token',
+    includeSensitiveOutputs: 'include-sensitive-outputs',
+};
+const COMMANDS = ['plan', 'apply', 'output'];
+const DEFAULT_TOFU_VERSION = '1.11.6';
+const config_VERSION = /^\d+\.\d+\.\d+(-(alpha|beta|rc)\d+)?$/;
+const HASH = /^[0-9a-f]{64}$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+// Arguments the action itself controls: a second -out or -json would break its flow.
+const RESERVED_PLAN_ARGS = /^-(out|json|detailed-exitcode|chdir|input|no-color|state-out)(=|$)/;
+/**
+ * Paths (and keys) end up in messages, the PR comment and the job summary: control and bidi
+ * characters are refused here rather than escaped everywhere later.
+ */
+function safePath(field, value) {
+    if (inertText(value, Infinity) !== value)
+        throw new InputError(field, `${inert(value)} contains control or bidi characters`);
+    return value;
+}
+function directory(field, path) {
+    let ok;
+    try {
+        ok = (0,external_node_fs_.statSync)(path).isDirectory();
+    }
+    catch {
+        ok = false;
+    }
+    if (!ok)
+        throw new InputError(field, `${inert(path)} is not a directory`);
+}
+function displayPath(cwd, absolute) {
+    const rel = (0,external_node_path_.relative)(cwd, absolute);
+    if (rel === '')
+        return '.';
+    return rel.split(external_node_path_.sep).join('/');
+}
+function parseVars(get) {
+    const vars = {};
+    for (const line of get(Inputs.vars).split(/\r?\n/)) {
+        if (!line.trim() || line.trim().startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!VAR_NAME.test(name))
+            throw new InputError(Inputs.vars, `${inert(line)}: expected one "name=value" per line`);
+        vars[name] = line.slice(eq + 1);
+    }
+    return vars;
+}
+function parseTofuConfig(get, env) {
+    const command = inputChoice(get, Inputs.command, COMMANDS, 'plan');
+    const dirInput = safePath(Inputs.workingDirectory, inputString(get, Inputs.workingDirectory, '.'));
+    const workingDirectory = (0,external_node_path_.resolve)(env.cwd, dirInput);
+    directory(Inputs.workingDirectory, workingDirectory);
+    const displayDirectory = displayPath(env.cwd, workingDirectory);
+    const version = inputString(get, Inputs.version, DEFAULT_TOFU_VERSION).replace(/^v/, '');
+    if (!config_VERSION.test(version))
+        throw new InputError(Inputs.version, `${inert(version)} is not an exact OpenTofu version like 1.11.6`);
+    const baseUrl = inputString(get, Inputs.downloadBaseUrl, DEFAULT_DOWNLOAD_BASE_URL);
+    let parsedUrl;
+    try {
+        parsedUrl = new URL(baseUrl);
+    }
+    catch {
+        throw new InputError(Inputs.downloadBaseUrl, `${inert(baseUrl)} is not a URL`);
+    }
+    if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:')
+        throw new InputError(Inputs.downloadBaseUrl, 'must be an http(s) URL');
+    const lockTimeout = inputOptional(get, Inputs.lockTimeout);
+    if (lockTimeout && !/^\d+(ms|s|m|h)$/.test(lockTimeout))
+        throw new InputError(Inputs.lockTimeout, `${inert(lockTimeout)}: expected a duration like 30s or 5m`);
+    const scratchDir = (0,external_node_path_.join)(env.tempDir || (0,external_node_os_namespaceObject.tmpdir)(), 'rke2-ops-tofu', `${displayDirectory.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(workingDirectory).digest('hex').slice(0, 8)}`);
+    const common = {
+        workingDirectory,
+        displayDirectory,
+        install: { version, baseUrl },
+        init: inputBoolean(get, Inputs.init, true),
+        backendConfig: inputList(get, Inputs.backendConfig).map((v) => safePath(Inputs.backendConfig, v)),
+        varFiles: inputList(get, Inputs.varFiles).map((v) => safePath(Inputs.varFiles, v)),
+        vars: parseVars(get),
+        ...(lockTimeout ? { lockTimeout } : {}),
+        scratchDir,
+    };
+    const planFileInput = inputOptional(get, Inputs.planFile);
+    const planFile = planFileInput
+        ? (0,external_node_path_.resolve)(env.cwd, safePath(Inputs.planFile, planFileInput))
+        : (0,external_node_path_.join)(scratchDir, 'tfplan');
+    if (command === 'plan') {
+        const planArgs = get(Inputs.planArgs)
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l && !l.startsWith('#'));
+        for (const arg of planArgs) {
+            if (!arg.startsWith('-'))
+                throw new InputError(Inputs.planArgs, `${inert(arg)}: one option per line, like -target=module.x`);
+            if (RESERVED_PLAN_ARGS.test(arg))
+                throw new InputError(Inputs.planArgs, `${inert(arg)} is set by the action itself`);
+        }
+        const prInput = inputOptional(get, Inputs.pullRequest);
+        const keyInput = inputOptional(get, Inputs.commentKey);
+        const extraKey = keyInput === undefined ? undefined : safePath(Inputs.commentKey, keyInput);
+        return {
+            ...common,
+            command,
+            planFile,
+            planArgs,
+            comment: inputBoolean(get, Inputs.comment, true),
+            commentKey: extraKey ? `${displayDirectory}#${extraKey}` : displayDirectory,
+            ...(prInput ? { pullRequest: inputInteger(get, Inputs.pullRequest, 0, { min: 1 }) } : {}),
+        };
+    }
+    if (command === 'apply') {
+        if (!planFileInput)
+            throw new InputError(Inputs.planFile, 'apply needs the saved plan to apply (the plan-file output of the plan step)');
+        if (!(0,external_node_path_.isAbsolute)(planFile))
+            throw new InputError(Inputs.planFile, 'must resolve to an absolute path');
+        const hash = inputString(get, Inputs.resourceChangesHash, '').toLowerCase();
+        if (!hash)
+            throw new InputError(Inputs.resourceChangesHash, 'apply needs the resource-changes-hash of the reviewed plan (an output of the plan step, shown in the PR comment)');
+        if (!HASH.test(hash))
+            throw new InputError(Inputs.resourceChangesHash, 'must be 64 hex characters (a sha256)');
+        return { ...common, command, planFile, expectedHash: hash };
+    }
+    return { ...common, command, includeSensitive: inputBoolean(get, Inputs.includeSensitiveOutputs, false) };
+}
+
+;// CONCATENATED MODULE: ./src/tofu/exec.ts
+
+
+
+function createTofuExec(binary, deps) {
+    return (args, options) => new Promise((resolve, reject) => {
+        const started = Date.now();
+        const child = (0,external_node_child_process_.spawn)(binary, [...args], {
+            cwd: options.cwd,
+            env: { ...process.env, ...deps.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const out = [];
+        const err = [];
+        const echo = options.echo ? lineEcho((line) => deps.logger.info(deps.secrets.redact(line))) : undefined;
+        const file = options.stdoutFile ? (0,external_node_fs_.createWriteStream)(options.stdoutFile) : undefined;
+        child.stdout.on('data', (chunk) => {
+            if (file)
+                file.write(chunk);
+            else
+                out.push(chunk);
+            echo?.push(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+            err.push(chunk);
+            echo?.push(chunk);
+        });
+        child.on('error', (error) => reject(new Error(`cannot run ${inert(binary)}: ${error.message}`)));
+        child.on('close', (code, signal) => {
+            echo?.flush();
+            const finish = () => resolve({
+                args,
+                code: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr: Buffer.concat(err).toString('utf8'),
+                durationMs: Date.now() - started,
+            });
+            if (file)
+                file.end(finish);
+            else
+                finish();
+        });
+    });
+}
+/** Splits chunks into whole lines (a secret cut across two chunks is still redacted). */
+function lineEcho(emit) {
+    let rest = '';
+    return {
+        push(chunk) {
+            const text = rest + chunk.toString('utf8');
+            const lines = text.split('\n');
+            rest = lines.pop() ?? '';
+            for (const line of lines)
+                emit(line.replace(/\r$/, ''));
+        },
+        flush() {
+            if (rest)
+                emit(rest);
+            rest = '';
+        },
+    };
+}
+/** The last lines of tofu's error output, for a failure message (redacted by the caller). */
+function errorTail(run, lines = 25) {
+    const text = (run.stderr.trim() || run.stdout.trim()).split('\n');
+    return text.slice(-lines).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/tofu/sensitive.ts
+
+/**
+ * Every value tofu marks sensitive in a plan: resource attributes (before and after), outputs,
+ * root variables declared `sensitive`, and the prior state. The front ends register them as
+ * secrets (masked in the log, redacted from every summary, comment and report) - a second line
+ * of defence behind never rendering a sensitive value in the first place.
+ */
+function sensitiveValues(plan) {
+    const found = new Set();
+    const take = (value, mask) => sensitive_collect(value, mask, found);
+    for (const rc of plan.resource_changes ?? []) {
+        take(rc.change.before, rc.change.before_sensitive);
+        take(rc.change.after, rc.change.after_sensitive);
+    }
+    for (const oc of Object.values(plan.output_changes ?? {})) {
+        take(oc.before, oc.before_sensitive);
+        take(oc.after, oc.after_sensitive);
+    }
+    const declared = plan.configuration?.root_module?.variables ?? {};
+    for (const [name, v] of Object.entries(plan.variables ?? {})) {
+        if (declared[name]?.sensitive)
+            take(v.value, true);
+    }
+    const prior = plan.prior_state?.values;
+    for (const out of Object.values(prior?.outputs ?? {}))
+        if (out.sensitive)
+            take(out.value, true);
+    const walkModule = (m) => {
+        for (const r of m?.resources ?? [])
+            take(r.values, r.sensitive_values);
+        for (const c of m?.child_modules ?? [])
+            walkModule(c);
+    };
+    walkModule(prior?.root_module);
+    return [...found];
+}
+/** Sensitive values of `tofu output -json` (`{name: {sensitive, value}}`). */
+function sensitiveOutputValues(outputs) {
+    const found = new Set();
+    for (const out of Object.values(outputs))
+        if (out.sensitive)
+            sensitive_collect(out.value, true, found);
+    return [...found];
+}
+function sensitive_collect(value, mask, into) {
+    if (value === undefined || value === null || mask === undefined || mask === false)
+        return;
+    if (mask === true) {
+        leaves(value, into);
+        return;
+    }
+    if (Array.isArray(value))
+        value.forEach((v, i) => sensitive_collect(v, child(mask, i), into));
+    else if (plan_json_isObject(value))
+        for (const [k, v] of Object.entries(value))
+            sensitive_collect(v, child(mask, k), into);
+}
+function leaves(value, into) {
+    if (value === null)
+        return;
+    if (Array.isArray(value))
+        value.forEach((v) => leaves(v, into));
+    else if (plan_json_isObject(value))
+        Object.values(value).forEach((v) => leaves(v, into));
+    else if (typeof value === 'string')
+        into.add(value);
+    else if (typeof value === 'number')
+        into.add(String(value));
+    // Booleans are not secrets worth masking: "true" everywhere would shred every log line.
+}
+/**
+ * Registers sensitive values as secrets. A multi-line value (a private key, a cloud-init
+ * document holding a token) is registered whole, and of its lines only the token-like ones
+ * (no blank inside, 16+ characters: key material, tokens): masking every `runcmd:` line of
+ * every log would hide the plan without protecting anything.
+ */
+function registerSensitive(secrets, values) {
+    for (const value of values)
+        secrets.add(value, { lines: (line) => line.length >= 16 && !/\s/.test(line) });
+}
+
+;// CONCATENATED MODULE: ./src/tofu/report.ts
+
+
+
+/** Failure of one phase: the report names it; the front ends fail the step with the message. */
+class PhaseError extends Error {
+    phase;
+    name = 'PhaseError';
+    constructor(phase, message) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** Times phases on the injected clock and records them in order. */
+class PhaseTimer {
+    clock;
+    phases = [];
+    constructor(clock) {
+        this.clock = clock;
+    }
+    async run(name, fn) {
+        const startedAt = this.clock.now();
+        try {
+            const value = await fn();
+            this.phases.push({
+                name,
+                startedAt,
+                durationSeconds: (this.clock.now() - startedAt) / 1000,
+                status: 'ok',
+            });
+            return value;
+        }
+        catch (error) {
+            this.phases.push({
+                name,
+                startedAt,
+                durationSeconds: (this.clock.now() - startedAt) / 1000,
+                status: 'failed',
+                detail: errorMessage(error).split('\n')[0],
+            });
+            throw error instanceof PhaseError ? error : new PhaseError(name, errorMessage(error));
+        }
+    }
+    skip(name, detail) {
+        this.phases.push({ name, startedAt: this.clock.now(), durationSeconds: 0, status: 'skipped', detail });
+    }
+}
+async function writeReportFile(report, dir) {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `rke2-ops-tofu-${report.command}-report.json`);
+    await writeFile(path, JSON.stringify(report, null, 2) + '\n');
+    return path;
+}
+
+;// CONCATENATED MODULE: ./src/tofu/session.ts
+
+
+
+
+/** Shared by plan, apply and output: timing, the tofu binary, init, and the final report. */
+class TofuSession {
+    command;
+    config;
+    deps;
+    timer;
+    started;
+    tofu = null;
+    exec;
+    constructor(command, config, deps) {
+        this.command = command;
+        this.config = config;
+        this.deps = deps;
+        this.timer = new PhaseTimer(deps.clock);
+        this.started = deps.clock.now();
+    }
+    async prepare() {
+        await (0,promises_namespaceObject.mkdir)(this.config.scratchDir, { recursive: true });
+        this.tofu = await this.timer.run('install', () => this.deps.resolveTofu());
+        const env = Object.fromEntries(Object.entries(this.config.vars).map(([k, v]) => [`TF_VAR_${k}`, v]));
+        this.exec = this.deps.createExec(this.tofu.binary, env);
+        if (!this.config.init) {
+            this.timer.skip('init', 'init: false');
+            return;
+        }
+        await this.timer.run('init', async () => {
+            const run = await this.run([
+                'init',
+                '-input=false',
+                '-no-color',
+                ...this.config.backendConfig.map((b) => `-backend-config=${b}`),
+            ], { echo: true });
+            this.check(run, 'init', 'check the backend configuration and that the providers can be installed');
+        });
+    }
+    /** Runs tofu in the working directory. */
+    run(args, opts = {}) {
+        if (!this.exec)
+            throw new Error('tofu is not resolved yet');
+        return this.exec(args, { cwd: this.config.workingDirectory, ...opts });
+    }
+    /** Throws a PhaseError with tofu's own error text (redacted) unless the exit code is allowed. */
+    check(run, phase, next, allowed = [0]) {
+        if (allowed.includes(run.code))
+            return;
+        throw new PhaseError(phase, `tofu ${run.args[0]} failed (exit ${run.code}) in ${this.config.displayDirectory}:\n` +
+            `${this.deps.secrets.redact(errorTail(run))}\nNext: ${next}.`);
+    }
+    lockArgs() {
+        return this.config.lockTimeout ? [`-lock-timeout=${this.config.lockTimeout}`] : [];
+    }
+    report(fields) {
+        const now = this.deps.clock.now();
+        return this.deps.secrets.redactDeep({
+            kind: 'tofu',
+            command: this.command,
+            workingDirectory: this.config.displayDirectory,
+            startedAt: new Date(this.started).toISOString(),
+            finishedAt: new Date(now).toISOString(),
+            durationSeconds: Math.round(now - this.started) / 1000,
+            tofu: this.tofu,
+            phases: this.timer.phases,
+            ...fields,
+        });
+    }
+    /** The report of a failed run: names the phase, keeps what was learnt before it. */
+    failed(error, fields = {}) {
+        const phase = error instanceof PhaseError ? error.phase : 'internal';
+        const message = this.deps.secrets.redact(errorMessage(error));
+        return this.report({
+            ...fields,
+            ok: false,
+            verdict: `tofu ${this.command} failed in phase ${phase} (${this.config.displayDirectory})`,
+            error: { phase, message },
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tofu/plan.ts
+
+
+
+
+
+
+
+/**
+ * init -> plan -out (detailed exit code) -> show -json / show -> summary -> sticky comment.
+ * Never throws for a tofu failure: the report says which phase failed and why, so the front
+ * end can set its outputs before failing the step.
+ */
+async function runPlan(config, deps) {
+    const session = new TofuSession('plan', config, deps);
+    const files = { plan: config.planFile, json: `${config.planFile}.json`, text: `${config.planFile}.txt` };
+    let exitCode = -1;
+    let summary;
+    let view;
+    try {
+        await session.prepare();
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(config.planFile), { recursive: true });
+        // The plan's output is logged only after its sensitive values are registered (below):
+        // tofu prints some of them in clear, e.g. a terraform_data output fed by a sensitive input.
+        let planLog = '';
+        exitCode = await session.timer.run('plan', async () => {
+            const run = await session.run([
+                'plan',
+                '-input=false',
+                '-no-color',
+                '-detailed-exitcode',
+                `-out=${config.planFile}`,
+                ...session.lockArgs(),
+                ...config.varFiles.map((f) => `-var-file=${f}`),
+                ...config.planArgs,
+            ]);
+            planLog = `${run.stdout}${run.stderr}`;
+            session.check(run, 'plan', 'fix the configuration error above and push again', [0, 2]);
+            return run.code;
+        });
+        const planText = await session.timer.run('show', async () => {
+            // Two reads of the same plan file, independent: run them side by side.
+            const [json, text] = await Promise.all([
+                session.run(['show', '-json', config.planFile], { stdoutFile: files.json }),
+                session.run(['show', '-no-color', config.planFile]),
+            ]);
+            session.check(json, 'show', 'the plan file could not be read back; re-run the plan');
+            const plan = parsePlanJson(await (0,promises_namespaceObject.readFile)(files.json, 'utf8'), files.json);
+            // Before any text of this plan is rendered anywhere.
+            registerSensitive(deps.secrets, sensitiveValues(plan));
+            summary = summarisePlan(plan);
+            await deps.logger.group('tofu plan output', async () => deps.logger.info(deps.secrets.redact(planLog.trimEnd())));
+            session.check(text, 'show', 'the plan file could not be rendered; re-run the plan');
+            const redacted = deps.secrets.redact(text.stdout);
+            await (0,promises_namespaceObject.writeFile)(files.text, redacted);
+            return redacted;
+        });
+        view = {
+            workingDirectory: config.displayDirectory,
+            summary: summary,
+            planText,
+            tofuVersion: session.tofu.version,
+            ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+            ...(deps.sha ? { sha: deps.sha } : {}),
+            at: new Date(deps.clock.now()).toISOString(),
+        };
+        deps.logger.info(`${config.displayDirectory}: ${countsLine(summary.counts)}`);
+        for (const w of summary.warnings)
+            deps.logger.warning(`${w.severity}: ${w.message}`);
+        const comment = await commentPhase(session, config, deps, view);
+        const section = planSection(summary, exitCode, files);
+        return {
+            report: session.report({
+                ok: true,
+                verdict: verdict(config, summary),
+                plan: section,
+                ...(comment ? { comment } : {}),
+            }),
+            view,
+        };
+    }
+    catch (error) {
+        const partial = summary ? { plan: planSection(summary, exitCode, files) } : {};
+        return { report: session.failed(error, partial), ...(view ? { view } : {}) };
+    }
+}
+async function commentPhase(session, config, deps, view) {
+    if (!config.comment) {
+        session.timer.skip('comment', 'comment: false');
+        return { status: 'skipped', reason: 'comment: false' };
+    }
+    if (!deps.comment) {
+        session.timer.skip('comment', 'not a pull request');
+        return { status: 'skipped', reason: 'not a pull request' };
+    }
+    const comment = deps.comment;
+    // A comment is a convenience: its failure is a warning in the log, never a failed plan.
+    const outcome = await session.timer.run('comment', async () => {
+        try {
+            return await comment(view);
+        }
+        catch (error) {
+            return { status: 'failed', error: errorMessage(error) };
+        }
+    });
+    if (outcome.status === 'failed') {
+        session.timer.phases.at(-1).status = 'failed';
+        deps.logger.warning(`could not write the PR comment (the plan itself is fine): ${deps.secrets.redact(outcome.error)}`);
+    }
+    else if (outcome.status !== 'skipped')
+        deps.logger.info(`PR comment ${outcome.status}: ${outcome.url}`);
+    return outcome;
+}
+function planSection(summary, exitCode, files) {
+    return {
+        exitCode,
+        changes: summary.changes,
+        destructive: summary.destructive,
+        counts: summary.counts,
+        resources: summary.resources,
+        outputChanges: summary.outputChanges,
+        rke2Upgrade: summary.rke2Upgrade,
+        warnings: summary.warnings,
+        resourceChangesHash: summary.resourceChangesHash,
+        files,
+    };
+}
+function verdict(config, s) {
+    const parts = [
+        `${config.displayDirectory}: ${s.resourceChanges ? countsLine(s.counts) : s.changes ? 'only outputs change' : 'no changes'}`,
+    ];
+    if (s.rke2Upgrade)
+        parts.push(`RKE2 ${s.rke2Upgrade.direction} ${s.rke2Upgrade.from} -> ${s.rke2Upgrade.to}`);
+    const critical = s.warnings.filter((w) => w.severity === 'critical').length;
+    if (critical)
+        parts.push(`${critical} critical finding(s)`);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/tofu/outputs.ts
+
+
+/**
+ * Reads the outputs after apply or on their own. Sensitive values are registered as secrets
+ * at once; they leave only when `includeSensitive` (and the runner then masks them - and
+ * refuses to pass them between jobs, which is the point).
+ */
+async function readOutputs(session, includeSensitive) {
+    const run = await session.run(['output', '-json', '-no-color']);
+    session.check(run, 'outputs', 'check that the state is reachable (backend configuration, credentials)');
+    let parsed;
+    try {
+        parsed = JSON.parse(run.stdout || '{}');
+    }
+    catch (error) {
+        throw new Error(`tofu output -json did not print JSON (${error.message})`, { cause: error });
+    }
+    registerSensitive(session.deps.secrets, sensitiveOutputValues(parsed));
+    const outputs = {};
+    const sensitive = [];
+    for (const [name, out] of Object.entries(parsed)) {
+        const isSensitive = out.sensitive === true;
+        if (isSensitive)
+            sensitive.push(name);
+        outputs[name] = {
+            sensitive: isSensitive,
+            value: isSensitive && !includeSensitive ? null : (out.value ?? null),
+        };
+    }
+    return { outputs, names: Object.keys(parsed).sort(), sensitive: sensitive.sort() };
+}
+/** `tofu output -json` on its own, for passing ops_inventory to the other actions. */
+async function runOutput(config, deps) {
+    const session = new TofuSession('output', config, deps);
+    try {
+        await session.prepare();
+        const outputs = await session.timer.run('outputs', () => readOutputs(session, config.includeSensitive));
+        return {
+            report: session.report({
+                ok: true,
+                verdict: `${config.displayDirectory}: ${outputs.names.length} output(s)`,
+                outputs: { names: outputs.names, sensitive: outputs.sensitive },
+            }),
+            outputs,
+        };
+    }
+    catch (error) {
+        return { report: session.failed(error) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tofu/apply.ts
+
+
+
+
+
+
+
+
+
+/**
+ * Applies a saved plan, and only the reviewed one: its normalised resource_changes hash must
+ * equal the hash recorded when it was planned and reviewed. Then reads the outputs (the new
+ * ops_inventory for the health check). Never throws for a tofu failure (see runPlan).
+ */
+async function runApply(config, deps) {
+    const session = new TofuSession('apply', config, deps);
+    let summary;
+    let actualHash;
+    const apply = () => ({
+        applied: false,
+        expectedHash: config.expectedHash,
+        ...(actualHash ? { actualHash } : {}),
+    });
+    try {
+        if (!(0,external_node_fs_.existsSync)(config.planFile))
+            throw new PhaseError('verify', `no saved plan at ${inert(config.planFile)}: download the plan step's plan-file first`);
+        await session.prepare();
+        await session.timer.run('verify', async () => {
+            const jsonFile = `${config.planFile}.apply.json`;
+            const run = await session.run(['show', '-json', config.planFile], { stdoutFile: jsonFile });
+            session.check(run, 'verify', `${inert(config.planFile)} is not a saved plan for this configuration; re-run the plan`);
+            const plan = parsePlanJson(await (0,promises_namespaceObject.readFile)(jsonFile, 'utf8'), config.planFile);
+            registerSensitive(deps.secrets, sensitiveValues(plan));
+            summary = summarisePlan(plan);
+            actualHash = summary.resourceChangesHash;
+            if (plan.errored)
+                throw new PhaseError('verify', 'the saved plan is from a plan that errored: it cannot be applied');
+            if (actualHash !== config.expectedHash)
+                throw new PhaseError('verify', `refusing to apply: the saved plan's resource changes differ from the reviewed plan ` +
+                    `(hash ${actualHash} here, ${config.expectedHash} reviewed; this plan: ${countsLine(summary.counts)}). ` +
+                    'Apply exactly what was reviewed: re-run the plan, review the new plan and its hash, and apply that.');
+            deps.logger.info(`plan verified: resource changes hash ${actualHash} is the reviewed one`);
+        });
+        await session.timer.run('apply', async () => {
+            const run = await session.run(['apply', '-input=false', '-no-color', ...session.lockArgs(), config.planFile], {
+                echo: true,
+            });
+            const stale = /stale|state.*changed|Saved plan is/i.test(run.stderr);
+            session.check(run, 'apply', stale
+                ? 'the state changed since this plan was made; re-run the plan and review it again'
+                : 'read the error above; the state may be partly applied - re-run the plan to see what is left');
+        });
+        const outputs = await session.timer.run('outputs', () => readOutputs(session, false));
+        return {
+            report: session.report({
+                ok: true,
+                verdict: `${config.displayDirectory}: applied the reviewed plan (${countsLine(summary.counts)})`,
+                apply: { ...apply(), applied: true },
+                plan: section(summary, config.planFile),
+                outputs: { names: outputs.names, sensitive: outputs.sensitive },
+            }),
+            outputs,
+        };
+    }
+    catch (error) {
+        return {
+            report: session.failed(error, {
+                apply: apply(),
+                ...(summary ? { plan: section(summary, config.planFile) } : {}),
+            }),
+        };
+    }
+}
+function section(summary, planFile) {
+    return {
+        exitCode: summary.changes ? 2 : 0,
+        changes: summary.changes,
+        destructive: summary.destructive,
+        counts: summary.counts,
+        resources: summary.resources,
+        outputChanges: summary.outputChanges,
+        rke2Upgrade: summary.rke2Upgrade,
+        warnings: summary.warnings,
+        resourceChangesHash: summary.resourceChangesHash,
+        files: { plan: planFile, json: `${planFile}.apply.json`, text: '' },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/tofu.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const tofu_collect = (value, previous = []) => [...previous, value];
+/** The tofu on PATH (or --tofu): from a laptop there is no tool cache to install into. */
+async function resolveLocalTofu(explicit) {
+    const binary = explicit ??
+        (process.env.PATH ?? '')
+            .split(external_node_path_.delimiter)
+            .map((d) => (0,external_node_path_.join)(d, 'tofu'))
+            .find((p) => (0,external_node_fs_.existsSync)(p));
+    if (!binary)
+        throw new Error('no tofu on PATH: install OpenTofu, or give --tofu <path>');
+    const version = await tofuVersionOf(binary);
+    if (!version)
+        throw new Error(`${inert(binary)} does not answer "tofu version -json"`);
+    return { binary, version, source: 'path' };
+}
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const tofu_FLAG_OF = {
+    [Inputs.workingDirectory]: '--working-directory',
+    [Inputs.vars]: '--var',
+    [Inputs.varFiles]: '--var-file',
+    [Inputs.planArgs]: '--plan-arg',
+    [Inputs.planFile]: '--plan-file',
+    [Inputs.resourceChangesHash]: '--resource-changes-hash',
+};
+function tofu_withFlagNames(fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        const flag = error instanceof InputError ? tofu_FLAG_OF[error.field] : undefined;
+        if (!flag || !(error instanceof InputError))
+            throw error;
+        throw new InputError(flag, error.reason);
+    }
+}
+/**
+ * `rke2-ops tofu plan|apply|output`: the tofu action's core from a laptop, with the same
+ * stack-aware summary and the same rule for apply (only a saved plan whose resource changes
+ * hash is the reviewed one). Flags map onto the action's input names.
+ */
+function registerTofu(program) {
+    const tofu = program
+        .command('tofu')
+        .description('OpenTofu plan / apply / output with the stack-aware summary');
+    const common = (cmd) => cmd
+        .option('-C, --working-directory <path>', 'the OpenTofu configuration', '.')
+        .option('--tofu <path>', 'tofu binary (default: tofu on PATH)')
+        .option('--no-init', 'do not run tofu init first')
+        .option('--json', 'print the JSON report on stdout (instead of the plan and the summary)')
+        .option('--report-file <path>', 'also write the JSON report here')
+        .option('--verbose', "show tofu's progress (init, apply) on stderr")
+        .option('--debug', 'print debug output')
+        .addHelpText('after', '\nExit codes: 0 ok, 1 failed (tofu failed, or apply refused), 2 bad input (tofu was not run).');
+    const run = async (command, flags) => {
+        const logger = consoleLogger({ debug: flags.debug, verbose: Boolean(flags.verbose || flags.debug) });
+        const secrets = new SecretRegistry();
+        const values = {
+            [Inputs.command]: command,
+            [Inputs.workingDirectory]: flags.workingDirectory,
+            [Inputs.init]: flags.init ? 'true' : 'false',
+            [Inputs.vars]: (flags.var ?? []).join('\n'),
+            [Inputs.varFiles]: (flags.varFile ?? []).join('\n'),
+            [Inputs.planArgs]: (flags.planArg ?? []).join('\n'),
+            [Inputs.planFile]: flags.planFile ?? '',
+            [Inputs.resourceChangesHash]: flags.resourceChangesHash ?? '',
+            [Inputs.includeSensitiveOutputs]: flags.includeSensitive ? 'true' : '',
+            [Inputs.comment]: 'false',
+        };
+        const config = tofu_withFlagNames(() => parseTofuConfig((name) => values[name] ?? '', { cwd: process.cwd() }));
+        const deps = {
+            resolveTofu: () => resolveLocalTofu(flags.tofu),
+            createExec: (binary, env) => createTofuExec(binary, { logger, secrets, env }),
+            logger,
+            secrets,
+            clock: systemClock,
+        };
+        const result = config.command === 'plan'
+            ? await runPlan(config, deps)
+            : config.command === 'apply'
+                ? await runApply(config, deps)
+                : await runOutput(config, deps);
+        const report = result.report;
+        if (flags.reportFile)
+            await (0,promises_namespaceObject.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
+        if (flags.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else {
+            // The plan as tofu renders it (sensitive values hidden, registered ones redacted), then the summary.
+            if ('view' in result && result.view)
+                process.stdout.write(result.view.planText.trimEnd() + '\n\n');
+            if ('outputs' in result && result.outputs)
+                process.stdout.write(JSON.stringify(result.outputs.outputs, null, 2) + '\n');
+            process.stdout.write(secrets.redact(renderTofu(report, { color: wantColor(process.stdout) })));
+        }
+        if (!report.ok)
+            process.exitCode = ExitCode.failed;
+    };
+    common(tofu.command('plan').description('init, plan -out, and the stack-aware summary'))
+        .option('--var <name=value>', 'a variable (repeatable; passed as TF_VAR_<name>)', tofu_collect)
+        .option('--var-file <path>', 'a -var-file (repeatable)', tofu_collect)
+        .option('--plan-arg <option>', 'an extra plan option such as -target=... (repeatable)', tofu_collect)
+        .option('--plan-file <path>', 'where to save the plan (default: a temp dir)')
+        .action((flags) => run('plan', flags));
+    common(tofu
+        .command('apply')
+        .description('apply a saved plan, only if its resource changes hash is the reviewed one'))
+        .requiredOption('--plan-file <path>', 'the saved plan')
+        .requiredOption('--resource-changes-hash <sha256>', 'resource changes hash of the reviewed plan')
+        .action((flags) => run('apply', flags));
+    common(tofu.command('output').description('tofu output -json, sensitive values withheld'))
+        .option('--include-sensitive', 'include sensitive values')
+        .action((flags) => run('output', flags));
+}
+
 ;// CONCATENATED MODULE: ./src/cli/program.ts
+
 
 
 
@@ -36361,7 +37995,7 @@ function registerHealth(program, io = defaultHealthIo) {
  */
 function buildProgram() {
     const program = new Command('rke2-ops')
-        .description('Day-2 operations for RKE2 clusters: inventory, health, snapshot, rollback')
+        .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, rollback')
         .addHelpText('after', '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).')
         .showHelpAfterError()
         .exitOverride()
@@ -36369,6 +38003,7 @@ function buildProgram() {
         .configureOutput({ outputError: (text, write) => write(inertLines(text)) });
     registerInventory(program);
     registerHealth(program);
+    registerTofu(program);
     return program;
 }
 async function runCli(argv) {

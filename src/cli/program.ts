@@ -4,6 +4,7 @@ import { inertLines } from '../lib/inert.js';
 import { ExitCode } from './exit-codes.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
+import { registerTofu } from './commands/tofu.js';
 
 export { ExitCode };
 
@@ -13,7 +14,7 @@ export { ExitCode };
  */
 export function buildProgram(): Command {
   const program = new Command('rke2-ops')
-    .description('Day-2 operations for RKE2 clusters: inventory, health, snapshot, rollback')
+    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, rollback')
     .addHelpText(
       'after',
       '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).',
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(inertLines(text)) });
   registerInventory(program);
   registerHealth(program);
+  registerTofu(program);
   return program;
 }
 

@@ -54893,11 +54893,19 @@ class SecretRegistry {
     constructor(onMask = () => { }) {
         this.onMask = onMask;
     }
-    /** Registers a secret (and each line of a multi-line one, as the runner does). */
-    add(secret) {
+    /**
+     * Registers a secret (and each line of a multi-line one, as the runner does). `lines` picks
+     * which lines of a multi-line value count as secrets on their own: a sensitive document
+     * (cloud-init with a token in it) must not turn `runcmd:` into a masked word everywhere.
+     */
+    add(secret, options = {}) {
         if (!secret)
             return;
-        const parts = [secret.trim(), ...secret.split(/\r?\n/).map((l) => l.trim())];
+        const lines = secret
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => !options.lines || options.lines(l));
+        const parts = [secret.trim(), ...lines];
         for (const part of parts) {
             // Very short fragments (a lone "-" line) would shred ordinary output.
             if (part.length < 4 || this.values.has(part))
