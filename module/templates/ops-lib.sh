@@ -20,8 +20,18 @@ SCRIPT_NAME=${SCRIPT_NAME:-rke2-ops}
 log() { printf '[%s %s] %s %s\n' "$SCRIPT_NAME" "$NODE" "$(date -u +%H:%M:%S.%3N)" "$*"; }
 die() {
   printf '[%s %s] %s FAIL: %s\n' "$SCRIPT_NAME" "$NODE" "$(date -u +%H:%M:%S.%3N)" "$*" >&2
+  DIED=1
   exit 1
 }
+# set -e ends a script silently: say which command did (and remove $CLEANUP).
+on_exit() {
+  local rc=$? cmd=$BASH_COMMAND
+  [ -z "${CLEANUP:-}" ] || rm -f -- "$CLEANUP"
+  if [ "$rc" -ne 0 ] && [ -z "${DIED:-}" ]; then
+    printf '[%s %s] %s FAIL: stopped unexpectedly (exit %s) at: %s\n' "$SCRIPT_NAME" "$NODE" "$(date -u +%H:%M:%S.%3N)" "$rc" "$cmd" >&2
+  fi
+}
+trap on_exit EXIT
 now() { date +%s; }
 
 # until "$@" succeeds, at most $1 seconds; 1 when the bound is hit.
