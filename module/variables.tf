@@ -38,7 +38,7 @@ variable "rke2_token" {
 }
 
 variable "rke2_version" {
-  description = "Pinned RKE2 release installed by cloud-init (INSTALL_RKE2_VERSION). Changing it never replaces a server: upgrades happen in place (see docs/ARCHITECTURE.md)."
+  description = "Pinned RKE2 release installed by cloud-init (INSTALL_RKE2_VERSION). Changing it never replaces a server: tofu apply upgrades the nodes in place (pre-upgrade snapshot, masters one at a time, workers, health check; see upgrade and docs/ARCHITECTURE.md \"Operations\"). Downgrades are refused: going back is a restore."
   type        = string
   default     = "v1.34.4+rke2r1"
   nullable    = false
