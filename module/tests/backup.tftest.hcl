@@ -127,6 +127,11 @@ run "etcd_backup_dropin" {
     error_message = "etcd_backup_enabled follows etcd_backup.enabled; velero_enabled stays false."
   }
 
+  assert {
+    condition     = jsonencode(output.ops_inventory.etcd_s3) == jsonencode({ bucket = "test-backups", endpoint = "fsn1.your-objectstorage.com", folder = "test", insecure = false, region = "fsn1" }) && output.ops_inventory.velero == null && !issensitive(output.ops_inventory)
+    error_message = "ops_inventory.etcd_s3 is {endpoint (host, no scheme), bucket, folder, region, insecure} exactly as the masters upload; the inventory stays non-sensitive."
+  }
+
   # The keys reach the nodes in the (sensitive) payload only.
   assert {
     condition = (

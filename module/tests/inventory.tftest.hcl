@@ -195,34 +195,3 @@ run "inventory_custom_install_script" {
     error_message = "The nodes install from the custom URL too."
   }
 }
-
-run "inventory_with_backups" {
-  command = apply
-
-  variables {
-    cluster_configuration = {
-      etcd_backup = {
-        enabled       = true
-        s3_bucket     = "prod-eu-backups"
-        s3_access_key = "INVENTORYACCESSKEY01"
-        s3_secret_key = "InventorySecretKey00000000000000000000001"
-      }
-    }
-    velero = { enabled = true }
-  }
-
-  assert {
-    condition     = jsonencode(output.ops_inventory.etcd_s3) == jsonencode({ bucket = "prod-eu-backups", endpoint = "fsn1.your-objectstorage.com", folder = "prod-eu", insecure = false, region = "fsn1" })
-    error_message = "etcd_s3 must be {endpoint (host, no scheme), bucket, folder, region, insecure} exactly as the masters upload."
-  }
-
-  assert {
-    condition     = jsonencode(output.ops_inventory.velero) == jsonencode({ namespace = "velero", schedule = "velero-full-cluster" })
-    error_message = "velero must be {namespace, schedule}."
-  }
-
-  assert {
-    condition     = !issensitive(output.ops_inventory) && !strcontains(jsonencode(output.ops_inventory), "INVENTORYACCESSKEY") && !strcontains(jsonencode(output.ops_inventory), "InventorySecretKey")
-    error_message = "ops_inventory must hold no S3 key and stay non-sensitive."
-  }
-}
