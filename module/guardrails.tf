@@ -137,6 +137,94 @@ resource "terraform_data" "guard_channel_paths" {
   }
 }
 
+# --- backups (backup.tf) -------------------------------------------------------------------
+
+resource "terraform_data" "guard_etcd_backup_s3_settings" {
+  lifecycle {
+    precondition {
+      condition     = !local.etcd_backup_enabled || (trimspace(local.etcd_backup.s3_bucket) != "" && trimspace(nonsensitive(local.etcd_s3_access_key)) != "" && trimspace(nonsensitive(local.etcd_s3_secret_key)) != "")
+      error_message = "cluster_configuration.etcd_backup.enabled needs s3_bucket (an existing bucket: RKE2 does not create it), s3_access_key and s3_secret_key. Without them every master would keep its snapshots on its own disk only."
+    }
+  }
+}
+
+resource "terraform_data" "guard_etcd_backup_endpoint" {
+  lifecycle {
+    precondition {
+      condition     = !local.etcd_backup_enabled || local.etcd_s3_endpoint != ""
+      error_message = "cluster_configuration.etcd_backup: Hetzner has no Object Storage in ${local.control_plane_location} (only ${join(", ", local.object_storage_locations)}), so no endpoint can be derived: set s3_endpoint, e.g. fsn1.your-objectstorage.com."
+    }
+  }
+}
+
+resource "terraform_data" "guard_etcd_s3_retention" {
+  lifecycle {
+    precondition {
+      condition     = !local.etcd_backup_enabled || local.etcd_s3_retention_effective >= 2 * var.master_count
+      error_message = "S3 keeps ${local.etcd_s3_retention_effective} etcd snapshots for the whole cluster, but each of the ${var.master_count} masters uploads one on every scheduled run: that is ${local.etcd_s3_restore_points} point(s) in time, and one run after an incident would replace the last good one. Set cluster_configuration.etcd_backup.s3_retention to at least ${2 * var.master_count} (null = master_count x retention)${local.rke2_has_s3_retention ? "" : "; rke2_version ${var.rke2_version} has no etcd-s3-retention, so retention applies to S3 - raise retention"}."
+    }
+  }
+}
+
+resource "terraform_data" "guard_velero_s3_settings" {
+  lifecycle {
+    precondition {
+      condition     = !local.velero_enabled || (local.velero_s3_bucket != "" && trimspace(nonsensitive(local.velero_s3_access_key)) != "" && trimspace(nonsensitive(local.velero_s3_secret_key)) != "")
+      error_message = "velero.enabled needs a bucket and S3 keys: set velero.s3_bucket, s3_access_key and s3_secret_key, or turn on cluster_configuration.etcd_backup with them (Velero reuses them when its own are empty)."
+    }
+  }
+}
+
+resource "terraform_data" "guard_velero_endpoint" {
+  lifecycle {
+    precondition {
+      condition     = !local.velero_enabled || local.velero_s3_endpoint != ""
+      error_message = "velero: Hetzner has no Object Storage in ${local.control_plane_location} and the etcd backup gives no endpoint: set velero.s3_endpoint, e.g. fsn1.your-objectstorage.com."
+    }
+  }
+}
+
+# Velero restores file-system backups into volumes it creates (rke2-facts.md §5.4): without a
+# CSI driver nothing provisions them on Hetzner.
+resource "terraform_data" "guard_velero_needs_csi" {
+  lifecycle {
+    precondition {
+      condition     = !local.velero_enabled || local.csi.preinstall
+      error_message = "velero.enabled needs the hcloud CSI driver (cluster_configuration.hcloud_csi.preinstall = true): Velero's file-system backups are restored into new PersistentVolumeClaims, which only the CSI driver can provision on Hetzner."
+    }
+  }
+}
+
+# Velero marks a storage location whose root holds folders it does not know unavailable
+# (velero-io/velero#8918): in a bucket shared with the etcd snapshots its prefix must be apart.
+resource "terraform_data" "guard_velero_prefix_apart" {
+  lifecycle {
+    precondition {
+      condition = !(local.velero_enabled && local.velero_shares_etcd_place) || !(
+        local.velero_s3_prefix == local.etcd_s3_folder ||
+        startswith("${local.velero_s3_prefix}/", "${local.etcd_s3_folder}/") ||
+        startswith("${local.etcd_s3_folder}/", "${local.velero_s3_prefix}/")
+      )
+      error_message = "velero.s3_prefix (${local.velero_s3_prefix}) and the etcd snapshots' folder (${local.etcd_s3_folder}) share bucket ${local.velero_s3_bucket}: neither may contain the other (Velero refuses foreign folders under its prefix). Use e.g. velero/${var.cluster_name}."
+    }
+  }
+}
+
+check "etcd_s3_keeps_fewer_points_than_the_masters" {
+  assert {
+    # Below two points the guard above already stops the plan.
+    condition     = !local.etcd_backup_enabled || local.etcd_s3_retention_effective < 2 * var.master_count || local.etcd_s3_restore_points >= local.etcd_backup.retention
+    error_message = "S3 keeps ${local.etcd_s3_restore_points} point(s) in time (${local.etcd_s3_retention_effective} snapshots / ${var.master_count} masters) while each master keeps ${local.etcd_backup.retention} locally: a lost master takes the older points with it. Raise s3_retention to ${var.master_count * local.etcd_backup.retention} if that is not what you want."
+  }
+}
+
+check "etcd_s3_retention_needs_recent_rke2" {
+  assert {
+    condition     = !local.etcd_backup_enabled || local.rke2_has_s3_retention || local.etcd_backup.s3_retention == null
+    error_message = "rke2_version ${var.rke2_version} has no etcd-s3-retention (from v1.31.12, v1.32.8, v1.33.4, v1.34.0): s3_retention is ignored and retention (${local.etcd_backup.retention}) applies to S3 across the cluster."
+  }
+}
+
 check "ha_without_control_plane_lb" {
   assert {
     condition     = var.master_count == 1 || local.cp_lb_enabled

@@ -35,7 +35,7 @@ locals {
   auth_config_files = local.readyz_health ? [{ path = module.rke2_config.auth_config_path, content = module.rke2_config.auth_config_yaml, restart = true }] : []
 
   # Role-wide files beyond the config drop-ins.
-  channel_master_files = concat(local.auth_config_files, local.hcloud_manifest_files)
+  channel_master_files = concat(local.auth_config_files, local.hcloud_manifest_files, local.etcd_backup_files, local.velero_files)
   channel_worker_files = []
 
   channel_files = merge(

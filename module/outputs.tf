@@ -30,9 +30,20 @@ output "ops_inventory" {
       # null: the actions' default install script (get.rke2.io).
       install_command = local.inventory_install_command
     }
-    # Filled by the operational-readiness issue (etcd S3 snapshots, Velero).
-    etcd_s3 = null
-    velero  = null
+    # Where the etcd snapshots go (no keys: the actions get them as secret inputs).
+    # ISSUE 11 (actions/snapshot): drives the snapshot action with this block - bucket, folder,
+    # endpoint and region locate <folder>/<file> for its S3 verification. Not wired here.
+    etcd_s3 = local.etcd_backup_enabled ? {
+      endpoint = local.etcd_s3_endpoint
+      bucket   = local.etcd_backup.s3_bucket
+      folder   = local.etcd_s3_folder
+      region   = local.etcd_s3_region
+      insecure = false
+    } : null
+    velero = local.velero_enabled ? {
+      namespace = local.velero_namespace
+      schedule  = local.velero_schedule
+    } : null
     health = {
       urls = var.health_check_urls
     }
@@ -135,9 +146,15 @@ output "rke2_token" {
 }
 
 output "rke2_configs" {
-  description = "Effective RKE2 configuration per node name: config.yaml (from cloud-init) merged with the node channel's drop-ins (contains the tokens)."
-  value       = module.rke2_config.configs
-  sensitive   = true
+  description = "Effective RKE2 configuration per node name: config.yaml (from cloud-init) merged with the node channel's drop-ins, the etcd backup's included (contains the tokens and S3 keys)."
+  value = {
+    for name, c in module.rke2_config.config_objects : name => yamlencode(
+      # Expanded from a list, not a conditional: that would turn the drop-in's numbers and
+      # booleans into strings.
+      merge(c, [for d in [local.etcd_backup_dropin] : d if local.etcd_backup_enabled && contains(local.master_names, name)]...)
+    )
+  }
+  sensitive = true
 }
 
 output "cloud_init" {
@@ -160,4 +177,23 @@ output "node_channel_payloads" {
   description = "The node channel's payload per node name (the files to write, with tokens and the hcloud token). For node_channel.apply = false: copy it to the node (0600) and run the node's script on it."
   value       = local.channel_payloads
   sensitive   = true
+}
+
+output "etcd_backup_enabled" {
+  description = "Whether the masters take scheduled etcd snapshots and upload them to S3 (cluster_configuration.etcd_backup.enabled)."
+  value       = local.etcd_backup_enabled
+}
+
+output "velero_enabled" {
+  description = "Whether Velero (Kopia file-system backups, schedule velero-full-cluster) is installed (velero.enabled)."
+  value       = local.velero_enabled
+}
+
+output "upgrade_scripts" {
+  description = "The upgrade chain's scripts (bash, no secret), run as root: pre_upgrade_snapshot and health_check on masters[0], upgrade.<node> on each node (masters in order, then workers). What tofu runs on an rke2_version change; for upgrade.apply = false, another runner runs them in that order."
+  value = {
+    pre_upgrade_snapshot = local.upgrade_snapshot_script
+    upgrade              = local.upgrade_node_scripts
+    health_check         = local.health_check_script
+  }
 }

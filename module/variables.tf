@@ -38,7 +38,7 @@ variable "rke2_token" {
 }
 
 variable "rke2_version" {
-  description = "Pinned RKE2 release installed by cloud-init (INSTALL_RKE2_VERSION). Changing it never replaces a server: upgrades happen in place (see docs/ARCHITECTURE.md)."
+  description = "Pinned RKE2 release installed by cloud-init (INSTALL_RKE2_VERSION). Changing it never replaces a server: tofu apply upgrades the nodes in place (pre-upgrade snapshot, masters one at a time, workers, health check; see upgrade and docs/ARCHITECTURE.md \"Operations\"). Downgrades are refused: going back is a restore."
   type        = string
   default     = "v1.34.4+rke2r1"
   nullable    = false
@@ -308,7 +308,16 @@ variable "api_extra_sans" {
 variable "cluster_configuration" {
   description = <<-EOT
     In-cluster configuration. cni: canal | calico | cilium. hcloud_ccm and hcloud_csi are installed as RKE2 HelmChart
-    manifests from charts.hetzner.cloud (see docs/ARCHITECTURE.md). etcd_backup is added by the operational-readiness issue.
+    manifests from charts.hetzner.cloud (see docs/ARCHITECTURE.md).
+    etcd_backup: RKE2's scheduled etcd snapshots, kept on every master and uploaded to S3 (Hetzner Object Storage), rendered as
+    etcd-snapshot-*/etcd-s3-* keys into the masters' 30-rke2-ops-etcd-backup.yaml drop-in (node channel: a change reaches live
+    masters with a rolling restart, never a server replacement; 0600 root, so the keys are readable by root only).
+    enabled; schedule_cron (default every 6 h); retention = snapshots each master keeps locally; s3_retention = snapshots kept in S3
+    for the WHOLE cluster (every master uploads on every run; null = master_count x retention; at least 2 x master_count);
+    compress (.zip); s3_endpoint = host[:port] without scheme (empty: <location>.your-objectstorage.com of the control plane's
+    location; required in ash/hil/sin, where Hetzner has no Object Storage); s3_bucket (must exist); s3_folder (empty: cluster_name);
+    s3_region (empty: the location code for a Hetzner endpoint, else us-east-1); s3_access_key/s3_secret_key (treated as
+    sensitive by the module; pass them from sensitive variables).
   EOT
   type = object({
     cni          = optional(string, "canal")
@@ -322,6 +331,19 @@ variable "cluster_configuration" {
     hcloud_csi = optional(object({
       preinstall    = optional(bool, true)
       chart_version = optional(string, "2.19.0")
+    }), {})
+    etcd_backup = optional(object({
+      enabled       = optional(bool, false)
+      schedule_cron = optional(string, "0 */6 * * *")
+      retention     = optional(number, 10)
+      s3_retention  = optional(number)
+      compress      = optional(bool, true)
+      s3_endpoint   = optional(string, "")
+      s3_bucket     = optional(string, "")
+      s3_folder     = optional(string, "")
+      s3_region     = optional(string, "")
+      s3_access_key = optional(string, "")
+      s3_secret_key = optional(string, "")
     }), {})
   })
   default  = {}
@@ -341,10 +363,48 @@ variable "cluster_configuration" {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_configuration.hcloud_ccm.chart_version)) && can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_configuration.hcloud_csi.chart_version))
     error_message = "cluster_configuration.hcloud_ccm.chart_version and hcloud_csi.chart_version must be exact chart versions such as 1.25.1."
   }
+
+  # The snapshot schedule is a five-field cron expression (RKE2 uses robfig/cron with the standard parser).
+  validation {
+    condition     = can(regex("^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+ [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,-]+$", var.cluster_configuration.etcd_backup.schedule_cron))
+    error_message = "cluster_configuration.etcd_backup.schedule_cron must be a five-field cron expression such as \"0 */6 * * *\"."
+  }
+
+  validation {
+    condition     = floor(var.cluster_configuration.etcd_backup.retention) == var.cluster_configuration.etcd_backup.retention && var.cluster_configuration.etcd_backup.retention >= 1 && var.cluster_configuration.etcd_backup.retention <= 1000
+    error_message = "cluster_configuration.etcd_backup.retention must be a whole number from 1 to 1000 (snapshots each master keeps locally)."
+  }
+
+  validation {
+    condition     = var.cluster_configuration.etcd_backup.s3_retention == null || try(floor(var.cluster_configuration.etcd_backup.s3_retention) == var.cluster_configuration.etcd_backup.s3_retention && var.cluster_configuration.etcd_backup.s3_retention >= 1 && var.cluster_configuration.etcd_backup.s3_retention <= 10000, false)
+    error_message = "cluster_configuration.etcd_backup.s3_retention must be null (master_count x retention) or a whole number from 1 to 10000."
+  }
+
+  # Host[:port] only: RKE2 adds the scheme itself (etcd-s3-endpoint; rke2-facts.md §0 item 2), and the
+  # ops inventory's etcd_s3.endpoint takes the same form.
+  validation {
+    condition     = var.cluster_configuration.etcd_backup.s3_endpoint == "" || can(regex("^[A-Za-z0-9.-]+(:[0-9]{1,5})?$", var.cluster_configuration.etcd_backup.s3_endpoint))
+    error_message = "cluster_configuration.etcd_backup.s3_endpoint must be empty (the Hetzner endpoint of the control plane's location) or a host[:port] without scheme or path, such as fsn1.your-objectstorage.com."
+  }
+
+  validation {
+    condition     = var.cluster_configuration.etcd_backup.s3_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.cluster_configuration.etcd_backup.s3_bucket))
+    error_message = "cluster_configuration.etcd_backup.s3_bucket must be an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-'."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.cluster_configuration.etcd_backup.s3_folder)) || var.cluster_configuration.etcd_backup.s3_folder == ""
+    error_message = "cluster_configuration.etcd_backup.s3_folder must be empty (the cluster name) or a key prefix of letters, digits, '.', '_', '-' and inner '/'."
+  }
+
+  validation {
+    condition     = var.cluster_configuration.etcd_backup.s3_region == "" || can(regex("^[a-z0-9-]+$", var.cluster_configuration.etcd_backup.s3_region))
+    error_message = "cluster_configuration.etcd_backup.s3_region must be empty or lower-case letters, digits and '-', such as fsn1 or us-east-1."
+  }
 }
 
 variable "rke2_extra_server_config" {
-  description = "Extra RKE2 config keys for every master (e.g. {\"etcd-expose-metrics\" = true}), delivered as a config.yaml.d drop-in by the node channel, so a change reaches live masters (rolling restart). tls-san and kube-apiserver-arg (also as key+) are appended to the module's own entries; every other key the module sets is refused: token, agent-token, token-file, agent-token-file, server, node-name, node-ip, cloud-provider-name, cni, cluster-cidr, service-cidr, write-kubeconfig-mode, data-dir."
+  description = "Extra RKE2 config keys for every master (e.g. {\"etcd-expose-metrics\" = true}), delivered as a config.yaml.d drop-in by the node channel, so a change reaches live masters (rolling restart). tls-san and kube-apiserver-arg (also as key+) are appended to the module's own entries; every other key the module sets is refused: token, agent-token, token-file, agent-token-file, server, node-name, node-ip, cloud-provider-name, cni, cluster-cidr, service-cidr, write-kubeconfig-mode, data-dir, and every etcd-* key (snapshots and S3 belong to cluster_configuration.etcd_backup) except the etcd process settings etcd-arg, etcd-expose-metrics, etcd-extra-env, etcd-extra-mount and etcd-image."
   type        = any
   default     = {}
   nullable    = false
@@ -352,6 +412,17 @@ variable "rke2_extra_server_config" {
   validation {
     condition     = length(setintersection([for k in keys(var.rke2_extra_server_config) : trimsuffix(k, "+")], ["token", "agent-token", "token-file", "agent-token-file", "server", "node-name", "node-ip", "cloud-provider-name", "cni", "cluster-cidr", "service-cidr", "write-kubeconfig-mode", "data-dir"])) == 0
     error_message = "rke2_extra_server_config must not set keys owned by the module: token, agent-token, token-file, agent-token-file, server, node-name, node-ip, cloud-provider-name, cni, cluster-cidr, service-cidr, write-kubeconfig-mode, data-dir (tls-san and kube-apiserver-arg are appended to the module's entries instead)."
+  }
+
+  # etcd snapshots and their S3 upload are cluster_configuration.etcd_backup (its drop-in is read
+  # after the extra config's and would silently win), and the ops scripts rely on RKE2's snapshot
+  # directory and names. Only the etcd process settings stay open.
+  validation {
+    condition = length([
+      for k in keys(var.rke2_extra_server_config) : k
+      if startswith(trimsuffix(k, "+"), "etcd-") && !contains(["etcd-arg", "etcd-expose-metrics", "etcd-extra-env", "etcd-extra-mount", "etcd-image"], trimsuffix(k, "+"))
+    ]) == 0
+    error_message = "rke2_extra_server_config must not set etcd-* keys (etcd-snapshot-*, etcd-s3*, etcd-disable-snapshots, ...): configure snapshots and their S3 upload with cluster_configuration.etcd_backup. Allowed: etcd-arg, etcd-expose-metrics, etcd-extra-env, etcd-extra-mount, etcd-image."
   }
 
   validation {
@@ -380,6 +451,125 @@ variable "restrict_metadata_service" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+################################################################################
+# Backups and upgrades (docs/ARCHITECTURE.md "Operations: backup, upgrade, rollback")
+################################################################################
+
+variable "velero" {
+  description = <<-EOT
+    Velero with Kopia file-system backup of every pod volume (Hetzner volumes have no snapshots), installed by RKE2 from a HelmChart manifest
+    the node channel delivers to the masters (read live, no restart). version: Velero chart 11.x (Velero 1.17); plugin_version: velero-plugin-for-aws
+    v1.13.x, the plugin line for Velero 1.17. backup_schedule/backup_ttl: the full-cluster Schedule velero-full-cluster (every namespace, every volume).
+    s3_endpoint (host[:port]), s3_bucket, s3_region, s3_access_key, s3_secret_key: empty = the etcd backup's value (keys treated as sensitive).
+    s3_prefix (empty: velero/<cluster_name>): Velero's folder in the bucket, apart from the etcd snapshots (Velero marks a location whose
+    root holds foreign folders unavailable). backup_hooks: pre-backup exec hooks (null: mysqldump and mongodump of Tutor's mysql and mongodb
+    pods onto their own volumes, 30 min each); [] for none.
+  EOT
+  type = object({
+    enabled         = optional(bool, false)
+    version         = optional(string, "11.3.2")
+    plugin_version  = optional(string, "v1.13.2")
+    backup_schedule = optional(string, "0 */6 * * *")
+    backup_ttl      = optional(string, "720h")
+    s3_endpoint     = optional(string, "")
+    s3_bucket       = optional(string, "")
+    s3_prefix       = optional(string, "")
+    s3_region       = optional(string, "")
+    s3_access_key   = optional(string, "")
+    s3_secret_key   = optional(string, "")
+    backup_hooks = optional(list(object({
+      name           = string
+      namespaces     = optional(list(string), ["*"])
+      label_selector = map(string)
+      container      = string
+      command        = list(string)
+      timeout        = optional(string, "30m")
+      on_error       = optional(string, "Fail")
+    })))
+  })
+  default  = {}
+  nullable = false
+
+  # rke2-facts.md §5.6: chart 11.x ships Velero 1.17, whose AWS plugin line is v1.13.x (v1.11.x is
+  # for Velero 1.15; the v1.14 line breaks uploads to Ceph-based stores such as Hetzner's, §6.2).
+  validation {
+    condition     = can(regex("^11\\.[0-9]+\\.[0-9]+$", var.velero.version)) && can(regex("^v1\\.13\\.[0-9]+$", var.velero.plugin_version))
+    error_message = "velero.version must be a Velero chart 11.x release (e.g. 11.3.2, Velero 1.17) and velero.plugin_version a velero-plugin-for-aws v1.13.x release (e.g. v1.13.2), the plugin line for Velero 1.17."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+ [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,-]+$", var.velero.backup_schedule))
+    error_message = "velero.backup_schedule must be a five-field cron expression such as \"0 */6 * * *\"."
+  }
+
+  validation {
+    condition     = can(regex("^([0-9]+(h|m|s))+$", var.velero.backup_ttl))
+    error_message = "velero.backup_ttl must be a duration such as 720h or 168h30m."
+  }
+
+  validation {
+    condition     = var.velero.s3_endpoint == "" || can(regex("^[A-Za-z0-9.-]+(:[0-9]{1,5})?$", var.velero.s3_endpoint))
+    error_message = "velero.s3_endpoint must be empty (the etcd backup's) or a host[:port] without scheme, such as fsn1.your-objectstorage.com."
+  }
+
+  validation {
+    condition     = var.velero.s3_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.velero.s3_bucket))
+    error_message = "velero.s3_bucket must be an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-'."
+  }
+
+  validation {
+    condition     = var.velero.s3_prefix == "" || can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.velero.s3_prefix))
+    error_message = "velero.s3_prefix must be empty (velero/<cluster_name>) or a key prefix of letters, digits, '.', '_', '-' and inner '/'."
+  }
+
+  validation {
+    condition     = var.velero.s3_region == "" || can(regex("^[a-z0-9-]+$", var.velero.s3_region))
+    error_message = "velero.s3_region must be empty or lower-case letters, digits and '-'."
+  }
+
+  validation {
+    condition = alltrue([
+      for h in coalesce(var.velero.backup_hooks, []) :
+      can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", h.name)) && can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", h.container)) &&
+      length(h.command) > 0 && contains(["Fail", "Continue"], h.on_error) && can(regex("^([0-9]+(h|m|s))+$", h.timeout))
+    ])
+    error_message = "velero.backup_hooks entries need a DNS-label name and container, a non-empty command (run without a shell: use [\"/bin/sh\", \"-c\", \"...\"]), on_error Fail or Continue and a timeout such as 30m."
+  }
+}
+
+variable "upgrade" {
+  description = <<-EOT
+    What tofu apply does when rke2_version changes, in place, over SSH with the pinned host keys, after the node channel:
+    (1) pre-upgrade etcd snapshot on master-0, recording its real file name (rke2 etcd-snapshot ls -o json) and, with etcd_backup on, proving
+    its S3 copy exists; a Velero backup from the schedule when velero is on (velero_backup); downgrades and skipped minor versions are refused;
+    (2) rolling install: masters one at a time from master-0, then workers (worker_concurrency at a time): cordon, install the pinned version
+    (rke2_install_script_url with INSTALL_RKE2_VERSION), restart, wait until Ready at the target kubeletVersion, uncordon;
+    (3) health check on master-0: every node Ready at the target version, CoreDNS (k8s-app=kube-dns), kube-proxy (component=kube-proxy,
+    unless disabled) and the hcloud CCM healthy, health_check_urls answering 2xx/3xx, within health_timeout seconds.
+    apply = false, or node_channel.apply = false: nothing runs; the output upgrade_scripts holds the scripts for another runner.
+    timeout: seconds each wait of steps 1-2 may take.
+  EOT
+  type = object({
+    apply              = optional(bool, true)
+    velero_backup      = optional(bool, true)
+    worker_concurrency = optional(number, 1)
+    timeout            = optional(number, 1800)
+    health_timeout     = optional(number, 600)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = floor(var.upgrade.worker_concurrency) == var.upgrade.worker_concurrency && var.upgrade.worker_concurrency >= 1 && var.upgrade.worker_concurrency <= 100
+    error_message = "upgrade.worker_concurrency must be a whole number from 1 to 100."
+  }
+
+  validation {
+    condition     = var.upgrade.timeout >= 60 && var.upgrade.timeout <= 14400 && var.upgrade.health_timeout >= 30 && var.upgrade.health_timeout <= 7200
+    error_message = "upgrade.timeout must be between 60 and 14400 seconds and upgrade.health_timeout between 30 and 7200 seconds."
+  }
 }
 
 ################################################################################
@@ -427,7 +617,7 @@ variable "cluster_ready_timeout" {
 }
 
 variable "health_check_urls" {
-  description = "HTTP(S) URLs the health check probes from the runner (e.g. https://lms.example.com/heartbeat). Exported in ops_inventory.health.urls."
+  description = "HTTP(S) URLs that must answer 2xx/3xx for the cluster to count as healthy (e.g. https://lms.example.com/heartbeat): probed from master-0 by the upgrade chain's health check (TLS verified) and from the runner by the health-check action (ops_inventory.health.urls)."
   type        = list(string)
   default     = []
   nullable    = false

@@ -227,3 +227,185 @@ run "check_warns_on_cilium_without_kube_proxy" {
 
   expect_failures = [check.metadata_restriction_with_cilium_kpr]
 }
+
+# --- backups (backup.tf) ------------------------------------------------------------------------
+
+run "backups_and_velero_on_pass_every_rule" {
+  command = plan
+
+  variables {
+    master_count = 3
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+    velero = { enabled = true }
+  }
+}
+
+run "etcd_backup_needs_a_bucket" {
+  command = plan
+
+  variables {
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [terraform_data.guard_etcd_backup_s3_settings]
+}
+
+run "etcd_backup_needs_keys" {
+  command = plan
+
+  variables {
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001" }
+    }
+  }
+
+  expect_failures = [terraform_data.guard_etcd_backup_s3_settings]
+}
+
+run "etcd_backup_endpoint_where_hetzner_has_no_object_storage" {
+  command = plan
+
+  variables {
+    locations = ["ash"]
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [terraform_data.guard_etcd_backup_endpoint]
+}
+
+run "etcd_backup_in_ash_with_an_explicit_endpoint" {
+  command = plan
+
+  variables {
+    locations = ["ash"]
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_endpoint = "fsn1.your-objectstorage.com", s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  assert {
+    condition     = output.ops_inventory.etcd_s3.endpoint == "fsn1.your-objectstorage.com" && output.ops_inventory.etcd_s3.region == "fsn1"
+    error_message = "An explicit endpoint works where none can be derived (its region follows it)."
+  }
+}
+
+# Every master uploads on every run and etcd-s3-retention counts across the cluster: 5 keeps
+# less than two points in time for 3 masters.
+run "etcd_s3_retention_too_low_for_the_masters" {
+  command = plan
+
+  variables {
+    master_count = 3
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_retention = 5, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [terraform_data.guard_etcd_s3_retention]
+}
+
+# Without etcd-s3-retention (before v1.33.4), retention is what S3 keeps across the cluster.
+run "etcd_s3_retention_on_older_rke2_is_the_local_one" {
+  command = plan
+
+  variables {
+    master_count = 3
+    rke2_version = "v1.33.3+rke2r1"
+    cluster_configuration = {
+      etcd_backup = { enabled = true, retention = 5, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [terraform_data.guard_etcd_s3_retention]
+}
+
+run "check_warns_when_s3_keeps_fewer_points_than_the_masters" {
+  command = plan
+
+  variables {
+    master_count = 3
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_retention = 6, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [check.etcd_s3_keeps_fewer_points_than_the_masters]
+}
+
+run "check_warns_when_s3_retention_is_ignored" {
+  command = plan
+
+  variables {
+    rke2_version = "v1.33.3+rke2r1"
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_retention = 30, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+  }
+
+  expect_failures = [check.etcd_s3_retention_needs_recent_rke2]
+}
+
+run "velero_needs_a_bucket_and_keys" {
+  command = plan
+
+  variables {
+    velero = { enabled = true }
+  }
+
+  expect_failures = [terraform_data.guard_velero_s3_settings]
+}
+
+run "velero_endpoint_where_hetzner_has_no_object_storage" {
+  command = plan
+
+  variables {
+    locations = ["sin"]
+    velero    = { enabled = true, s3_bucket = "velero-bucket", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+  }
+
+  expect_failures = [terraform_data.guard_velero_endpoint]
+}
+
+run "velero_needs_the_csi_driver" {
+  command = plan
+
+  variables {
+    cluster_configuration = {
+      hcloud_csi  = { preinstall = false }
+      etcd_backup = { enabled = true, s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+    velero = { enabled = true }
+  }
+
+  expect_failures = [terraform_data.guard_velero_needs_csi]
+}
+
+run "velero_prefix_inside_the_etcd_folder" {
+  command = plan
+
+  variables {
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_folder = "backups", s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+    velero = { enabled = true, s3_prefix = "backups/velero" }
+  }
+
+  expect_failures = [terraform_data.guard_velero_prefix_apart]
+}
+
+run "velero_prefix_in_another_bucket_may_match" {
+  command = plan
+
+  variables {
+    cluster_configuration = {
+      etcd_backup = { enabled = true, s3_folder = "test", s3_bucket = "test-backups", s3_access_key = "MOCKACCESSKEY0000001", s3_secret_key = "MockSecretKey000000000000000000000000001" }
+    }
+    velero = { enabled = true, s3_bucket = "velero-bucket", s3_prefix = "test" }
+  }
+}

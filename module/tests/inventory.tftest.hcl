@@ -99,7 +99,7 @@ run "inventory" {
 
   assert {
     condition     = output.ops_inventory.etcd_s3 == null && output.ops_inventory.velero == null
-    error_message = "etcd_s3 and velero are null until the operational-readiness issue."
+    error_message = "etcd_s3 and velero are null while backups and Velero are off."
   }
 
   assert {

@@ -442,3 +442,240 @@ run "health_check_urls_scheme" {
 
   expect_failures = [var.health_check_urls]
 }
+
+run "etcd_backup_schedule_cron_format" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { schedule_cron = "every 6 hours" } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+run "etcd_backup_retention_range" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { retention = 0 } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+run "etcd_backup_s3_retention_whole_number" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { s3_retention = 7.5 } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+# RKE2 takes a host (etcd-s3-endpoint); a scheme or path is an error there.
+run "etcd_backup_endpoint_without_scheme" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { s3_endpoint = "https://fsn1.your-objectstorage.com" } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+run "etcd_backup_bucket_name" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { s3_bucket = "My_Bucket" } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+run "etcd_backup_folder_relative" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { s3_folder = "/etcd" } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+run "etcd_backup_region_format" {
+  command = plan
+
+  variables {
+    cluster_configuration = { etcd_backup = { s3_region = "EU Central" } }
+  }
+
+  expect_failures = [var.cluster_configuration]
+}
+
+# Snapshots and S3 belong to cluster_configuration.etcd_backup (its drop-in would silently win).
+run "extra_server_config_etcd_snapshot_key" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "etcd-snapshot-retention" = 3 }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+run "extra_server_config_etcd_s3_key_appended" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "etcd-s3-bucket+" = "other" }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+run "extra_server_config_etcd_disable_snapshots" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "etcd-disable-snapshots" = true }
+  }
+
+  expect_failures = [var.rke2_extra_server_config]
+}
+
+# Chart 11.x is Velero 1.17, whose AWS plugin line is v1.13 (rke2-facts.md §5.6).
+run "velero_chart_line" {
+  command = plan
+
+  variables {
+    velero = { version = "12.1.0" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_plugin_line" {
+  command = plan
+
+  variables {
+    velero = { plugin_version = "v1.11.1" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_schedule_format" {
+  command = plan
+
+  variables {
+    velero = { backup_schedule = "@every 6h" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_ttl_format" {
+  command = plan
+
+  variables {
+    velero = { backup_ttl = "30d" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_endpoint_without_scheme" {
+  command = plan
+
+  variables {
+    velero = { s3_endpoint = "https://nbg1.your-objectstorage.com" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_bucket_name" {
+  command = plan
+
+  variables {
+    velero = { s3_bucket = "Velero" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_prefix_relative" {
+  command = plan
+
+  variables {
+    velero = { s3_prefix = "velero/" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_region_format" {
+  command = plan
+
+  variables {
+    velero = { s3_region = "Falkenstein 1" }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_hook_on_error" {
+  command = plan
+
+  variables {
+    velero = { backup_hooks = [{ name = "dump", label_selector = { app = "db" }, container = "db", command = ["/bin/sh", "-c", "true"], on_error = "Ignore" }] }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "velero_hook_empty_command" {
+  command = plan
+
+  variables {
+    velero = { backup_hooks = [{ name = "dump", label_selector = { app = "db" }, container = "db", command = [] }] }
+  }
+
+  expect_failures = [var.velero]
+}
+
+run "upgrade_worker_concurrency_range" {
+  command = plan
+
+  variables {
+    upgrade = { worker_concurrency = 0 }
+  }
+
+  expect_failures = [var.upgrade]
+}
+
+run "upgrade_timeouts_range" {
+  command = plan
+
+  variables {
+    upgrade = { health_timeout = 5 }
+  }
+
+  expect_failures = [var.upgrade]
+}
+
+# The etcd process settings stay open (only snapshot/S3 keys are the module's).
+run "extra_server_config_etcd_process_settings_allowed" {
+  command = plan
+
+  variables {
+    rke2_extra_server_config = { "etcd-expose-metrics" = true, "etcd-arg" = ["heartbeat-interval=500", "election-timeout=5000"] }
+  }
+
+  assert {
+    condition     = yamldecode(nonsensitive(output.rke2_configs["test-master-0"]))["etcd-expose-metrics"] == true
+    error_message = "etcd-expose-metrics and etcd-arg stay usable in the extra config."
+  }
+}

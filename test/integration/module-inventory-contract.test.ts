@@ -66,7 +66,17 @@ module "cluster" {
   health_check_urls      = ["https://lms.example.com/heartbeat"]
   rke2_install_script_url = "https://mirror.example.com/rke2/install.sh"
   rke2_extra_server_config = { "disable-kube-proxy" = "true" }
-  # Applied with a mocked hcloud: nothing may connect to the (mocked) servers.
+  cluster_configuration = {
+    etcd_backup = {
+      enabled       = true
+      s3_bucket     = "contract-backups"
+      s3_access_key = "CONTRACTACCESSKEY001"
+      s3_secret_key = "ContractSecretKey0000000000000000000001"
+    }
+  }
+  velero = { enabled = true }
+  # Applied with a mocked hcloud: nothing may connect to the (mocked) servers (the node
+  # channel and the upgrade chain are off with it, wait_for_cluster_ready on its own).
   node_channel           = { apply = false }
   wait_for_cluster_ready = false
 }
@@ -117,8 +127,19 @@ resource "terraform_data" "dump" {
         return parseHostKey(t.hostKeys[0]!).blob.toString('base64');
       });
       expect(new Set(keys).size).toBe(5);
-      // And the inventory, as the actions receive it, carries no secret.
-      expect(text).not.toMatch(/PRIVATE KEY|aaaaaaaaaaaaaaaa/);
+      // Where the etcd snapshots and the Velero backups are, as the masters upload them.
+      // ISSUE 11 (actions/snapshot) drives the snapshot action on the lab with this block (S3
+      // verification of <folder>/<file>); this test only proves the contract holds.
+      expect(inventory.etcd_s3).toEqual({
+        endpoint: 'fsn1.your-objectstorage.com',
+        bucket: 'contract-backups',
+        folder: 'contract',
+        region: 'fsn1',
+        insecure: false,
+      });
+      expect(inventory.velero).toEqual({ namespace: 'velero', schedule: 'velero-full-cluster' });
+      // And the inventory, as the actions receive it, carries no secret (S3 keys included).
+      expect(text).not.toMatch(/PRIVATE KEY|aaaaaaaaaaaaaaaa|CONTRACTACCESSKEY|ContractSecretKey/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,9 @@
 # Open edX (Tutor) on RKE2: 3 masters for etcd quorum spread over fsn1/nbg1/hel1,
 # 3 workers sized for the LMS/CMS, MySQL, MongoDB, Meilisearch and Redis
-# (cpx41: 8 vCPU, 16 GB each), an ingress load balancer for 80/443 and the LMS
-# heartbeat as the application health check.
+# (cpx41: 8 vCPU, 16 GB each), an ingress load balancer for 80/443, the LMS
+# heartbeat as the application health check, etcd snapshots every 6 h to Hetzner
+# Object Storage and Velero file-system backups of the databases' volumes (with
+# mysqldump/mongodump hooks) into the same bucket.
 module "cluster" {
   source = "../.."
 
@@ -29,6 +31,22 @@ module "cluster" {
   }
 
   health_check_urls = ["https://${var.lms_host}/heartbeat"]
+
+  cluster_configuration = {
+    etcd_backup = {
+      enabled = true
+      # Endpoint fsn1.your-objectstorage.com (the control plane's location), folder "tutor";
+      # 3 masters x 10 snapshots kept in S3.
+      s3_bucket     = var.backup_bucket
+      s3_access_key = var.s3_access_key
+      s3_secret_key = var.s3_secret_key
+    }
+  }
+
+  # Same bucket and keys (prefix velero/tutor), every 6 h, kept 30 days.
+  velero = {
+    enabled = true
+  }
 
   delete_protection = true
 

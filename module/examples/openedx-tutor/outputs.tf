@@ -24,3 +24,13 @@ output "rke2_token" {
   value       = module.cluster.rke2_token
   sensitive   = true
 }
+
+output "etcd_backup_enabled" {
+  description = "etcd snapshots go to S3."
+  value       = module.cluster.etcd_backup_enabled
+}
+
+output "velero_enabled" {
+  description = "Velero backs up the volumes."
+  value       = module.cluster.velero_enabled
+}

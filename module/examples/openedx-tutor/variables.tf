@@ -29,3 +29,24 @@ variable "admin_cidrs" {
     error_message = "admin_cidrs must name at least one network (tofu itself connects over SSH to deliver the node configs)."
   }
 }
+
+variable "backup_bucket" {
+  description = "Existing Hetzner Object Storage bucket (in fsn1) for the etcd snapshots and Velero backups."
+  type        = string
+  default     = "tutor-backups"
+  nullable    = false
+}
+
+variable "s3_access_key" {
+  description = "Hetzner Object Storage access key for backup_bucket. Pass it as TF_VAR_s3_access_key."
+  type        = string
+  sensitive   = true
+  nullable    = false
+}
+
+variable "s3_secret_key" {
+  description = "Hetzner Object Storage secret key for backup_bucket. Pass it as TF_VAR_s3_secret_key."
+  type        = string
+  sensitive   = true
+  nullable    = false
+}

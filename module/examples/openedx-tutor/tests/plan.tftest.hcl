@@ -50,6 +50,9 @@ variables {
   hcloud_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
   lms_host     = "lms.example.org"
   admin_cidrs  = ["198.51.100.0/24"]
+  # Plan only: the keys never leave this test.
+  s3_access_key = "EXAMPLEACCESSKEY0001"
+  s3_secret_key = "ExampleSecretKey000000000000000000000001"
 }
 
 run "plan" {
@@ -78,5 +81,20 @@ run "plan" {
   assert {
     condition     = output.kube_api_endpoint == "https://203.0.113.10:6443"
     error_message = "The API is reached on the masters from admin_cidrs (no public API load balancer)."
+  }
+
+  assert {
+    condition     = output.etcd_backup_enabled && output.velero_enabled
+    error_message = "The tutor example backs up etcd and the volumes."
+  }
+
+  assert {
+    condition     = jsonencode(output.ops_inventory.etcd_s3) == jsonencode({ bucket = "tutor-backups", endpoint = "fsn1.your-objectstorage.com", folder = "tutor", insecure = false, region = "fsn1" }) && output.ops_inventory.velero.schedule == "velero-full-cluster"
+    error_message = "The inventory tells the actions where the snapshots and Velero backups are."
+  }
+
+  assert {
+    condition     = !strcontains(jsonencode(output.ops_inventory), "ExampleSecretKey")
+    error_message = "No S3 key in the inventory."
   }
 }
