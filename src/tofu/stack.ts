@@ -104,10 +104,16 @@ function serverIdentity(rc: ResourceChange): ServerIdentity | null {
   const role = readString(value, mask, ['labels', 'role']);
   const initialLabel = readString(value, mask, ['labels', 'rke2-initial-server']);
   const name = readString(value, mask, ['name']);
-  const masterByName = MASTER_NAME.test(rc.name) || (name !== undefined && /-master-\d+$/.test(name));
+  // A terraform_data models a server only by what it carries (labels, a `<cluster>-master-<n>`
+  // name): the module's own step resources (`upgrade_master`, `node_channel_master`) are named
+  // after masters but replacing them replaces no server.
+  const byResourceName = rc.type === 'hcloud_server';
+  const masterByName =
+    (byResourceName && MASTER_NAME.test(rc.name)) || (name !== undefined && /-master-\d+$/.test(name));
   const isMaster = role === 'master' || initialLabel === 'true' || masterByName;
   const isWorker =
-    !isMaster && (role === 'worker' || WORKER_NAME.test(rc.name) || /-worker-\d+$/.test(name ?? ''));
+    !isMaster &&
+    (role === 'worker' || (byResourceName && WORKER_NAME.test(rc.name)) || /-worker-\d+$/.test(name ?? ''));
   if (!isMaster && !isWorker) return null;
   const initial =
     isMaster &&
