@@ -5,6 +5,7 @@ import { ExitCode } from './exit-codes.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
 import { registerTofu } from './commands/tofu.js';
+import { registerSnapshot } from './commands/snapshot.js';
 
 export { ExitCode };
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerInventory(program);
   registerHealth(program);
   registerTofu(program);
+  registerSnapshot(program);
   return program;
 }
 

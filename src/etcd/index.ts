@@ -1,0 +1,2 @@
+export * from './install.js';
+export * from './trial-restore.js';

@@ -1,0 +1,3 @@
+export * from './settings.js';
+export * from './errors.js';
+export * from './client.js';

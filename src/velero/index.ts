@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './backup.js';
+export * from './run.js';
