@@ -13,7 +13,8 @@
  *  - Backup: FailedValidation on an unknown or Unavailable location (pkg/controller/
  *    backup_controller.go prepareBackupRequest), else InProgress -> Finalizing|
  *    FinalizingPartiallyFailed -> Completed|PartiallyFailed, or Failed (S3 error, or the result
- *    asked for by annotation `lab.rke2-ops.io/result` / setting `veleroResult`). File-system
+ *    asked for by annotation `lab.rke2-ops.io/result` / setting `veleroResult`, which can also ask
+ *    for FailedValidation). File-system
  *    backup (defaultVolumesToFsBackup or `backup.velero.io/backup-volumes`): a PodVolumeBackup
  *    per PVC volume of each pod; a pod whose node does not run fails its PodVolumeBackup
  *    ("daemonset pod not found in running state in node X") and the backup is PartiallyFailed.
@@ -439,6 +440,13 @@ async function runBackup(b: Obj, locations: Obj[]): Promise<void> {
   await kube.mergePatch(`${V1}/backups/${name}`, {
     metadata: { labels: { 'velero.io/storage-location': locationName } },
   });
+  // A validation failure Velero finds in the spec (an unknown resource, a bad selector, ...),
+  // asked for by annotation / setting `FailedValidation`: the location checks above are the
+  // only ones the lab derives itself.
+  const asked =
+    b.metadata.annotations?.[RESULT_ANNOTATION] ?? (settings()['veleroResult'] as string | undefined);
+  if (asked === 'FailedValidation' && validationErrors.length === 0)
+    validationErrors.push('lab: invalid backup spec (FailedValidation asked for by the lab result setting)');
   if (validationErrors.length > 0) {
     await setStatus('backups', name, {
       phase: 'FailedValidation',
