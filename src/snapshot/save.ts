@@ -165,7 +165,7 @@ export async function runSave(config: SnapshotConfig, deps: SnapshotDeps): Promi
           'verify-s3',
           's3',
           bad.message,
-          'check the etcd-s3-* settings on the masters and the bucket (the snapshot stays on the master; nothing was deleted), then run again',
+          'check the etcd-s3-* settings on the masters and the bucket (the snapshot stays on the master), then run again',
         );
       download = result.downloaded;
     } else run.skip('verify-s3');
@@ -288,7 +288,9 @@ async function record(
   ctx.report.metadataStored = stored;
   await run.phase('record', async () => {
     let verified = !ctx.failure && run.checks.every((c) => c.status !== 'fail');
-    const build = (ok: boolean) => buildMetadata(session, { ...ctx, verified: ok });
+    // One timestamp for both copies: the master's and the S3 metadata are the same document.
+    const at = new Date(deps.clock.now()).toISOString();
+    const build = (ok: boolean) => buildMetadata(session, { ...ctx, verified: ok, at });
     // Failure path: a short grace beyond the budget for the bookkeeping.
     const timeoutMs = ctx.failure ? 15_000 : run.execTimeout(60_000);
     if (session.bucket) {
@@ -321,7 +323,7 @@ async function record(
             phase: 'record',
             node: 's3',
             message: `the metadata could not be written to S3: ${stored.s3}`,
-            next: 'check S3 and run again (nothing was deleted)',
+            next: 'check S3 and run again',
           };
         } else run.warn(`metadata not written to S3: ${stored.s3}`);
       }
@@ -398,7 +400,7 @@ async function record(
           phase: 'record',
           node,
           message: `the metadata could not be written on ${node}: ${stored.local}`,
-          next: 'check the disk of the master and run again (nothing was deleted)',
+          next: 'check the disk of the master and run again',
         };
         run.check({ name: 'metadata-local', level: 'metadata', status: 'fail', node, message: stored.local });
       } else run.warn(`metadata not written on ${node}: ${stored.local}`);
@@ -444,6 +446,7 @@ function buildMetadata(
     baseName: string;
     report: Partial<SnapshotReport>;
     verified: boolean;
+    at: string;
   },
 ): SnapshotMetadata {
   const { config, run, deps } = session;
@@ -496,7 +499,7 @@ function buildMetadata(
     verification: {
       level: config.level,
       verified: ctx.verified,
-      at: new Date(deps.clock.now()).toISOString(),
+      at: ctx.at,
       checks: run.checks
         .filter((c) => c.level !== 'metadata')
         .map((c: SnapshotCheck) => ({ name: c.name, level: c.level, status: c.status, message: c.message })),

@@ -105350,7 +105350,7 @@ async function runSave(config, deps) {
             result.checks.forEach((c) => run.check(c));
             const bad = result.checks.find((c) => c.status === 'fail');
             if (bad)
-                fail('verify-s3', 's3', bad.message, 'check the etcd-s3-* settings on the masters and the bucket (the snapshot stays on the master; nothing was deleted), then run again');
+                fail('verify-s3', 's3', bad.message, 'check the etcd-s3-* settings on the masters and the bucket (the snapshot stays on the master), then run again');
             download = result.downloaded;
         }
         else
@@ -105446,7 +105446,9 @@ async function save_record(session, ctx) {
     ctx.report.metadataStored = stored;
     await run.phase('record', async () => {
         let verified = !ctx.failure && run.checks.every((c) => c.status !== 'fail');
-        const build = (ok) => buildMetadata(session, { ...ctx, verified: ok });
+        // One timestamp for both copies: the master's and the S3 metadata are the same document.
+        const at = new Date(deps.clock.now()).toISOString();
+        const build = (ok) => buildMetadata(session, { ...ctx, verified: ok, at });
         // Failure path: a short grace beyond the budget for the bookkeeping.
         const timeoutMs = ctx.failure ? 15_000 : run.execTimeout(60_000);
         if (session.bucket) {
@@ -105475,7 +105477,7 @@ async function save_record(session, ctx) {
                         phase: 'record',
                         node: 's3',
                         message: `the metadata could not be written to S3: ${stored.s3}`,
-                        next: 'check S3 and run again (nothing was deleted)',
+                        next: 'check S3 and run again',
                     };
                 }
                 else
@@ -105544,7 +105546,7 @@ async function save_record(session, ctx) {
                     phase: 'record',
                     node,
                     message: `the metadata could not be written on ${node}: ${stored.local}`,
-                    next: 'check the disk of the master and run again (nothing was deleted)',
+                    next: 'check the disk of the master and run again',
                 };
                 run.check({ name: 'metadata-local', level: 'metadata', status: 'fail', node, message: stored.local });
             }
@@ -105633,7 +105635,7 @@ function buildMetadata(session, ctx) {
         verification: {
             level: config.level,
             verified: ctx.verified,
-            at: new Date(deps.clock.now()).toISOString(),
+            at: ctx.at,
             checks: run.checks
                 .filter((c) => c.level !== 'metadata')
                 .map((c) => ({ name: c.name, level: c.level, status: c.status, message: c.message })),
