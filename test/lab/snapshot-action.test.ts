@@ -304,7 +304,9 @@ test('action, restore level: S3 copy byte-equal, metadata on the master and in S
     velero: { name: r.outputs['velero-backup'], phase: 'Completed' },
     verification: { level: 'restore', verified: true },
   });
-  expect(onMaster.tokenSha256).toBe((await sh(`sha256sum ${DATA}/server/token | cut -d' ' -f1`)).trim());
+  expect(onMaster.tokenSha256).toBe(
+    (await sh(`printf %s "$(cat ${DATA}/server/token)" | sha256sum | cut -d' ' -f1`)).trim(),
+  );
   expect(onMaster.counts.before).toEqual({
     nodes: 2,
     namespaces: expect.any(Number),
