@@ -71722,11 +71722,26 @@ function batchScript(steps, opts = {}) {
     }
     else {
         lines.push('stop=0');
+        let pending = [];
+        const join = () => {
+            for (const j of pending)
+                lines.push(sh `if [ "$g${String(j)}" = true ]; then wait "$p${String(j)}" || r${String(j)}=$?; fi`);
+            pending = [];
+        };
         steps.forEach((s, i) => {
+            if (s.parallel) {
+                if (s.stopOnFailure)
+                    throw new Error(`step ${s.key}: parallel and stopOnFailure do not mix`);
+                lines.push(sh `r${String(i)}=0; g${String(i)}=false; if [ "$stop" = 0 ]; then g${String(i)}=true; ( set -euo pipefail; ${s.command} ) >"$d/"${s.key}.out 2>"$d/"${s.key}.err & p${String(i)}=$!; fi`);
+                pending.push(i);
+                return;
+            }
+            join();
             lines.push(sh `r${String(i)}=0; g${String(i)}=false; if [ "$stop" = 0 ]; then g${String(i)}=true; ( set -euo pipefail; ${s.command} ) >"$d/"${s.key}.out 2>"$d/"${s.key}.err || r${String(i)}=$?; fi`);
             if (s.stopOnFailure)
                 lines.push(sh `[ "$r${String(i)}" = 0 ] || stop=1`);
         });
+        join();
     }
     lines.push("printf '{'");
     steps.forEach((s, i) => {
@@ -72656,9 +72671,10 @@ async function saveOnMaster(shell, opts) {
             stopOnFailure: true,
         },
         { key: 'save', command: etcdSnapshotSave(baseName), stopOnFailure: true },
-        { key: 'ls', command: etcdSnapshotLs() },
-        { key: 'digest', command: digestByPrefix(paths.snapshotDir, `${baseName}-`) },
-        countObjectsStep(paths, 'after'),
+        // Three independent reads of what the save left: together, not one after the other.
+        { key: 'ls', command: etcdSnapshotLs(), parallel: true },
+        { key: 'digest', command: digestByPrefix(paths.snapshotDir, `${baseName}-`), parallel: true },
+        { ...countObjectsStep(paths, 'after'), parallel: true },
     ], { timeoutMs: opts.timeoutMs, ...(opts.secrets ? { secrets: opts.secrets } : {}) }).catch((error) => fail('save', node, `rke2 etcd-snapshot save on ${node} did not finish: ${errorMessage(error)}`, 'check `journalctl -u rke2-server` on the master; a hung S3 upload ends after etcd-s3-timeout'));
     if (r.free.code !== 0)
         fail('save', node, `a snapshot named ${baseName} already exists: ${inertText(r.free.stderr.trim())}`, 'run again (each run picks a new name)');

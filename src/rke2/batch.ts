@@ -16,6 +16,12 @@ export interface Step {
   command: ShellFragment;
   /** Skip the remaining steps when this one exits non-zero. */
   stopOnFailure?: boolean;
+  /**
+   * (sequential batches) Start this step in the background: consecutive `parallel` steps run
+   * together, and the batch waits for them before the next ordinary step or the end. For
+   * independent reads after a write (ls, digest, counts after a save). Not with stopOnFailure.
+   */
+  parallel?: boolean;
 }
 
 export interface StepResult {
@@ -50,12 +56,28 @@ export function batchScript(steps: readonly Step[], opts: { concurrent?: boolean
     steps.forEach((_s, i) => lines.push(sh`r${String(i)}=0; wait "$p${String(i)}" || r${String(i)}=$?`));
   } else {
     lines.push('stop=0');
+    let pending: number[] = [];
+    const join = () => {
+      for (const j of pending)
+        lines.push(sh`if [ "$g${String(j)}" = true ]; then wait "$p${String(j)}" || r${String(j)}=$?; fi`);
+      pending = [];
+    };
     steps.forEach((s, i) => {
+      if (s.parallel) {
+        if (s.stopOnFailure) throw new Error(`step ${s.key}: parallel and stopOnFailure do not mix`);
+        lines.push(
+          sh`r${String(i)}=0; g${String(i)}=false; if [ "$stop" = 0 ]; then g${String(i)}=true; ( set -euo pipefail; ${s.command} ) >"$d/"${s.key}.out 2>"$d/"${s.key}.err & p${String(i)}=$!; fi`,
+        );
+        pending.push(i);
+        return;
+      }
+      join();
       lines.push(
         sh`r${String(i)}=0; g${String(i)}=false; if [ "$stop" = 0 ]; then g${String(i)}=true; ( set -euo pipefail; ${s.command} ) >"$d/"${s.key}.out 2>"$d/"${s.key}.err || r${String(i)}=$?; fi`,
       );
       if (s.stopOnFailure) lines.push(sh`[ "$r${String(i)}" = 0 ] || stop=1`);
     });
+    join();
   }
   lines.push("printf '{'");
   steps.forEach((s, i) => {

@@ -14,9 +14,9 @@ import { fail } from './run-state.js';
 
 /**
  * The save, ONE exec on the master: refuse if a file of this name already exists, `rke2
- * etcd-snapshot save --name <base>`, then `etcd-snapshot ls -o json` (where the REAL file name
- * comes from, rke2-facts.md §1.1), size and sha256 of `<snapshot dir>/<base>-*` computed on the
- * node, and the object counts right after the save.
+ * etcd-snapshot save --name <base>`, then concurrently `etcd-snapshot ls -o json` (where the REAL
+ * file name comes from, rke2-facts.md §1.1), size and sha256 of `<snapshot dir>/<base>-*`
+ * computed on the node, and the object counts right after the save.
  *
  * RKE2 proves little here: `save` exits 0 and prints `saved` when the S3 upload failed, and
  * exits 0 printing nothing when the local snapshot failed (ENOSPC) - so the outcome is judged
@@ -53,9 +53,10 @@ export async function saveOnMaster(
         stopOnFailure: true,
       },
       { key: 'save', command: etcdSnapshotSave(baseName), stopOnFailure: true },
-      { key: 'ls', command: etcdSnapshotLs() },
-      { key: 'digest', command: digestByPrefix(paths.snapshotDir, `${baseName}-`) },
-      countObjectsStep(paths, 'after'),
+      // Three independent reads of what the save left: together, not one after the other.
+      { key: 'ls', command: etcdSnapshotLs(), parallel: true },
+      { key: 'digest', command: digestByPrefix(paths.snapshotDir, `${baseName}-`), parallel: true },
+      { ...countObjectsStep(paths, 'after'), parallel: true },
     ],
     { timeoutMs: opts.timeoutMs, ...(opts.secrets ? { secrets: opts.secrets } : {}) },
   ).catch((error: unknown) =>

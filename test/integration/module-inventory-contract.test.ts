@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInventory, targetsFromInventory } from '../../src/inventory/index.js';
 import { parseHostKey } from '../../src/ssh/hostkeys.js';
+import { readSnapshotConfig } from '../../src/snapshot/config.js';
+import { endpointUrl, metadataKey, snapshotKey } from '../../src/s3/settings.js';
+import { SecretRegistry } from '../../src/lib/secrets.js';
+import { makeKey } from '../helpers/keys.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const haveTofu = spawnSync('sh', ['-c', 'command -v tofu'], { encoding: 'utf8' }).status === 0;
@@ -42,7 +46,7 @@ function tofu(args: string[], cwd: string): string {
 
 maybe(
   'the module ops_inventory loads through the actions schema',
-  () => {
+  async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rke2ops-contract-'));
     try {
       const out = join(dir, 'ops_inventory.json');
@@ -128,8 +132,9 @@ resource "terraform_data" "dump" {
       });
       expect(new Set(keys).size).toBe(5);
       // Where the etcd snapshots and the Velero backups are, as the masters upload them.
-      // ISSUE 11 (actions/snapshot) drives the snapshot action on the lab with this block (S3
-      // verification of <folder>/<file>); this test only proves the contract holds.
+      // test/lab/snapshot-action.test.ts drives the snapshot action on the lab with this block
+      // (S3 verification of <folder>/<file>); here the snapshot core's config reads the module's
+      // inventory as rendered (below).
       expect(inventory.etcd_s3).toEqual({
         endpoint: 'fsn1.your-objectstorage.com',
         bucket: 'contract-backups',
@@ -138,6 +143,34 @@ resource "terraform_data" "dump" {
         insecure: false,
       });
       expect(inventory.velero).toEqual({ namespace: 'velero', schedule: 'velero-full-cluster' });
+      // The snapshot action's config takes this inventory as its `inventory` input: the S3
+      // location RKE2 uploads to (https, path style, region = location), where a file's object
+      // and metadata are, Velero from the velero block, the master the snapshot is saved on.
+      const secrets = new SecretRegistry();
+      const inputs: Record<string, string> = {
+        inventory: JSON.stringify(rendered),
+        'ssh-key': makeKey().privateKey,
+        's3-access-key': 'CONTRACTACCESSKEY',
+        's3-secret-key': 'ContractSecretKey',
+      };
+      const snap = (await readSnapshotConfig((n) => inputs[n] ?? '', secrets)).snapshot;
+      expect(snap.master.name).toBe('contract-master-0');
+      expect(snap.level).toBe('s3');
+      expect(snap.s3).toMatchObject({
+        endpoint: 'fsn1.your-objectstorage.com',
+        bucket: 'contract-backups',
+        region: 'fsn1',
+      });
+      expect(endpointUrl(snap.s3!)).toBe('https://fsn1.your-objectstorage.com');
+      const file = 'pre-upgrade-20270101T120000Z-3fa9c1-contract-master-0-1798804800.zip';
+      expect(snapshotKey(snap.s3!, file)).toBe(`contract/${file}`);
+      expect(metadataKey(snap.s3!, file)).toBe(`contract/.metadata/${file}.rke2-ops.json`);
+      expect(snap.velero).toEqual({
+        namespace: 'velero',
+        schedule: 'velero-full-cluster',
+        allowPartiallyFailed: false,
+      });
+      expect(secrets.redact('key ContractSecretKey')).not.toContain('ContractSecretKey');
       // And the inventory, as the actions receive it, carries no secret (S3 keys included).
       expect(text).not.toMatch(/PRIVATE KEY|aaaaaaaaaaaaaaaa|CONTRACTACCESSKEY|ContractSecretKey/);
     } finally {

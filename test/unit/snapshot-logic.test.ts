@@ -13,6 +13,9 @@ import { veleroVerdict } from '../../src/velero/run.js';
 import type { VeleroBackupResult } from '../../src/velero/types.js';
 import { checksumFor, etcdReleaseFiles, installEtcdTools, type ToolCache } from '../../src/etcd/install.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { batchScript, parseBatch } from '../../src/rke2/batch.js';
+import { sh } from '../../src/lib/quote.js';
+import { execFileSync } from 'node:child_process';
 
 const AT = new Date('2027-01-01T12:00:00.400Z');
 const file = (prefix: string, nonce: string, ts: number, node = 'prod-master-0') =>
@@ -85,7 +88,7 @@ describe('Velero verdict', () => {
     timedOut: false,
     durationSeconds: 3,
   };
-  test.each([
+  const cases: [string, Partial<VeleroBackupResult>, boolean][] = [
     ['Completed', {}, true],
     ['PartiallyFailed', { errors: 1 }, false],
     ['Failed', { failureReason: 'backup already exists in object storage' }, false],
@@ -96,7 +99,8 @@ describe('Velero verdict', () => {
     ],
     ['InProgress', { timedOut: true }, false],
     ['', { failureReason: 'not started: BackupStorageLocation default is Unavailable' }, false],
-  ] as const)('phase %j (%j) -> ok %j', (phase, extra, ok) => {
+  ];
+  test.each(cases)('phase %j (%j) -> ok %j', (phase, extra, ok) => {
     const v = veleroVerdict({ ...base, ...extra, phase });
     expect(v.ok).toBe(ok);
     if (!ok)
@@ -167,5 +171,55 @@ describe('etcd release install', () => {
       ),
     ).rejects.toThrow(/has no line for/);
     expect(fake.downloads).toHaveLength(1);
+  });
+});
+
+describe('batch with parallel steps', () => {
+  test('consecutive parallel steps run together after the step before them, and are waited for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batch-'));
+    const flag = join(dir, 'flag');
+    const steps = [
+      { key: 'first', command: sh`echo first`, stopOnFailure: true },
+      // waits for a file only its sibling creates: deadlocks (then times out) when run in sequence
+      {
+        key: 'waiter',
+        command: sh`timeout 5 bash -c ${`until [ -e ${flag} ]; do sleep 0.05; done`}; echo waited`,
+        parallel: true,
+      },
+      { key: 'maker', command: sh`sleep 0.2; touch ${flag}; echo made`, parallel: true },
+      { key: 'last', command: sh`ls ${flag}` },
+    ];
+    const stdout = execFileSync('bash', ['-c', batchScript(steps)], { encoding: 'utf8' });
+    const r = parseBatch(steps, {
+      host: 'local',
+      code: 0,
+      signal: null,
+      stdout,
+      stderr: '',
+      durationMs: 0,
+      timedOut: false,
+    } as never);
+    expect(r.waiter).toMatchObject({ ran: true, code: 0, stdout: 'waited\n' });
+    expect(r.maker).toMatchObject({ ran: true, code: 0, stdout: 'made\n' });
+    expect(r.last!.code).toBe(0);
+  });
+
+  test('a failed stopOnFailure step keeps the parallel steps after it from running', () => {
+    const steps = [
+      { key: 'save', command: sh`exit 3`, stopOnFailure: true },
+      { key: 'ls', command: sh`echo ls`, parallel: true },
+    ];
+    const stdout = execFileSync('bash', ['-c', batchScript(steps)], { encoding: 'utf8' });
+    const r = parseBatch(steps, {
+      host: 'local',
+      code: 0,
+      signal: null,
+      stdout,
+      stderr: '',
+      durationMs: 0,
+      timedOut: false,
+    } as never);
+    expect(r.save!.code).toBe(3);
+    expect(r.ls).toMatchObject({ ran: false, stdout: '' });
   });
 });
