@@ -5,7 +5,8 @@
  *
  *   npx tsx scripts/bench-snapshot.ts [--runs 5] [--masters 1] [--workers 1] [--name snap-bench]
  *
- * Needs root and the lab tools (bash scripts/setup-tools.sh lab). Per run, interleaved:
+ * Needs root and the lab tools (bash scripts/setup-tools.sh lab). Per run, interleaved (the order
+ * rotates from run to run):
  *  - bare:    `ssh -i key master-0 rke2 etcd-snapshot save --name ...` (OpenSSH client, pinned
  *             host key): what a workflow step without this toolkit would run;
  *  - local / s3 / restore: `node bin/rke2-ops.js snapshot save --level <level>` (the CLI: the
@@ -127,20 +128,27 @@ try {
 
   const wall: Record<string, number[]> = { bare: [], local: [], s3: [], restore: [] };
   const phases: Record<string, Record<string, number[]>> = {};
+  // The order rotates per run, so a slow first or last slot (the lab settling after a save,
+  // another process on the machine) does not always land on the same contender.
+  const contenders = ['bare', ...LEVELS] as const;
   for (let i = 0; i < runs; i++) {
-    const bare = await exec(
-      'ssh',
-      [...sshArgs, 'rke2', 'etcd-snapshot', 'save', '--name', `bench-bare-${i}`],
-      env,
-    );
-    if (bare.code !== 0) throw new Error(`bare save failed: ${bare.stderr}`);
-    wall.bare!.push(bare.ms);
-    for (const l of LEVELS) {
-      const r = await level(l);
+    for (let j = 0; j < contenders.length; j++) {
+      const c = contenders[(i + j) % contenders.length]!;
+      if (c === 'bare') {
+        const bare = await exec(
+          'ssh',
+          [...sshArgs, 'rke2', 'etcd-snapshot', 'save', '--name', `bench-bare-${i}`],
+          env,
+        );
+        if (bare.code !== 0) throw new Error(`bare save failed: ${bare.stderr}`);
+        wall.bare!.push(bare.ms);
+        continue;
+      }
+      const r = await level(c);
       const report = JSON.parse(r.stdout) as SnapshotReport;
-      if (!report.verified) throw new Error(`${l} not verified: ${r.stderr}`);
-      wall[l]!.push(r.ms);
-      const p = (phases[l] ??= {});
+      if (!report.verified) throw new Error(`${c} not verified: ${r.stderr}`);
+      wall[c]!.push(r.ms);
+      const p = (phases[c] ??= {});
       for (const ph of report.phases)
         if (ph.status !== 'skipped') (p[ph.name] ??= []).push(ph.durationSeconds * 1000);
       (p['startup'] ??= []).push(report.startupMs);
@@ -162,7 +170,7 @@ try {
   lines.push(
     `  etcdutl install (first restore run, download + sha256 + unpack + cache): ${s(first.ms - median(wall.restore!))} more than a cached run`,
     `goal: the s3 level adds < 1.5 s to a bare save: ${s(added)} -> ${added < 1500 ? 'MET' : 'NOT MET'}`,
-    `rerun: npx tsx scripts/bench-snapshot.ts --runs ${runs} --masters ${values.masters} --workers ${values.workers}`,
+    `rerun: sudo bash -c 'source .tools/env && npx tsx scripts/bench-snapshot.ts --runs ${runs} --masters ${values.masters} --workers ${values.workers}'`,
   );
   console.log(lines.join('\n'));
 } finally {
