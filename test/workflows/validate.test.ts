@@ -127,11 +127,11 @@ describe('action.yml files', () => {
     );
     const source = [front, ...configs].join('\n');
     const constants = Object.fromEntries(
-      [...source.matchAll(/^\s*([A-Za-z]+):\s*'([a-z0-9-]+)',?$/gm)].map((m) => [m[1]!, m[2]!]),
+      [...source.matchAll(/^\s*([A-Za-z][A-Za-z0-9]*):\s*'([a-z0-9-]+)',?$/gm)].map((m) => [m[1]!, m[2]!]),
     );
     const read = [
       ...source.matchAll(
-        /input[A-Z][A-Za-z]*\(\s*[A-Za-z.]+,\s*(?:'([a-z0-9-]+)'|[A-Za-z]*Inputs\.([A-Za-z]+))/g,
+        /input[A-Z][A-Za-z]*\(\s*[A-Za-z.]+,\s*(?:'([a-z0-9-]+)'|[A-Za-z]*Inputs\.([A-Za-z][A-Za-z0-9]*))/g,
       ),
     ].map((m) => m[1] ?? constants[m[2]!] ?? `unresolved Inputs.${m[2]}`);
     expect(read.length).toBeGreaterThan(0);
