@@ -6,6 +6,7 @@ import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
 import { registerTofu } from './commands/tofu.js';
 import { registerSnapshot } from './commands/snapshot.js';
+import { registerIncident } from './commands/incident.js';
 
 export { ExitCode };
 
@@ -15,7 +16,7 @@ export { ExitCode };
  */
 export function buildProgram(): Command {
   const program = new Command('rke2-ops')
-    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, rollback')
+    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, incident')
     .addHelpText(
       'after',
       '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).',
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerTofu(program);
   registerSnapshot(program);
+  registerIncident(program);
   return program;
 }
 

@@ -1,7 +1,6 @@
-import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from '../lib/logger.js';
-import { silentLogger } from '../lib/logger.js';
 import { httpStatus, type GitHubClient } from './client.js';
+import { withRetry } from './retry.js';
 import { COMMENT_BODY_LIMIT } from './markdown.js';
 import { inert } from '../lib/inert.js';
 
@@ -47,30 +46,6 @@ export function hasMarker(body: string | null | undefined, marker: string): bool
   if (!body) return false;
   const firstLine = body.split(/\r?\n/, 1)[0]!;
   return firstLine.trim() === marker;
-}
-
-async function withRetry<T>(label: string, fn: () => Promise<T>, opts: StickyCommentOptions): Promise<T> {
-  const logger = opts.logger ?? silentLogger;
-  return pRetry(
-    async () => {
-      try {
-        return await fn();
-      } catch (error) {
-        const status = httpStatus(error);
-        if (status !== undefined && status < 500 && status !== 429) throw new AbortError(error as Error);
-        throw error;
-      }
-    },
-    {
-      retries: opts.retries ?? 2,
-      minTimeout: opts.retryDelayMs ?? 500,
-      factor: 2,
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0)
-          logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
-      },
-    },
-  );
 }
 
 /** Every comment with the marker, oldest first (all pages: a busy PR has hundreds of comments). */

@@ -16,6 +16,8 @@
  * (401 "Bad credentials" otherwise). Faults: `failNext()` answers matching requests with an
  * error status, for the "a comment failure warns" paths. Search is consistent (GitHub's index
  * lags; set `searchLagMs` to hide issues younger than that from search, as GitHub does).
+ * Races: `gate()` holds matching requests until a number of them have arrived, then answers
+ * them all - two clients that both list before either writes, every time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,6 +62,14 @@ export interface StoredLabel {
   description: string | null;
 }
 
+interface Gate {
+  method?: string;
+  path: RegExp;
+  parties: number;
+  waiting: (() => void)[];
+  timer?: NodeJS.Timeout;
+}
+
 interface Fault {
   method?: string;
   path: RegExp;
@@ -99,6 +109,11 @@ export interface GitHubApiStandIn {
   failNext(match: { method?: string; path: RegExp }, status: number, times?: number, message?: string): void;
   /** Drops every pending fault. */
   clearFaults(): void;
+  /**
+   * Holds the next `parties` requests matching method and path until all of them have arrived
+   * (or `timeoutMs` passed), then lets them through together.
+   */
+  gate(match: { method?: string; path: RegExp }, parties: number, timeoutMs?: number): void;
   /** Calls that match a method and path pattern (the call log, filtered). */
   callsTo(method: string, path: RegExp): ApiCall[];
   close(): Promise<void>;
@@ -127,6 +142,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const comments = new Map<number, StoredComment>();
   const labels = new Map<string, StoredLabel>();
   const faults: Fault[] = [];
+  const gates: Gate[] = [];
   let nextNumber = 1;
   let nextCommentId = 1_000_001;
   let nextLabelId = 5_001;
@@ -537,6 +553,11 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       authorized,
     };
     calls.push(call);
+    const gate = gates.find(
+      (g) =>
+        g.waiting.length < g.parties && (!g.method || g.method === call.method) && g.path.test(call.path),
+    );
+    if (gate) await passGate(gate);
     let reply: Reply;
     try {
       if (!authorized) throw new HttpError(401, 'Bad credentials');
@@ -574,6 +595,19 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     send(res, reply);
   });
 
+  function passGate(gate: Gate): Promise<void> {
+    return new Promise((resolve) => {
+      gate.waiting.push(resolve);
+      if (gate.waiting.length === gate.parties) openGate(gate);
+    });
+  }
+
+  function openGate(gate: Gate): void {
+    clearTimeout(gate.timer);
+    gates.splice(gates.indexOf(gate), 1);
+    gate.waiting.forEach((release) => release());
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -603,9 +637,22 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     clearFaults: () => {
       faults.length = 0;
     },
+    gate: (match, parties, timeoutMs = 30_000) => {
+      const gate: Gate = {
+        ...(match.method ? { method: match.method } : {}),
+        path: match.path,
+        parties,
+        waiting: [],
+      };
+      // A party that never comes must not hang the test: the gate opens after the timeout.
+      gate.timer = setTimeout(() => gates.includes(gate) && openGate(gate), timeoutMs);
+      gate.timer.unref();
+      gates.push(gate);
+    },
     callsTo: (method, path) => calls.filter((c) => c.method === method && path.test(c.path)),
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const g of [...gates]) openGate(g);
         server.closeAllConnections();
         server.close((e) => (e ? reject(e) : resolve()));
       }),

@@ -32455,7 +32455,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4674);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7022);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run().
 
@@ -32467,7 +32467,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4674:
+/***/ 7022:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37006,6 +37006,13 @@ function section(summary, planFile) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/github/client.ts
+/** The HTTP status of a REST error (Octokit's RequestError carries `status`), if any. */
+function httpStatus(error) {
+    const status = error?.status;
+    return typeof status === 'number' ? status : undefined;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/is-network-error/index.js
 const objectToString = Object.prototype.toString;
 
@@ -37314,11 +37321,35 @@ function consoleLogger(opts = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/github/client.ts
-/** The HTTP status of a REST error (Octokit's RequestError carries `status`), if any. */
-function httpStatus(error) {
-    const status = error?.status;
-    return typeof status === 'number' ? status : undefined;
+;// CONCATENATED MODULE: ./src/github/retry.ts
+
+
+
+/**
+ * One GitHub REST call with bounded retries: 5xx, 429 and network errors are retried with
+ * doubling delays, every other 4xx fails at once (a retry cannot fix a 404 or a 422).
+ */
+async function withRetry(label, fn, opts = {}) {
+    const logger = opts.logger ?? silentLogger;
+    return pRetry(async () => {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            const status = httpStatus(error);
+            if (status !== undefined && status < 500 && status !== 429)
+                throw new AbortError(error);
+            throw error;
+        }
+    }, {
+        retries: opts.retries ?? 2,
+        minTimeout: opts.retryDelayMs ?? 500,
+        factor: 2,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0)
+                logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
+        },
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/github/markdown.ts
@@ -37380,7 +37411,6 @@ const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
 
 
 
-
 /**
  * The hidden first line. `key` is user text (a directory name): URI-encoding it leaves no
  * `-->` or newline that could end the HTML comment early.
@@ -37396,28 +37426,6 @@ function hasMarker(body, marker) {
         return false;
     const firstLine = body.split(/\r?\n/, 1)[0];
     return firstLine.trim() === marker;
-}
-async function withRetry(label, fn, opts) {
-    const logger = opts.logger ?? silentLogger;
-    return pRetry(async () => {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            const status = httpStatus(error);
-            if (status !== undefined && status < 500 && status !== 429)
-                throw new AbortError(error);
-            throw error;
-        }
-    }, {
-        retries: opts.retries ?? 2,
-        minTimeout: opts.retryDelayMs ?? 500,
-        factor: 2,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0)
-                logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
-        },
-    });
 }
 /** Every comment with the marker, oldest first (all pages: a busy PR has hundreds of comments). */
 async function findStickyComments(client, target, marker, opts = {}) {
