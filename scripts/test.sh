@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"; .ci/run runs it): sets up everything, then runs every
 # suite - typecheck, lint, unit, integration (real sshd), workflow validation, check-dist,
-# OpenTofu toolchain, the module, and the lab end to end. Every suite runs even when an
-# earlier one fails; the summary at the end lists each and the exit code says whether all
-# passed. Needs root for the lab (mount namespaces, one sshd per node).
+# OpenTofu toolchain, the module, the lab end to end, and the reusable workflows run by a
+# real runner (act). Every suite runs even when an earlier one fails; the summary at the end
+# lists each and the exit code says whether all passed. Needs root for the lab (mount
+# namespaces, one sshd per node).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -20,7 +21,7 @@ banner "setup: system packages"
 bash scripts/setup-system.sh
 banner "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
-banner "setup: Go-built tools (tofu + providers, actionlint, lab: etcd, kube-apiserver)"
+banner "setup: Go-built tools (tofu + providers, actionlint, act, lab: etcd, kube-apiserver)"
 bash scripts/setup-tools.sh
 # shellcheck disable=SC1091
 source .tools/env
@@ -66,6 +67,7 @@ step check-dist bash scripts/check-dist.sh
 step tofu bash scripts/test-tofu.sh
 step module bash scripts/test-module.sh
 step lab bash scripts/test-lab.sh
+step act bash scripts/test-act.sh
 
 banner "summary ($(($(date +%s) - started)) s)"
 cat "$results"
