@@ -1,0 +1,126 @@
+import { InputError } from '../lib/errors.js';
+import { assertIdentifier } from '../lib/identifiers.js';
+import { inert } from '../lib/inert.js';
+import { inputBoolean, inputDuration, inputOptional, inputString, type InputSource } from '../lib/inputs.js';
+import type { SecretRegistry } from '../lib/secrets.js';
+
+/**
+ * Backup freshness (design.md section 6, `backup.yml`): the newest scheduled etcd snapshot in S3
+ * and the newest Velero backup must both be younger than the RPO, the Velero one `Completed`.
+ * Input names are shared by a future action.yml, the CLI and the tests.
+ */
+export const BackupInputs = {
+  cluster: 'cluster',
+  rpo: 'rpo',
+  s3Endpoint: 's3-endpoint',
+  s3Insecure: 's3-insecure',
+  s3Region: 's3-region',
+  s3AccessKey: 's3-access-key',
+  s3SecretKey: 's3-secret-key',
+  etcdBucket: 'etcd-s3-bucket',
+  etcdFolder: 'etcd-s3-folder',
+  etcdSnapshotName: 'etcd-snapshot-name',
+  veleroBucket: 'velero-bucket',
+  veleroPrefix: 'velero-prefix',
+  veleroSchedule: 'velero-schedule',
+  checkVelero: 'check-velero',
+} as const;
+
+export interface S3Settings {
+  /** Custom endpoint (Hetzner Object Storage, MinIO, the lab); path-style addressing then. */
+  endpoint?: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface BackupFreshnessConfig {
+  cluster: string;
+  rpoSeconds: number;
+  s3: S3Settings;
+  etcd: {
+    bucket: string;
+    /** `etcd-s3-folder` of the masters' config ('' for none). */
+    folder: string;
+    /** `etcd-snapshot-name`: the scheduled snapshots' base name (RKE2 default `etcd-snapshot`). */
+    name: string;
+  };
+  /** Null when Velero is not checked. */
+  velero: {
+    bucket: string;
+    /** The BackupStorageLocation's `objectStorage.prefix` ('' for none). */
+    prefix: string;
+    /** Only backups of this Schedule count (label velero.io/schedule-name); all when unset. */
+    schedule?: string;
+  } | null;
+}
+
+/** RKE2's own default for `etcd-snapshot-name`. */
+export const DEFAULT_SNAPSHOT_NAME = 'etcd-snapshot';
+/** The module's default: a snapshot every 6 hours, so 7 hours is one missed run plus slack. */
+export const DEFAULT_RPO_SECONDS = 7 * 3600;
+
+function folder(get: InputSource, name: string): string {
+  const value = (inputOptional(get, name) ?? '').replace(/^\/+|\/+$/g, '');
+  if (value && !/^[A-Za-z0-9._/-]{1,200}$/.test(value))
+    throw new InputError(name, `${inert(value)} is not an S3 folder (letters, digits, . _ - /)`);
+  if (value.split('/').includes('..')) throw new InputError(name, 'must not contain ".."');
+  return value;
+}
+
+function bucket(get: InputSource, name: string, fallback?: string): string {
+  const value = inputString(get, name, fallback);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value))
+    throw new InputError(name, `${inert(value)} is not an S3 bucket name`);
+  return value;
+}
+
+/**
+ * The endpoint as the masters' `etcd-s3-endpoint` has it (`host[:port]`, https unless
+ * `etcd-s3-insecure`), or a full http(s) URL.
+ */
+function endpointUrl(value: string | undefined, insecure: boolean): string | undefined {
+  if (!value) return undefined;
+  const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
+  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
+    throw new InputError(BackupInputs.s3Endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
+  return url;
+}
+
+/** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
+export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): BackupFreshnessConfig {
+  const secretAccessKey = inputString(get, BackupInputs.s3SecretKey);
+  secrets?.add(secretAccessKey);
+  const accessKeyId = inputString(get, BackupInputs.s3AccessKey);
+  const endpoint = endpointUrl(
+    inputOptional(get, BackupInputs.s3Endpoint),
+    inputBoolean(get, BackupInputs.s3Insecure, false),
+  );
+  const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
+  const schedule = inputOptional(get, BackupInputs.veleroSchedule);
+  const snapshotName = inputString(get, BackupInputs.etcdSnapshotName, DEFAULT_SNAPSHOT_NAME);
+  return {
+    cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
+    rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
+    s3: {
+      ...(endpoint ? { endpoint } : {}),
+      region: inputString(get, BackupInputs.s3Region, 'us-east-1'),
+      accessKeyId,
+      secretAccessKey,
+    },
+    etcd: {
+      bucket: bucket(get, BackupInputs.etcdBucket),
+      folder: folder(get, BackupInputs.etcdFolder),
+      name: assertIdentifier('snapshotName', BackupInputs.etcdSnapshotName, snapshotName),
+    },
+    velero: checkVelero
+      ? {
+          bucket: bucket(get, BackupInputs.veleroBucket, 'velero'),
+          prefix: folder(get, BackupInputs.veleroPrefix),
+          ...(schedule
+            ? { schedule: assertIdentifier('objectName', BackupInputs.veleroSchedule, schedule) }
+            : {}),
+        }
+      : null,
+  };
+}

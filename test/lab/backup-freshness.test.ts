@@ -1,0 +1,120 @@
+/**
+ * Backup freshness (src/backup) against a 1-master lab's S3 (s3rver, @aws-sdk/client-s3): the
+ * masters' scheduled etcd snapshots (RKE2's names and folder) and the Velero controller's
+ * backups (velero-backup.json in its bucket). A snapshot taken longer ago than the RPO (its
+ * time set back) fails naming its age; a fresh one passes; a PartiallyFailed newest Velero
+ * backup fails; an unreachable store is a failing report, not a throw. The report is one the
+ * incident capability accepts. One lab for the file; the tests run in order.
+ */
+import { jest } from '@jest/globals';
+import { createLab, type Lab } from './lab.js';
+import { BackupInputs, parseBackupConfig, type BackupFreshnessConfig } from '../../src/backup/config.js';
+import { checkBackupFreshness, type BackupFreshnessReport } from '../../src/backup/freshness.js';
+import { s3Client, s3ObjectStore, type ObjectStore } from '../../src/backup/objects.js';
+import { parseReport } from '../../src/incident/envelope.js';
+import { SecretRegistry } from '../../src/lib/secrets.js';
+import { systemClock } from '../../src/lib/clock.js';
+
+jest.setTimeout(300_000);
+
+const NAME = 'flow-backup';
+let lab: Lab;
+let store: ObjectStore;
+let config: BackupFreshnessConfig;
+const secrets = new SecretRegistry();
+
+const check = (): Promise<BackupFreshnessReport> =>
+  checkBackupFreshness(config, { store, clock: systemClock, secrets });
+const byName = (r: BackupFreshnessReport, name: string) => r.checks.find((c) => c.name === name);
+
+/** Fires the Velero schedule and waits until the backup's final status is in its bucket. */
+async function veleroBackup(): Promise<string> {
+  const name = await lab.runSchedule();
+  const key = `backups/${name}/velero-backup.json`;
+  for (let i = 0; i < 120; i++) {
+    if ((await store.list(lab.veleroBucket, `backups/${name}/`)).some((o) => o.key === key)) return name;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`Velero backup ${name} did not finish`);
+}
+
+beforeAll(async () => {
+  lab = await createLab({ masters: 1, workers: 0, name: NAME, scenario: 'healthy', timing: 'fast' });
+  const inputs: Record<string, string> = {
+    [BackupInputs.cluster]: NAME,
+    [BackupInputs.rpo]: '1h',
+    [BackupInputs.s3Endpoint]: lab.s3.endpoint,
+    [BackupInputs.s3Insecure]: 'true',
+    [BackupInputs.s3Region]: lab.s3.region,
+    [BackupInputs.s3AccessKey]: lab.s3.accessKeyId,
+    [BackupInputs.s3SecretKey]: lab.s3.secretAccessKey,
+    [BackupInputs.etcdBucket]: lab.s3.bucket,
+    [BackupInputs.etcdFolder]: lab.s3.folder,
+    [BackupInputs.veleroBucket]: lab.veleroBucket,
+    [BackupInputs.veleroSchedule]: 'velero-full-cluster',
+  };
+  config = parseBackupConfig((n) => inputs[n] ?? '', secrets);
+  store = s3ObjectStore(s3Client(config.s3));
+});
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+test('a scheduled snapshot older than the RPO (its time set 3 h back) fails naming its age', async () => {
+  const taken = await lab.scheduledSnapshots({ at: new Date(Date.now() - 3 * 3600 * 1000) });
+  expect(taken.flatMap((t) => t.failed)).toEqual([]);
+  const backup = await veleroBackup();
+  const r = await check();
+  expect(r.ok).toBe(false);
+  expect(r.failedChecks).toEqual(['etcd-snapshot']);
+  expect(byName(r, 'etcd-snapshot')?.message).toMatch(
+    new RegExp(
+      `^newest scheduled snapshot etcd-snapshot-${NAME}-master-0-\\d+ is 3h 0m old, older than the RPO 1h 0m`,
+    ),
+  );
+  expect(byName(r, 'velero-backup')).toMatchObject({ status: 'pass' });
+  expect(r.velero).toMatchObject({ name: backup, phase: 'Completed', schedule: 'velero-full-cluster' });
+  // The incident capability reads it: one failure row, the check and its message.
+  const subject = parseReport(JSON.stringify(r), 'report');
+  expect(subject).toMatchObject({ kind: 'backup-freshness', cluster: NAME, ok: false });
+  expect(subject.failures.map((f) => f.check)).toEqual(['etcd-snapshot']);
+});
+
+test('a fresh scheduled snapshot passes (the newest counts, whichever node)', async () => {
+  await lab.scheduledSnapshots();
+  const r = await check();
+  expect(r.checks.map((c) => [c.name, c.status])).toEqual([
+    ['etcd-snapshot', 'pass'],
+    ['velero-backup', 'pass'],
+  ]);
+  expect(r.ok).toBe(true);
+  expect(r.etcd?.ageSeconds).toBeLessThan(600);
+  expect(r.etcd?.count).toBeGreaterThanOrEqual(2);
+});
+
+test('a newest Velero backup that only PartiallyFailed fails, naming it and its phase', async () => {
+  lab.setSettings({ veleroResult: 'PartiallyFailed' });
+  try {
+    const backup = await veleroBackup();
+    const r = await check();
+    expect(r.failedChecks).toEqual(['velero-backup']);
+    expect(byName(r, 'velero-backup')?.message).toContain(`${backup} is PartiallyFailed, not Completed`);
+  } finally {
+    lab.setSettings({});
+  }
+  await veleroBackup();
+  expect((await check()).ok).toBe(true);
+});
+
+test('an unreachable store is a failing report naming where, never a throw or a secret', async () => {
+  await lab.s3Down();
+  try {
+    const r = await check();
+    expect(r.ok).toBe(false);
+    expect(r.failedChecks).toEqual(['etcd-snapshot', 'velero-backup']);
+    expect(byName(r, 'etcd-snapshot')?.message).toMatch(/^cannot list s3:\/\//);
+    expect(JSON.stringify(r)).not.toContain(lab.s3.secretAccessKey);
+  } finally {
+    await lab.s3Up();
+  }
+});
