@@ -12,11 +12,11 @@ import type { SecretRegistry } from '../lib/secrets.js';
 export const BackupInputs = {
   cluster: 'cluster',
   rpo: 'rpo',
-  s3Endpoint: 's3-endpoint',
-  s3Insecure: 's3-insecure',
-  s3Region: 's3-region',
-  s3AccessKey: 's3-access-key',
-  s3SecretKey: 's3-secret-key',
+  endpoint: 's3-endpoint',
+  insecure: 's3-insecure',
+  region: 's3-region',
+  accessKey: 's3-access-key',
+  secretKey: 's3-secret-key',
   etcdBucket: 'etcd-s3-bucket',
   etcdFolder: 'etcd-s3-folder',
   etcdSnapshotName: 'etcd-snapshot-name',
@@ -24,6 +24,7 @@ export const BackupInputs = {
   veleroPrefix: 'velero-prefix',
   veleroSchedule: 'velero-schedule',
   checkVelero: 'check-velero',
+  failOnBreach: 'fail-on-breach',
 } as const;
 
 export interface S3Settings {
@@ -37,6 +38,8 @@ export interface S3Settings {
 export interface BackupFreshnessConfig {
   cluster: string;
   rpoSeconds: number;
+  /** Fail the step on a breach (the report and outputs are written first either way). */
+  failOnBreach: boolean;
   s3: S3Settings;
   etcd: {
     bucket: string;
@@ -83,18 +86,18 @@ function endpointUrl(value: string | undefined, insecure: boolean): string | und
   if (!value) return undefined;
   const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
   if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
-    throw new InputError(BackupInputs.s3Endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
+    throw new InputError(BackupInputs.endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
   return url;
 }
 
 /** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
 export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): BackupFreshnessConfig {
-  const secretAccessKey = inputString(get, BackupInputs.s3SecretKey);
+  const secretAccessKey = inputString(get, BackupInputs.secretKey);
   secrets?.add(secretAccessKey);
-  const accessKeyId = inputString(get, BackupInputs.s3AccessKey);
+  const accessKeyId = inputString(get, BackupInputs.accessKey);
   const endpoint = endpointUrl(
-    inputOptional(get, BackupInputs.s3Endpoint),
-    inputBoolean(get, BackupInputs.s3Insecure, false),
+    inputOptional(get, BackupInputs.endpoint),
+    inputBoolean(get, BackupInputs.insecure, false),
   );
   const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
   const schedule = inputOptional(get, BackupInputs.veleroSchedule);
@@ -102,9 +105,10 @@ export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): B
   return {
     cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
     rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
+    failOnBreach: inputBoolean(get, BackupInputs.failOnBreach, true),
     s3: {
       ...(endpoint ? { endpoint } : {}),
-      region: inputString(get, BackupInputs.s3Region, 'us-east-1'),
+      region: inputString(get, BackupInputs.region, 'us-east-1'),
       accessKeyId,
       secretAccessKey,
     },

@@ -13,8 +13,8 @@ const ts = (hoursAgo: number) => Math.floor((NOW - hoursAgo * 3600_000) / 1000);
 const base: Record<string, string> = {
   [BackupInputs.cluster]: 'prod-eu',
   [BackupInputs.rpo]: '2h',
-  [BackupInputs.s3AccessKey]: 'AKIA',
-  [BackupInputs.s3SecretKey]: 'very-secret-key',
+  [BackupInputs.accessKey]: 'AKIA',
+  [BackupInputs.secretKey]: 'very-secret-key',
   [BackupInputs.etcdBucket]: 'etcd-snapshots',
   [BackupInputs.etcdFolder]: 'prod-eu',
 };
@@ -69,9 +69,9 @@ test('configuration errors name the input; the secret key is registered when rea
   expect(() => config({ [BackupInputs.rpo]: 'soon' })).toThrow(/^rpo: /);
   expect(() => config({ [BackupInputs.etcdFolder]: 'a/../b' })).toThrow(/^etcd-s3-folder: /);
   expect(() => config({ [BackupInputs.etcdBucket]: 'Bad_Bucket' })).toThrow(/^etcd-s3-bucket: /);
-  expect(() => config({ [BackupInputs.s3Endpoint]: 'host with space' })).toThrow(/^s3-endpoint: /);
+  expect(() => config({ [BackupInputs.endpoint]: 'host with space' })).toThrow(/^s3-endpoint: /);
   expect(() => config({ [BackupInputs.cluster]: '' })).toThrow(/^cluster: /);
-  expect(config({ [BackupInputs.s3Endpoint]: 'fsn1.your-objectstorage.com' }).s3.endpoint).toBe(
+  expect(config({ [BackupInputs.endpoint]: 'fsn1.your-objectstorage.com' }).s3.endpoint).toBe(
     'https://fsn1.your-objectstorage.com',
   );
   expect(config({ [BackupInputs.checkVelero]: 'false' }).velero).toBeNull();

@@ -38,7 +38,11 @@ describe('contracts', () => {
   test('the README shows the calling workflows a consumer needs, and each keeps every contract', async () => {
     const blocks = readmeWorkflows();
     expect(blocks.map((b) => b.name)).toEqual(
-      expect.arrayContaining(['.github/workflows/health.yml', '.github/workflows/plan.yml']),
+      expect.arrayContaining([
+        '.github/workflows/health.yml',
+        '.github/workflows/plan.yml',
+        '.github/workflows/backup.yml',
+      ]),
     );
     for (const b of blocks) {
       expect({ [b.name]: await parserErrors(b.name, b.text) }).toEqual({ [b.name]: [] });
@@ -53,7 +57,7 @@ describe('cluster workflows (reusable, with a cluster input)', () => {
     .filter(({ wf }) => callContract(wf)?.inputs.cluster);
 
   test('there are some', () => {
-    expect(cluster.map((c) => c.f)).toEqual(expect.arrayContaining(['health.yml', 'plan.yml']));
+    expect(cluster.map((c) => c.f)).toEqual(expect.arrayContaining(['health.yml', 'plan.yml', 'backup.yml']));
   });
 
   test.each(cluster.map((c) => [c.f, c.wf] as const))(
