@@ -7,6 +7,7 @@ import { registerHealth } from './commands/health.js';
 import { registerTofu } from './commands/tofu.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerIncident } from './commands/incident.js';
+import { registerBackup } from './commands/backup.js';
 
 export { ExitCode };
 
@@ -16,7 +17,7 @@ export { ExitCode };
  */
 export function buildProgram(): Command {
   const program = new Command('rke2-ops')
-    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, incident')
+    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, incident, backup-freshness')
     .addHelpText(
       'after',
       '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).',
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerTofu(program);
   registerSnapshot(program);
   registerIncident(program);
+  registerBackup(program);
   return program;
 }
 

@@ -7,6 +7,8 @@
  * incident capability accepts. One lab for the file; the tests run in order.
  */
 import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
 import { BackupInputs, parseBackupConfig, type BackupFreshnessConfig } from '../../src/backup/config.js';
 import { checkBackupFreshness, type BackupFreshnessReport } from '../../src/backup/freshness.js';
@@ -90,6 +92,49 @@ test('a fresh scheduled snapshot passes (the newest counts, whichever node)', as
   expect(r.ok).toBe(true);
   expect(r.etcd?.ageSeconds).toBeLessThan(600);
   expect(r.etcd?.count).toBeGreaterThanOrEqual(2);
+});
+
+test('the CLI: the same core from a laptop - 0 fresh, 1 breached, 2 bad input naming the flag', async () => {
+  const cli = (...args: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        join(new URL('../..', import.meta.url).pathname, 'bin/rke2-ops.js'),
+        'backup-freshness',
+        '--cluster',
+        NAME,
+        '--s3-endpoint',
+        lab.s3.endpoint,
+        '--s3-insecure',
+        '--etcd-bucket',
+        lab.s3.bucket,
+        '--etcd-folder',
+        lab.s3.folder,
+        '--velero-bucket',
+        lab.veleroBucket,
+        ...args,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: lab.s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: lab.s3.secretAccessKey,
+        },
+      },
+    );
+  const fresh = cli('--rpo', '1h');
+  expect({ code: fresh.status, out: fresh.stdout }).toEqual({
+    code: 0,
+    out: expect.stringContaining('PASS etcd-snapshot: newest scheduled snapshot'),
+  });
+  // The newest snapshot is a second or two old: older than an RPO of 1 s once 2 s have passed.
+  await new Promise((r) => setTimeout(r, 2000));
+  const breached = cli('--rpo', '1s', '--no-velero', '--json');
+  expect(breached.status).toBe(1);
+  expect(JSON.parse(breached.stdout)).toMatchObject({ ok: false, failedChecks: ['etcd-snapshot'] });
+  const bad = cli('--rpo', 'soon');
+  expect({ code: bad.status, err: bad.stderr }).toEqual({ code: 2, err: expect.stringContaining('--rpo: ') });
 });
 
 test('a newest Velero backup that only PartiallyFailed fails, naming it and its phase', async () => {
