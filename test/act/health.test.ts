@@ -7,7 +7,8 @@
  *
  *   healthy -> the run passes, no issue; bad-upgrade -> the run fails and opens one issue; a
  *   second failing run comments on it; the operator fixes forward (a good release on every
- *   node) -> the next run passes and closes the issue.
+ *   node) -> the next run passes and closes the issue; a new failure seen by two runs racing
+ *   (both list before either opens) leaves one open issue.
  */
 import { jest } from '@jest/globals';
 import { createLab, type Lab } from '../lab/lab.js';
@@ -153,5 +154,27 @@ describe('after a bad upgrade', () => {
     expect(issue).toMatchObject({ number: first.number, state: 'closed' });
     expect(api.commentsOn(first.number)).toHaveLength(2);
     for (const c of api.comments.values()) expect(c.body).not.toContain('PRIVATE KEY');
+  });
+
+  test('two scheduled runs racing on a new failure leave one open issue (the other closed as its duplicate)', async () => {
+    await lab.applyScenario('bad-upgrade');
+    const before = new Set(api.issues.keys());
+    // Both runs list the cluster's open incidents before either opens one, every time.
+    api.gate({ method: 'GET', path: /\/repos\/acme\/ops\/issues$/ }, 2);
+    const racing = await Promise.all([scheduled(), scheduled()]);
+    expect(racing.map((r) => r.job(JOB)?.result)).toEqual(['failure', 'failure']);
+    expect(racing.map((r) => r.step(JOB, 'incident')?.outputs.action).sort()).toEqual([
+      'commented',
+      'opened',
+    ]);
+    const opened = incidents().filter((i) => !before.has(i.number));
+    expect(opened.map((i) => i.state).sort()).toEqual(['closed', 'open']);
+    const [canonical] = opened.filter((i) => i.state === 'open');
+    expect(canonical!.number).toBe(Math.min(...opened.map((i) => i.number)));
+    const duplicate = opened.find((i) => i.state === 'closed')!;
+    expect(duplicate.stateReason).toBe('not_planned');
+    expect(
+      api.commentsOn(duplicate.number).some((c) => c.body.includes(`Duplicate of #${canonical!.number}`)),
+    ).toBe(true);
   });
 });
