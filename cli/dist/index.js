@@ -56597,7 +56597,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7803);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3469);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -56615,7 +56615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7803:
+/***/ 3469:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74507,7 +74507,1383 @@ function registerSnapshot(program, io = defaultSnapshotIo) {
     snapshot.addHelpText('after', '\nExit codes: 0 verified (list: listed), 1 not verified, 2 bad input (nothing was contacted).');
 }
 
+;// CONCATENATED MODULE: ./src/github/context.ts
+
+function readGitHubContext(env = process.env, readFile = (p) => (0,external_node_fs_.readFileSync)(p, 'utf8')) {
+    const apiUrl = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
+    const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+    const repository = parseRepository(env.GITHUB_REPOSITORY);
+    const payload = readPayload(env.GITHUB_EVENT_PATH, readFile);
+    const runId = env.GITHUB_RUN_ID || undefined;
+    const runAttempt = env.GITHUB_RUN_ATTEMPT || undefined;
+    const runUrl = repository && runId
+        ? `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${runId}` +
+            (runAttempt && runAttempt !== '1' ? `/attempts/${runAttempt}` : '')
+        : undefined;
+    return {
+        apiUrl,
+        serverUrl,
+        repository,
+        eventName: env.GITHUB_EVENT_NAME || undefined,
+        sha: env.GITHUB_SHA || undefined,
+        ref: env.GITHUB_REF || undefined,
+        runId,
+        runAttempt,
+        runUrl,
+        workflow: env.GITHUB_WORKFLOW || undefined,
+        job: env.GITHUB_JOB || undefined,
+        actor: env.GITHUB_ACTOR || undefined,
+        pullRequest: pullRequestNumber(payload),
+        payload,
+    };
+}
+function parseRepository(text) {
+    const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(text ?? '');
+    return m ? { owner: m[1], repo: m[2] } : undefined;
+}
+function readPayload(path, readFile) {
+    if (!path)
+        return {};
+    try {
+        const parsed = JSON.parse(readFile(path));
+        return parsed && typeof parsed === 'object' ? parsed : {};
+    }
+    catch {
+        // A missing or unreadable payload only means "no PR known": never a reason to fail a step.
+        return {};
+    }
+}
+/** The PR number of a `pull_request`/`pull_request_target` event, or of a comment on a PR. */
+function pullRequestNumber(payload) {
+    const pr = payload.pull_request;
+    if (pr && Number.isInteger(pr.number))
+        return pr.number;
+    const issue = payload.issue;
+    if (issue && issue.pull_request && Number.isInteger(issue.number))
+        return issue.number;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/github/rest.ts
+
+class GitHubRestError extends Error {
+    status;
+    name = 'GitHubRestError';
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+    }
+}
+function createRestClient(options) {
+    const base = options.baseUrl.replace(/\/+$/, '');
+    const doFetch = options.fetch ?? fetch;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    async function request(method, path, query = {}, body) {
+        const url = new URL(base + path);
+        for (const [k, v] of Object.entries(query))
+            if (v !== undefined)
+                url.searchParams.set(k, String(v));
+        let res;
+        try {
+            res = await doFetch(url, {
+                method,
+                headers: {
+                    accept: 'application/vnd.github+json',
+                    authorization: `Bearer ${options.token}`,
+                    'user-agent': options.userAgent ?? 'rke2-ops',
+                    'x-github-api-version': '2022-11-28',
+                    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+                },
+                ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+                signal: AbortSignal.timeout(timeoutMs),
+            });
+        }
+        catch (error) {
+            throw new Error(`${method} ${url.pathname}: ${inertText(error.message)}`, { cause: error });
+        }
+        const text = await res.text();
+        if (!res.ok) {
+            let message = text;
+            try {
+                const json = JSON.parse(text);
+                message = [json.message, ...(json.errors ?? []).map((e) => e.message ?? e.code)]
+                    .filter(Boolean)
+                    .join(': ');
+            }
+            catch {
+                // not JSON: keep the text
+            }
+            throw new GitHubRestError(res.status, `${method} ${url.pathname}: HTTP ${res.status} ${inertText(message, 300)}`);
+        }
+        return (text ? JSON.parse(text) : undefined);
+    }
+    const repoPath = (p) => `/repos/${encodeURIComponent(p.owner)}/${encodeURIComponent(p.repo)}`;
+    const data = async (p) => ({ data: await p });
+    return {
+        rest: {
+            issues: {
+                listForRepo: (p) => data(request('GET', `${repoPath(p)}/issues`, {
+                    labels: p.labels,
+                    state: p.state,
+                    sort: p.sort,
+                    direction: p.direction,
+                    per_page: p.per_page,
+                    page: p.page,
+                })),
+                create: (p) => data(request('POST', `${repoPath(p)}/issues`, {}, { title: p.title, body: p.body, labels: p.labels })),
+                update: (p) => data(request('PATCH', `${repoPath(p)}/issues/${p.issue_number}`, {}, { state: p.state, state_reason: p.state_reason, body: p.body })),
+                createLabel: (p) => data(request('POST', `${repoPath(p)}/labels`, {}, { name: p.name, color: p.color, description: p.description })),
+                listComments: (p) => data(request('GET', `${repoPath(p)}/issues/${p.issue_number}/comments`, {
+                    per_page: p.per_page,
+                    page: p.page,
+                })),
+                createComment: (p) => data(request('POST', `${repoPath(p)}/issues/${p.issue_number}/comments`, {}, { body: p.body })),
+                updateComment: (p) => data(request('PATCH', `${repoPath(p)}/issues/comments/${p.comment_id}`, {}, { body: p.body })),
+            },
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/incident/envelope.ts
+
+
+
+
+/**
+ * The report envelope: the few fields of an action's JSON report that the incident capability
+ * reads, so any report - health-check's today; snapshot, rollback and backup-freshness later -
+ * can open, update or close an incident without the incident code knowing its kind.
+ *
+ *   kind        string   which operation reported: `health-check`, `snapshot`, `rollback`,
+ *                        `backup-freshness` (lowercase words and `-`). One issue per cluster
+ *                        and kind.
+ *   cluster     string   the cluster name (inventory `cluster`).
+ *   ok          boolean  the verdict; health-check's report says `healthy` instead (either
+ *                        is accepted; both must agree when both are given).
+ *   verdict     string   optional one-line verdict for people.
+ *   startedAt, finishedAt  optional ISO times.
+ *   checks      [{ name, status: pass|fail|skip, message?, failing?: [where...] }]
+ *                        optional; the failed ones become the issue's table. A multi-phase
+ *                        report lists its phases here (`name` = phase, `failing` = nodes).
+ *   failedChecks [string] optional; used when `checks` is absent.
+ *   error       { phase?, message }  optional; a report that stopped on an error.
+ *   snapshot    { name, verified, createdAt?, s3Key?, rke2Version?, level? }  optional: the
+ *                        newest snapshot the producer knows; named in the issue only when
+ *                        `verified` is true.
+ *
+ * Everything else in a report is ignored here (and kept in the producer's own report).
+ */
+const CheckSchema = object({
+    name: schemas_string().min(1),
+    status: schemas_enum(['pass', 'fail', 'skip']).optional(),
+    message: schemas_string().optional(),
+    failing: array(schemas_string()).optional(),
+})
+    .loose();
+const SnapshotSchema = object({
+    name: schemas_string().min(1),
+    verified: schemas_boolean(),
+    createdAt: schemas_string().optional(),
+    s3Key: schemas_string().optional(),
+    rke2Version: schemas_string().optional(),
+    level: schemas_string().optional(),
+})
+    .loose();
+const KIND_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
+const EnvelopeSchema = object({
+    kind: schemas_string().regex(KIND_PATTERN, 'must be lowercase letters, digits and "-" (at most 30)'),
+    cluster: schemas_string()
+        .regex(patterns.clusterName, 'must be a cluster name (lowercase letters, digits, "-")'),
+    ok: schemas_boolean().optional(),
+    healthy: schemas_boolean().optional(),
+    verdict: schemas_string().optional(),
+    startedAt: schemas_string().optional(),
+    finishedAt: schemas_string().optional(),
+    checks: array(CheckSchema).optional(),
+    failedChecks: array(schemas_string()).optional(),
+    error: object({ phase: schemas_string().optional(), message: schemas_string() }).loose().optional(),
+    snapshot: SnapshotSchema.nullable().optional(),
+})
+    .loose();
+/**
+ * Reads a report (JSON text) into the subject of an incident. Errors name `field` (the input or
+ * flag the report came through) and the report's own field.
+ */
+function parseReport(text, field) {
+    let json;
+    try {
+        json = JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(field, `is not JSON (${error.message})`);
+    }
+    const parsed = EnvelopeSchema.safeParse(json);
+    if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${['report', ...i.path].join('.')}: ${i.message}`);
+        throw new InputError(field, `is not an rke2-ops report:\n  - ${issues.join('\n  - ')}`);
+    }
+    return subjectOf(parsed.data, field);
+}
+function subjectOf(report, field) {
+    const { ok, healthy } = report;
+    if (ok === undefined && healthy === undefined)
+        throw new InputError(field, 'report has neither `ok` nor `healthy`: cannot tell failure from success');
+    if (ok !== undefined && healthy !== undefined && ok !== healthy)
+        throw new InputError(field, `report says ok=${ok} but healthy=${healthy}`);
+    const passed = (ok ?? healthy);
+    const verdict = report.verdict ?? (passed ? `${report.kind} passed` : `${report.kind} failed`);
+    const failures = passed ? [] : failuresOf(report, verdict);
+    const snap = report.snapshot;
+    return {
+        kind: report.kind,
+        cluster: report.cluster,
+        ok: passed,
+        verdict,
+        ...((report.finishedAt ?? report.startedAt) ? { at: report.finishedAt ?? report.startedAt } : {}),
+        failures,
+        ...(snap && snap.verified && patterns.snapshotName.test(snap.name) && !snap.name.includes('..')
+            ? {
+                snapshot: {
+                    name: snap.name,
+                    source: 'report',
+                    ...(snap.createdAt ? { createdAt: snap.createdAt } : {}),
+                    ...(snap.s3Key ? { s3Key: snap.s3Key } : {}),
+                    ...(snap.rke2Version ? { rke2Version: snap.rke2Version } : {}),
+                    ...(snap.level ? { level: snap.level } : {}),
+                },
+            }
+            : {}),
+    };
+}
+function failuresOf(report, verdict) {
+    const failed = (report.checks ?? []).filter((c) => c.status === 'fail');
+    if (failed.length)
+        return failed.map((c) => ({ check: c.name, detail: c.message ?? '', where: c.failing ?? [] }));
+    if (report.failedChecks?.length)
+        return report.failedChecks.map((name) => ({ check: name, detail: '', where: [] }));
+    if (report.error)
+        return [{ check: report.error.phase ?? 'error', detail: report.error.message, where: [] }];
+    return [{ check: report.kind, detail: verdict, where: [] }];
+}
+/** For messages: the kind and cluster of a subject, inert. */
+function describeSubject(s) {
+    return `${inert(s.kind)} on ${inert(s.cluster)}`;
+}
+
+;// CONCATENATED MODULE: ./src/incident/identity.ts
+
+/**
+ * How an incident issue is found again: one label per (kind, cluster) for listing - GitHub's
+ * issue list filtered by label is read from the database, unlike search, whose index lags new
+ * issues by seconds to minutes - and a hidden marker as the first line of the body, which a
+ * label added by hand to some other issue does not have. Both are derived from the kind and the
+ * cluster name alone, so two runs racing compute the same ones.
+ */
+/** GitHub refuses label names longer than this. */
+const LABEL_MAX = 50;
+/** On every incident issue, for people to filter by. */
+const COMMON_LABEL = 'rke2-ops-incident';
+/**
+ * `rke2-ops:<kind>:<cluster>`; when that is over GitHub's 50 characters, its head and a hash of
+ * the whole (still unique per kind and cluster).
+ */
+function incidentLabel(kind, cluster) {
+    const full = `rke2-ops:${kind}:${cluster}`;
+    if (full.length <= LABEL_MAX)
+        return full;
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(full).digest('hex').slice(0, 8);
+    return `${full.slice(0, LABEL_MAX - hash.length - 1)}~${hash}`;
+}
+/** The first line of an incident issue's body. Kind and cluster are validated identifiers. */
+function incidentMarker(kind, cluster) {
+    return `<!-- rke2-ops:incident:${kind}:${cluster} -->`;
+}
+/**
+ * The first line of a comment the incident capability writes: which event, and for which run
+ * (`<run id>-<attempt>`, or the report's time when there is no run), so a re-run of the same
+ * step does not comment twice.
+ */
+function eventMarker(type, key) {
+    return `<!-- rke2-ops:incident-event:${type}:${encodeURIComponent(key)} -->`;
+}
+function firstLine(body) {
+    return (body ?? '').split(/\r?\n/, 1)[0].trim();
+}
+
+;// CONCATENATED MODULE: ./src/incident/config.ts
+
+
+
+
+
+
+
+
+/** Input names, shared by action.yml, the CLI flags and the tests. */
+const IncidentInputs = {
+    report: 'report',
+    reportFile: 'report-file',
+    githubToken: 'github-token',
+    repository: 'repository',
+    snapshot: 'snapshot',
+    rollbackWorkflow: 'rollback-workflow',
+    labels: 'labels',
+    closeOnRecovery: 'close-on-recovery',
+    duplicateCheckDelay: 'duplicate-check-delay',
+};
+const WORKFLOW_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$/;
+/**
+ * Reads and validates every input before any API call: the report (text or file) must be an
+ * rke2-ops report, the repository `owner/repo`, the snapshot a snapshot name, the rollback
+ * workflow a workflow file name. Errors name the input.
+ */
+async function readIncidentConfig(get, secrets, env = {}) {
+    const token = inputOptional(get, IncidentInputs.githubToken) ?? '';
+    secrets.add(token);
+    if (!token)
+        throw new InputError(IncidentInputs.githubToken, 'is empty: a token with issues: write is needed');
+    const text = inputOptional(get, IncidentInputs.report);
+    const file = inputOptional(get, IncidentInputs.reportFile);
+    if (!text && !file)
+        throw new InputError(IncidentInputs.report, 'give `report` (the JSON report) or `report-file`');
+    if (text && file)
+        throw new InputError(IncidentInputs.report, 'give only one of `report` and `report-file`');
+    const subject = text
+        ? parseReport(text, IncidentInputs.report)
+        : parseReport(await readReportFile(file, env.readFile), IncidentInputs.reportFile);
+    const repoText = inputString(get, IncidentInputs.repository, env.repository ?? '');
+    if (!repoText)
+        throw new InputError(IncidentInputs.repository, 'is not given and GITHUB_REPOSITORY is not set');
+    const repository = parseRepository(repoText);
+    if (!repository)
+        throw new InputError(IncidentInputs.repository, `${inert(repoText)} is not owner/repo`);
+    const snapshot = inputOptional(get, IncidentInputs.snapshot);
+    if (snapshot) {
+        assertIdentifier('snapshotName', IncidentInputs.snapshot, snapshot);
+        subject.snapshot = { name: snapshot, source: 'input' };
+    }
+    const rollbackWorkflow = inputString(get, IncidentInputs.rollbackWorkflow, 'rollback.yml');
+    if (!WORKFLOW_FILE.test(rollbackWorkflow) || rollbackWorkflow.includes('..'))
+        throw new InputError(IncidentInputs.rollbackWorkflow, `${inert(rollbackWorkflow)} is not a workflow file name like rollback.yml`);
+    const extraLabels = inputList(get, IncidentInputs.labels);
+    for (const label of extraLabels) {
+        if (label.length > LABEL_MAX || inertText(label, Infinity) !== label)
+            throw new InputError(IncidentInputs.labels, `${inert(label)} is not a label name (at most ${LABEL_MAX} characters, no control characters)`);
+    }
+    return {
+        token,
+        incident: {
+            subject,
+            repository,
+            rollbackWorkflow,
+            extraLabels,
+            closeOnRecovery: inputBoolean(get, IncidentInputs.closeOnRecovery, true),
+            duplicateCheckDelayMs: Math.round(inputDuration(get, IncidentInputs.duplicateCheckDelay, 3) * 1000),
+        },
+    };
+}
+async function readReportFile(path, read = (p) => (0,promises_.readFile)(p, 'utf8')) {
+    try {
+        return await read(path);
+    }
+    catch (error) {
+        throw new InputError(IncidentInputs.reportFile, `cannot read ${inert(path)} (${error.code ?? inertText(String(error))})`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/secret-patterns.ts
+
+/**
+ * A backstop for text that leaves the runner for good (an issue body, a comment): the
+ * SecretRegistry only knows the secrets this process read, and a report written by another
+ * step may carry one it never saw. These are the shapes of the secrets this toolkit handles:
+ * private keys (the SSH key), GitHub tokens, AWS-style access key IDs (Hetzner Object Storage
+ * keys follow no public shape, so they rely on the registry), and RKE2/K3s join tokens
+ * (`K10<hash>::<user>:<password>`).
+ */
+const SECRET_PATTERNS = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[pousr]_[A-Za-z0-9]{30,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g,
+    /\bK10[0-9a-f]{16,}::[A-Za-z0-9_.-]+:[^\s'"`]+/g,
+];
+function redactSecretPatterns(text) {
+    return SECRET_PATTERNS.reduce((out, re) => out.replace(re, REDACTED), text);
+}
+
+;// CONCATENATED MODULE: ./src/github/client.ts
+/** The HTTP status of a REST error (Octokit's RequestError carries `status`), if any. */
+function httpStatus(error) {
+    const status = error?.status;
+    return typeof status === 'number' ? status : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/github/retry.ts
+
+
+
+/**
+ * One GitHub REST call with bounded retries: 5xx, 429 and network errors are retried with
+ * doubling delays, every other 4xx fails at once (a retry cannot fix a 404 or a 422).
+ */
+async function withRetry(label, fn, opts = {}) {
+    const logger = opts.logger ?? silentLogger;
+    return pRetry(async () => {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            const status = httpStatus(error);
+            if (status !== undefined && status < 500 && status !== 429)
+                throw new AbortError(error);
+            throw error;
+        }
+    }, {
+        retries: opts.retries ?? 2,
+        minTimeout: opts.retryDelayMs ?? 500,
+        factor: 2,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0)
+                logger.info(`${label}: attempt ${attemptNumber} failed (${error.message}); retrying`);
+        },
+    });
+}
+
+;// CONCATENATED MODULE: ./src/github/markdown.ts
+/**
+ * Markdown helpers for text that GitHub renders (comments, issue bodies, job summaries).
+ * Limits are GitHub's: comment and issue bodies at most 65,536 characters, a step's job
+ * summary at most 1 MiB.
+ */
+const COMMENT_BODY_LIMIT = 65_536;
+const JOB_SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+/** A fenced code block that nothing inside can close: the fence is longer than any backtick run. */
+function codeBlock(text, language = '') {
+    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `${fence}${language}\n${text}${text.endsWith('\n') ? '' : '\n'}${fence}`;
+}
+/** A table cell: pipes escaped, line breaks as <br>, HTML-significant characters neutralised. */
+function markdown_tableCell(text) {
+    return escapeHtml(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** Inline code that survives any content (backticks inside get a longer delimiter). */
+function inlineCode(text) {
+    const clean = text.replace(/\r?\n/g, ' ');
+    const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((run) => run.length));
+    const tick = '`'.repeat(longest + 1);
+    const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
+    return `${tick}${pad}${clean}${pad}${tick}`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/**
+ * The longest prefix of `text`, cut at a line end, whose length (measured by `measure`) is at
+ * most `budget`. Returns the kept text and how many lines were dropped.
+ */
+function keepHeadLines(text, budget, measure = (s) => s.length) {
+    const lines = text.split('\n');
+    if (measure(text) <= budget)
+        return { kept: text, droppedLines: 0, totalLines: lines.length };
+    let used = 0;
+    let count = 0;
+    for (const line of lines) {
+        const cost = measure(line) + 1;
+        if (used + cost > budget)
+            break;
+        used += cost;
+        count++;
+    }
+    return {
+        kept: lines.slice(0, count).join('\n'),
+        droppedLines: lines.length - count,
+        totalLines: lines.length,
+    };
+}
+const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
+
+;// CONCATENATED MODULE: ./src/incident/render.ts
+
+
+
+/** Rows shown per table; the rest are counted (the full report is in the run). */
+const MAX_ROWS = 40;
+const CELL_MAX = 600;
+/** What `rollback.yml` resolves when no snapshot is named (issue 12: the pre-upgrade marker, or S3 metadata). */
+const render_LATEST_PRE_UPGRADE = 'latest-pre-upgrade';
+function issueTitle(s) {
+    return `rke2-ops: ${s.kind} failing on ${s.cluster}`;
+}
+/** The two commands to run: a dry run first, then the real one (confirm = the cluster name). */
+function rollbackCommands(s, ctx) {
+    const base = [
+        'gh',
+        'workflow',
+        'run',
+        ctx.rollbackWorkflow,
+        '-R',
+        `${ctx.repository.owner}/${ctx.repository.repo}`,
+        '-f',
+        `cluster=${s.cluster}`,
+        '-f',
+        `snapshot=${s.snapshot?.name ?? render_LATEST_PRE_UPGRADE}`,
+    ];
+    const line = (extra) => [...base, ...extra].map(shellQuote).join(' ');
+    return { dryRun: line(['-f', 'dry-run=true']), rollback: line(['-f', `confirm=${s.cluster}`]) };
+}
+function cell(text) {
+    return markdown_tableCell(inertText(text, CELL_MAX));
+}
+/** Inline code inside a table cell: GFM splits cells at a pipe even inside a code span. */
+function codeCell(text) {
+    return inlineCode(inertText(text, 200)).replace(/\|/g, '\\|');
+}
+function failureTable(failures, max = MAX_ROWS) {
+    const shown = failures.slice(0, max);
+    return [
+        '| Check | What failed | Where |',
+        '| --- | --- | --- |',
+        ...shown.map((f) => `| ${codeCell(f.check)} | ${cell(f.detail) || '-'} | ${cell(f.where.join(', '))} |`),
+        ...(failures.length > shown.length
+            ? ['', `...and ${failures.length - shown.length} more failed check(s): see the run.`]
+            : []),
+    ].join('\n');
+}
+function runLine(s, ctx) {
+    const at = s.at ? ` at ${inertText(s.at, 40)}` : '';
+    return ctx.runUrl
+        ? `Reported${at} by [this run](${ctx.runUrl}).`
+        : `Reported${at} (not from a workflow run: no run link).`;
+}
+function snapshotSection(s) {
+    const snap = s.snapshot;
+    if (!snap)
+        return [
+            'No verified snapshot was named by the report or the `snapshot` input. The commands below use',
+            `\`${render_LATEST_PRE_UPGRADE}\`: the snapshot taken and verified before the last upgrade. Check it is the`,
+            'one you want before rolling back.',
+        ];
+    const facts = [
+        snap.createdAt ? `created ${inertText(snap.createdAt, 40)}` : '',
+        snap.level ? `verified at level ${inlineCode(inertText(snap.level, 20))}` : 'verified',
+        snap.rke2Version ? `RKE2 ${inlineCode(inertText(snap.rke2Version, 40))}` : '',
+        snap.s3Key ? `S3 ${inlineCode(inertText(snap.s3Key, 300))}` : '',
+    ].filter(Boolean);
+    return [
+        `${inlineCode(snap.name)} (${facts.join(', ')}; named by ${snap.source === 'input' ? 'the workflow' : 'the report'})`,
+    ];
+}
+function rollbackSection(s, ctx) {
+    const { dryRun, rollback } = rollbackCommands(s, ctx);
+    return [
+        'If this follows a change (an upgrade), roll back: a dry run first, then the rollback itself',
+        `(\`confirm\` must be the cluster name; the run waits for the environment's approval).`,
+        '',
+        '```sh',
+        dryRun,
+        rollback,
+        '```',
+    ];
+}
+function issueBody(s, ctx, marker, labels) {
+    const build = (rows) => [
+        marker,
+        `## ${inertText(s.kind)} failing on ${inlineCode(s.cluster)}`,
+        '',
+        `**${cell(s.verdict)}**`,
+        '',
+        runLine(s, ctx),
+        '',
+        '### What failed',
+        '',
+        failureTable(s.failures, rows),
+        '',
+        '### Newest verified snapshot',
+        '',
+        ...snapshotSection(s),
+        '',
+        '### Roll back',
+        '',
+        ...rollbackSection(s, ctx),
+        '',
+        '---',
+        `Managed by rke2-ops: each new failure adds a comment; the next passing \`${inertText(s.kind)}\` report ` +
+            `closes this issue. Found again by its labels (${labels.map((l) => inlineCode(l)).join(', ')}) and the marker above.`,
+        '',
+    ].join('\n');
+    return fitted(build);
+}
+function failureComment(s, ctx, marker) {
+    const build = (rows) => [
+        marker,
+        `### ❌ Still failing: ${cell(s.verdict)}`,
+        '',
+        runLine(s, ctx),
+        '',
+        failureTable(s.failures, rows),
+        '',
+        ...(s.snapshot ? ['Newest verified snapshot: ' + snapshotSection(s)[0], ''] : []),
+        ...rollbackSection(s, ctx),
+        '',
+    ].join('\n');
+    return fitted(build);
+}
+function recoveryComment(s, ctx, marker, openFor) {
+    return [
+        marker,
+        `### ✅ Recovered: ${cell(s.verdict)}`,
+        '',
+        runLine(s, ctx),
+        ...(openFor ? ['', `Recovered ${openFor} after this issue was opened.`] : []),
+        '',
+        'Closing this issue; a new failure opens a new one.',
+        '',
+    ].join('\n');
+}
+function duplicateComment(marker, canonical) {
+    return [
+        marker,
+        `Duplicate of #${canonical.number}: opened by a run racing another for the same cluster and check.`,
+        'Closing this one; updates go to the older issue.',
+        '',
+    ].join('\n');
+}
+/** "12 min", "3 h 5 min", "2 d 4 h" between two ISO times (undefined when either is unknown). */
+function render_duration(fromIso, toMs) {
+    const from = fromIso ? Date.parse(fromIso) : NaN;
+    if (!Number.isFinite(from) || toMs < from)
+        return undefined;
+    const minutes = Math.round((toMs - from) / 60_000);
+    if (minutes < 60)
+        return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48)
+        return `${hours} h ${minutes % 60} min`;
+    return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+/** Fewer table rows until the text fits GitHub's body limit. */
+function fitted(build) {
+    for (let rows = MAX_ROWS; rows >= 0; rows = rows > 5 ? Math.floor(rows / 2) : rows - 1) {
+        const text = build(rows);
+        if ([...text].length <= COMMENT_BODY_LIMIT)
+            return text;
+    }
+    return build(0).slice(0, COMMENT_BODY_LIMIT);
+}
+
+;// CONCATENATED MODULE: ./src/incident/run.ts
+
+
+
+
+
+
+
+async function runIncident(config, deps) {
+    const { clock, logger } = deps;
+    const start = clock.now();
+    const s = config.subject;
+    const { owner, repo } = config.repository;
+    const issues = deps.client.rest.issues;
+    const label = incidentLabel(s.kind, s.cluster);
+    const marker = incidentMarker(s.kind, s.cluster);
+    const retry = { logger, ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}) };
+    const ctx = {
+        ...(deps.run?.url ? { runUrl: deps.run.url } : {}),
+        repository: config.repository,
+        rollbackWorkflow: config.rollbackWorkflow,
+    };
+    // A run's events are keyed by run and attempt; outside a run, by the report's own time.
+    const eventKey = deps.run?.id
+        ? `${deps.run.id}-${deps.run.attempt ?? '1'}`
+        : (s.at ?? new Date(start).toISOString());
+    const clean = (text) => deps.secrets.redact(redactSecretPatterns(text));
+    const warnings = [];
+    const duplicatesClosed = [];
+    const findOpen = async () => {
+        const found = [];
+        for (let page = 1; page <= 10; page++) {
+            const res = await withRetry('list incident issues', () => issues.listForRepo({
+                owner,
+                repo,
+                labels: label,
+                state: 'open',
+                sort: 'created',
+                direction: 'asc',
+                per_page: 100,
+                page,
+            }), retry);
+            for (const i of res.data)
+                if (isIncident(i, marker))
+                    found.push(toOpen(i));
+            if (res.data.length < 100)
+                break;
+        }
+        return found.sort((a, b) => a.number - b.number);
+    };
+    const comment = async (issue, body) => {
+        await withRetry('comment on incident', () => issues.createComment({ owner, repo, issue_number: issue.number, body: clean(body) }), retry);
+    };
+    const close = async (issue, reason) => {
+        await withRetry('close incident', () => issues.update({ owner, repo, issue_number: issue.number, state: 'closed', state_reason: reason }), retry);
+    };
+    const alreadyPosted = async (issue, type) => {
+        const wanted = eventMarker(type, eventKey);
+        if (issue.body.split(/\r?\n/, 3).some((l) => l.trim() === wanted))
+            return true;
+        for (let page = 1; page <= 20; page++) {
+            const res = await withRetry('list incident comments', () => issues.listComments({ owner, repo, issue_number: issue.number, per_page: 100, page }), retry);
+            if (res.data.some((c) => firstLine(c.body) === wanted))
+                return true;
+            if (res.data.length < 100)
+                return false;
+        }
+        return false;
+    };
+    /** Keeps the oldest open incident; closes the others as its duplicates. */
+    const closeDuplicates = async (open) => {
+        const [canonical, ...rest] = open;
+        for (const dup of rest) {
+            try {
+                await comment(dup, duplicateComment(eventMarker('duplicate', `${dup.number}`), canonical));
+                await close(dup, 'not_planned');
+                duplicatesClosed.push(dup.number);
+                logger.info(`closed #${dup.number} as a duplicate of #${canonical.number}`);
+            }
+            catch (error) {
+                warnings.push(`could not close duplicate #${dup.number}: ${errorMessage(error)}`);
+                logger.warning(warnings.at(-1));
+            }
+        }
+        return canonical;
+    };
+    let action;
+    let issue;
+    const open = await findOpen();
+    if (s.ok) {
+        if (open.length === 0) {
+            action = 'none';
+        }
+        else if (!config.closeOnRecovery) {
+            action = 'none';
+            issue = open[0];
+            logger.info(`${describeSubject(s)} passes; #${issue.number} left open (close-on-recovery: false)`);
+        }
+        else {
+            const openFor = render_duration(open[0].createdAt, clock.now());
+            for (const i of open) {
+                await comment(i, recoveryComment(s, ctx, eventMarker('recovered', eventKey), openFor));
+                await close(i, 'completed');
+            }
+            issue = open[0];
+            action = 'closed';
+        }
+    }
+    else if (open.length === 0) {
+        await ensureLabels(deps, config, [
+            { name: label, description: `rke2-ops incident: ${s.kind} on ${s.cluster}` },
+            { name: COMMON_LABEL, description: 'Opened and closed by rke2-ops from a failing report' },
+        ]);
+        const labels = [...new Set([label, COMMON_LABEL, ...config.extraLabels])];
+        const created = await withRetry('open incident', () => issues.create({
+            owner,
+            repo,
+            title: issueTitle(s),
+            body: clean(withEvent(issueBody(s, ctx, marker, [label, COMMON_LABEL]), eventMarker('failure', eventKey))),
+            labels,
+        }), retry);
+        const mine = toOpen(created.data);
+        logger.info(`opened #${mine.number} for ${describeSubject(s)}: ${mine.url}`);
+        // A run racing this one may have opened its own issue in the same moment: look again.
+        await clock.sleep(config.duplicateCheckDelayMs);
+        const again = await findOpen();
+        if (!again.some((i) => i.number === mine.number))
+            again.push(mine);
+        again.sort((a, b) => a.number - b.number);
+        issue = await closeDuplicates(again);
+        if (issue.number === mine.number)
+            action = 'opened';
+        else {
+            // Lost the race: this run's failure is recorded on the issue that stays open.
+            await comment(issue, failureComment(s, ctx, eventMarker('failure', eventKey)));
+            action = 'commented';
+        }
+    }
+    else {
+        issue = await closeDuplicates(open);
+        if (await alreadyPosted(issue, 'failure')) {
+            action = 'already-reported';
+        }
+        else {
+            await comment(issue, failureComment(s, ctx, eventMarker('failure', eventKey)));
+            action = 'commented';
+        }
+    }
+    const end = clock.now();
+    const ref = issue ? { number: issue.number, url: issue.url } : undefined;
+    return {
+        kind: 'incident',
+        subject: { kind: s.kind, cluster: s.cluster, ok: s.ok, verdict: s.verdict, failures: s.failures.length },
+        action,
+        verdict: verdictOf(action, ref, describeSubject(s), duplicatesClosed),
+        ...(ref ? { issue: ref } : {}),
+        duplicatesClosed,
+        warnings,
+        labels: [label, COMMON_LABEL],
+        repository: `${owner}/${repo}`,
+        ...(s.snapshot ? { snapshot: s.snapshot.name } : {}),
+        startedAt: new Date(start).toISOString(),
+        finishedAt: new Date(end).toISOString(),
+        durationSeconds: Math.round(end - start) / 1000,
+    };
+}
+/** The event marker as the body's second line (the incident marker stays the first). */
+function withEvent(body, event) {
+    const [first, ...rest] = body.split('\n');
+    return [first, event, ...rest].join('\n');
+}
+function isIncident(i, marker) {
+    return !i.pull_request && i.state === 'open' && firstLine(i.body) === marker;
+}
+function toOpen(i) {
+    return { number: i.number, url: i.html_url, createdAt: i.created_at, body: i.body ?? '' };
+}
+function verdictOf(action, issue, what, duplicates) {
+    const dup = duplicates.length ? ` (closed duplicate(s) ${duplicates.map((n) => `#${n}`).join(', ')})` : '';
+    switch (action) {
+        case 'opened':
+            return `opened #${issue.number} for ${what}${dup}`;
+        case 'commented':
+            return `commented on #${issue.number}: ${what} still failing${dup}`;
+        case 'already-reported':
+            return `#${issue.number} already has this run's failure${dup}`;
+        case 'closed':
+            return `${what} recovered: closed #${issue.number}`;
+        case 'none':
+            return issue ? `${what} passes; #${issue.number} left open` : `${what} passes; no open incident`;
+    }
+}
+async function ensureLabels(deps, config, labels) {
+    for (const l of labels) {
+        try {
+            await deps.client.rest.issues.createLabel({
+                ...config.repository,
+                name: l.name,
+                color: 'b60205',
+                description: l.description.slice(0, 100),
+            });
+        }
+        catch (error) {
+            // 422 "already_exists" is the usual answer; anything else only costs the label's colour
+            // (creating the issue with the label creates it too).
+            if (httpStatus(error) !== 422)
+                deps.logger.debug(`label ${l.name}: ${errorMessage(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/incident.ts
+
+
+
+
+
+
+
+
+
+
+const incident_collect = (value, previous = []) => [...previous, value];
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const incident_FLAG_OF = {
+    [IncidentInputs.reportFile]: '--report',
+    [IncidentInputs.report]: '--report',
+    [IncidentInputs.githubToken]: '$GITHUB_TOKEN',
+    [IncidentInputs.repository]: '--repo',
+    [IncidentInputs.snapshot]: '--snapshot',
+    [IncidentInputs.rollbackWorkflow]: '--rollback-workflow',
+    [IncidentInputs.labels]: '--label',
+};
+async function incident_withFlagNames(fn) {
+    try {
+        return await fn();
+    }
+    catch (error) {
+        const flag = error instanceof InputError ? incident_FLAG_OF[error.field] : undefined;
+        if (!flag || !(error instanceof InputError))
+            throw error;
+        throw new InputError(flag, error.reason);
+    }
+}
+/**
+ * `rke2-ops incident`: the incident action's core from a laptop or a `run:` step - open,
+ * comment on or close the cluster's incident issue from a report file (e.g. `rke2-ops health
+ * --report-file`). The token comes from $GITHUB_TOKEN (or $GH_TOKEN), never a flag: flags show
+ * in process listings. Exit codes: 0 done, 1 a GitHub call failed, 2 bad input (no call made).
+ */
+function registerIncident(program) {
+    program
+        .command('incident')
+        .description("open, update or close the cluster's incident issue from an rke2-ops report (token in $GITHUB_TOKEN)")
+        .requiredOption('--report <file>', 'the JSON report (e.g. from `rke2-ops health --report-file`)')
+        .option('--repo <owner/repo>', 'repository of the issue (default: $GITHUB_REPOSITORY)')
+        .option('--snapshot <name>', 'newest verified snapshot, for the issue and the rollback command')
+        .option('--rollback-workflow <file>', 'workflow the rollback command dispatches (default rollback.yml)')
+        .option('--label <name>', 'extra label for a new issue (repeatable)', incident_collect)
+        .option('--no-close', 'leave the issue open when the report passes')
+        .option('--api-url <url>', 'GitHub REST API (default: $GITHUB_API_URL, else https://api.github.com)')
+        .option('--json', 'print the JSON result on stdout')
+        .option('--report-file <path>', 'also write the JSON result to this file')
+        .option('--debug', 'print debug output')
+        .addHelpText('after', '\nExit codes: 0 done, 1 a GitHub call failed, 2 bad input (nothing was called).')
+        .action(async (flags) => {
+        const logger = consoleLogger({ debug: flags.debug });
+        const secrets = new SecretRegistry();
+        const env = process.env;
+        const values = {
+            [IncidentInputs.reportFile]: flags.report,
+            [IncidentInputs.githubToken]: env.GITHUB_TOKEN || env.GH_TOKEN || '',
+            [IncidentInputs.repository]: flags.repo ?? '',
+            [IncidentInputs.snapshot]: flags.snapshot ?? '',
+            [IncidentInputs.rollbackWorkflow]: flags.rollbackWorkflow ?? '',
+            [IncidentInputs.labels]: (flags.label ?? []).join('\n'),
+            [IncidentInputs.closeOnRecovery]: flags.close ? 'true' : 'false',
+        };
+        const config = await incident_withFlagNames(() => readIncidentConfig((name) => values[name] ?? '', secrets, {
+            ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
+        }));
+        const gh = readGitHubContext(flags.apiUrl ? { ...env, GITHUB_API_URL: flags.apiUrl } : env);
+        const report = await runIncident(config.incident, {
+            client: createRestClient({ token: config.token, baseUrl: gh.apiUrl }),
+            logger,
+            secrets,
+            clock: systemClock,
+            run: {
+                ...(gh.runUrl ? { url: gh.runUrl } : {}),
+                ...(gh.runId ? { id: gh.runId } : {}),
+                ...(gh.runAttempt ? { attempt: gh.runAttempt } : {}),
+            },
+        });
+        if (flags.reportFile)
+            await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
+        if (flags.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else
+            process.stdout.write(`${inertText(report.verdict)}${report.issue ? `\n${report.issue.url}` : ''}\n`);
+        report.warnings.forEach((w) => logger.warning(w));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/backup/config.ts
+
+
+
+
+/**
+ * Backup freshness (design.md section 6, `backup.yml`): the newest scheduled etcd snapshot in S3
+ * and the newest Velero backup must both be younger than the RPO, the Velero one `Completed`.
+ * Input names are shared by a future action.yml, the CLI and the tests.
+ */
+const BackupInputs = {
+    cluster: 'cluster',
+    rpo: 'rpo',
+    endpoint: 's3-endpoint',
+    insecure: 's3-insecure',
+    region: 's3-region',
+    accessKey: 's3-access-key',
+    secretKey: 's3-secret-key',
+    etcdBucket: 'etcd-s3-bucket',
+    etcdFolder: 'etcd-s3-folder',
+    etcdSnapshotName: 'etcd-snapshot-name',
+    veleroBucket: 'velero-bucket',
+    veleroPrefix: 'velero-prefix',
+    veleroSchedule: 'velero-schedule',
+    checkVelero: 'check-velero',
+    failOnBreach: 'fail-on-breach',
+};
+/** RKE2's own default for `etcd-snapshot-name`. */
+const DEFAULT_SNAPSHOT_NAME = 'etcd-snapshot';
+/** The module's default: a snapshot every 6 hours, so 7 hours is one missed run plus slack. */
+const DEFAULT_RPO_SECONDS = 7 * 3600;
+function folder(get, name) {
+    const value = (inputOptional(get, name) ?? '').replace(/^\/+|\/+$/g, '');
+    if (value && !/^[A-Za-z0-9._/-]{1,200}$/.test(value))
+        throw new InputError(name, `${inert(value)} is not an S3 folder (letters, digits, . _ - /)`);
+    if (value.split('/').includes('..'))
+        throw new InputError(name, 'must not contain ".."');
+    return value;
+}
+function bucket(get, name, fallback) {
+    const value = inputString(get, name, fallback);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value))
+        throw new InputError(name, `${inert(value)} is not an S3 bucket name`);
+    return value;
+}
+/**
+ * The endpoint as the masters' `etcd-s3-endpoint` has it (`host[:port]`, https unless
+ * `etcd-s3-insecure`), or a full http(s) URL.
+ */
+function config_endpointUrl(value, insecure) {
+    if (!value)
+        return undefined;
+    const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
+        throw new InputError(BackupInputs.endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
+    return url;
+}
+/** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
+function parseBackupConfig(get, secrets) {
+    const secretAccessKey = inputString(get, BackupInputs.secretKey);
+    secrets?.add(secretAccessKey);
+    const accessKeyId = inputString(get, BackupInputs.accessKey);
+    const endpoint = config_endpointUrl(inputOptional(get, BackupInputs.endpoint), inputBoolean(get, BackupInputs.insecure, false));
+    const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
+    const schedule = inputOptional(get, BackupInputs.veleroSchedule);
+    const snapshotName = inputString(get, BackupInputs.etcdSnapshotName, DEFAULT_SNAPSHOT_NAME);
+    return {
+        cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
+        rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
+        failOnBreach: inputBoolean(get, BackupInputs.failOnBreach, true),
+        s3: {
+            ...(endpoint ? { endpoint } : {}),
+            region: inputString(get, BackupInputs.region, 'us-east-1'),
+            accessKeyId,
+            secretAccessKey,
+        },
+        etcd: {
+            bucket: bucket(get, BackupInputs.etcdBucket),
+            folder: folder(get, BackupInputs.etcdFolder),
+            name: assertIdentifier('snapshotName', BackupInputs.etcdSnapshotName, snapshotName),
+        },
+        velero: checkVelero
+            ? {
+                bucket: bucket(get, BackupInputs.veleroBucket, 'velero'),
+                prefix: folder(get, BackupInputs.veleroPrefix),
+                ...(schedule
+                    ? { schedule: assertIdentifier('objectName', BackupInputs.veleroSchedule, schedule) }
+                    : {}),
+            }
+            : null,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/freshness.ts
+
+
+/** `3h 5m`, `42m 10s`, `2d 4h`: ages people read at a glance. */
+function formatAge(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    if (d)
+        return `${d}d ${h}h`;
+    if (h)
+        return `${h}h ${m}m`;
+    if (m)
+        return `${m}m ${s % 60}s`;
+    return `${s}s`;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const freshness_join = (...parts) => parts.filter(Boolean).join('/');
+/**
+ * RKE2 names a snapshot `<etcd-snapshot-name>-<node>-<unix seconds>[.zip]` and uploads it as
+ * `<etcd-s3-folder>/<file>` (its `.metadata/` objects sit beside them and are not snapshots).
+ * The time in the name is when the snapshot was taken; LastModified is only the upload.
+ */
+function parseSnapshotKey(key, folder, name) {
+    const prefix = folder ? `${folder}/` : '';
+    if (!key.startsWith(prefix))
+        return undefined;
+    const file = key.slice(prefix.length);
+    const m = new RegExp(`^${escapeRegExp(name)}-([a-z0-9][-a-z0-9.]*)-(\\d{9,11})(\\.zip)?$`).exec(file);
+    return m ? { file, node: m[1], takenAt: Number(m[2]) * 1000 } : undefined;
+}
+function newestSnapshot(objects, folder, name, now) {
+    const found = objects
+        .map((o) => ({ o, parsed: parseSnapshotKey(o.key, folder, name) }))
+        .filter((x) => Boolean(x.parsed && x.o.size > 0))
+        .sort((a, b) => b.parsed.takenAt - a.parsed.takenAt);
+    const top = found[0];
+    if (!top)
+        return null;
+    return {
+        name: top.parsed.file,
+        node: top.parsed.node,
+        key: top.o.key,
+        size: top.o.size,
+        takenAt: new Date(top.parsed.takenAt).toISOString(),
+        ageSeconds: (now - top.parsed.takenAt) / 1000,
+        count: found.length,
+    };
+}
+/** How many of the newest backups are read when looking for one of a given schedule. */
+const VELERO_READ_LIMIT = 50;
+/**
+ * Velero keeps `<prefix>/backups/<name>/velero-backup.json` with the backup's final status in
+ * its bucket (what its backup sync restores from). Newest first by upload time.
+ */
+async function newestVeleroBackup(store, velero, now) {
+    const objects = (await store.list(velero.bucket, freshness_join(velero.prefix, 'backups/'))).filter((o) => o.key.endsWith('/velero-backup.json'));
+    objects.sort((a, b) => (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0) || (a.key < b.key ? 1 : -1));
+    for (const o of objects.slice(0, VELERO_READ_LIMIT)) {
+        const doc = JSON.parse(await store.getText(velero.bucket, o.key));
+        const schedule = doc.metadata?.labels?.['velero.io/schedule-name'];
+        if (velero.schedule && schedule !== velero.schedule)
+            continue;
+        const completedAt = doc.status?.completionTimestamp;
+        const completed = completedAt ? Date.parse(completedAt) : NaN;
+        return {
+            name: doc.metadata?.name ?? o.key.split('/').at(-2) ?? o.key,
+            phase: doc.status?.phase ?? 'unknown',
+            ...(schedule ? { schedule } : {}),
+            ...(completedAt && !Number.isNaN(completed)
+                ? { completedAt: new Date(completed).toISOString(), ageSeconds: (now - completed) / 1000 }
+                : {}),
+            key: o.key,
+        };
+    }
+    return null;
+}
+async function checkBackupFreshness(config, deps) {
+    const started = deps.clock.now();
+    const redact = (s) => deps.secrets?.redact(s) ?? s;
+    const rpo = formatAge(config.rpoSeconds);
+    const checks = [];
+    const etcdWhere = `s3://${freshness_join(config.etcd.bucket, config.etcd.folder)}/`;
+    let etcd = null;
+    try {
+        const objects = await deps.store.list(config.etcd.bucket, config.etcd.folder ? `${config.etcd.folder}/` : '');
+        etcd = newestSnapshot(objects, config.etcd.folder, config.etcd.name, started);
+        if (!etcd)
+            checks.push({
+                name: 'etcd-snapshot',
+                status: 'fail',
+                message: `no scheduled etcd snapshot (${config.etcd.name}-<node>-<time>) in ${etcdWhere}: check etcd-snapshot-schedule-cron and the masters' S3 settings`,
+                failing: [etcdWhere],
+            });
+        else {
+            const fresh = etcd.ageSeconds <= config.rpoSeconds;
+            checks.push({
+                name: 'etcd-snapshot',
+                status: fresh ? 'pass' : 'fail',
+                message: fresh
+                    ? `newest scheduled snapshot ${etcd.name} is ${formatAge(etcd.ageSeconds)} old (RPO ${rpo})`
+                    : `newest scheduled snapshot ${etcd.name} is ${formatAge(etcd.ageSeconds)} old, older than the RPO ${rpo} (taken ${etcd.takenAt} on ${etcd.node}): scheduled snapshots stopped - check rke2-server on the masters and their S3 upload`,
+                ...(fresh ? {} : { failing: [etcdWhere] }),
+            });
+        }
+    }
+    catch (error) {
+        checks.push({
+            name: 'etcd-snapshot',
+            status: 'fail',
+            message: `cannot list ${etcdWhere}: ${redact(inertText(errorMessage(error), 300))}`,
+            failing: [etcdWhere],
+        });
+    }
+    let velero = null;
+    if (config.velero) {
+        const where = `s3://${freshness_join(config.velero.bucket, config.velero.prefix, 'backups')}/`;
+        const of = config.velero.schedule ? ` of schedule ${config.velero.schedule}` : '';
+        try {
+            velero = await newestVeleroBackup(deps.store, config.velero, started);
+            if (!velero)
+                checks.push({
+                    name: 'velero-backup',
+                    status: 'fail',
+                    message: `no Velero backup${of} in ${where}: check the Velero Schedule and its BackupStorageLocation`,
+                    failing: [where],
+                });
+            else {
+                const completed = velero.phase === 'Completed';
+                const age = velero.ageSeconds;
+                const fresh = age !== undefined && age <= config.rpoSeconds;
+                const ageText = age === undefined ? 'with no completion time' : `${formatAge(age)} old`;
+                checks.push({
+                    name: 'velero-backup',
+                    status: completed && fresh ? 'pass' : 'fail',
+                    message: completed && fresh
+                        ? `newest backup${of} ${velero.name} Completed, ${ageText} (RPO ${rpo})`
+                        : !completed
+                            ? `newest backup${of} ${velero.name} is ${velero.phase}, not Completed (${ageText}): velero backup describe ${velero.name} --details`
+                            : `newest backup${of} ${velero.name} is ${ageText}, older than the RPO ${rpo}: check the Velero Schedule and the velero deployment`,
+                    ...(completed && fresh ? {} : { failing: [where] }),
+                });
+            }
+        }
+        catch (error) {
+            checks.push({
+                name: 'velero-backup',
+                status: 'fail',
+                message: `cannot read ${where}: ${redact(inertText(errorMessage(error), 300))}`,
+                failing: [where],
+            });
+        }
+    }
+    const failed = checks.filter((c) => c.status === 'fail');
+    const finished = deps.clock.now();
+    return {
+        kind: 'backup-freshness',
+        cluster: config.cluster,
+        ok: failed.length === 0,
+        verdict: failed.length
+            ? `backups of ${config.cluster} breach the RPO ${rpo}: ${failed.map((c) => c.message).join('; ')}`
+            : `backups of ${config.cluster} are within the RPO ${rpo}`,
+        rpoSeconds: config.rpoSeconds,
+        startedAt: new Date(started).toISOString(),
+        finishedAt: new Date(finished).toISOString(),
+        durationSeconds: (finished - started) / 1000,
+        checks,
+        failedChecks: failed.map((c) => c.name),
+        etcd,
+        velero,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/objects.ts
+
+/** An S3 client for the settings: path-style for a custom endpoint (MinIO, Hetzner, the lab). */
+function s3Client(s) {
+    return new dist_cjs/* S3Client */.YxF({
+        region: s.region,
+        credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+        ...(s.endpoint ? { endpoint: s.endpoint, forcePathStyle: true } : {}),
+        // A store that does not answer must fail the check in seconds, not hang the schedule.
+        requestHandler: { requestTimeout: 15_000, connectionTimeout: 5_000 },
+        maxAttempts: 3,
+    });
+}
+function s3ObjectStore(client) {
+    return {
+        async list(bucket, prefix) {
+            const out = [];
+            let token;
+            do {
+                const page = await client.send(new dist_cjs/* ListObjectsV2Command */.u6x({
+                    Bucket: bucket,
+                    Prefix: prefix,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+                for (const o of page.Contents ?? [])
+                    if (o.Key)
+                        out.push({
+                            key: o.Key,
+                            size: o.Size ?? 0,
+                            ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+                        });
+                token = page.IsTruncated ? page.NextContinuationToken : undefined;
+            } while (token);
+            return out;
+        },
+        async getText(bucket, key) {
+            const r = await client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
+            return (await r.Body?.transformToString('utf8')) ?? '';
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/backup.ts
+
+
+
+
+
+
+
+
+
+/** The flag that carries each input, so errors name what the CLI user typed. */
+const backup_FLAG_OF = {
+    [BackupInputs.cluster]: '--cluster',
+    [BackupInputs.rpo]: '--rpo',
+    [BackupInputs.endpoint]: '--s3-endpoint',
+    [BackupInputs.region]: '--s3-region',
+    [BackupInputs.accessKey]: '$AWS_ACCESS_KEY_ID',
+    [BackupInputs.secretKey]: '$AWS_SECRET_ACCESS_KEY',
+    [BackupInputs.etcdBucket]: '--etcd-bucket',
+    [BackupInputs.etcdFolder]: '--etcd-folder',
+    [BackupInputs.etcdSnapshotName]: '--snapshot-name',
+    [BackupInputs.veleroBucket]: '--velero-bucket',
+    [BackupInputs.veleroPrefix]: '--velero-prefix',
+    [BackupInputs.veleroSchedule]: '--velero-schedule',
+};
+/**
+ * `rke2-ops backup-freshness`: the backup-freshness action's core from a laptop - are the newest
+ * scheduled etcd snapshot and the newest Velero backup younger than the RPO? S3 keys come from
+ * $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY, never flags (flags show in process listings).
+ * Exit codes: 0 fresh, 1 a breach (or a store that cannot be read), 2 bad input.
+ */
+function registerBackup(program) {
+    program
+        .command('backup-freshness')
+        .description('are the newest etcd snapshot in S3 and the newest Velero backup younger than the RPO?')
+        .requiredOption('--cluster <name>', 'cluster name (names the report)')
+        .requiredOption('--etcd-bucket <bucket>', "the masters' etcd-s3-bucket")
+        .option('--etcd-folder <folder>', "the masters' etcd-s3-folder")
+        .option('--snapshot-name <name>', "the masters' etcd-snapshot-name (default etcd-snapshot)")
+        .option('--rpo <duration>', 'recovery point objective, e.g. 7h (default 7h)')
+        .option('--s3-endpoint <host[:port]|url>', "the masters' etcd-s3-endpoint (default AWS S3)")
+        .option('--s3-insecure', 'plain http to a host[:port] endpoint')
+        .option('--s3-region <region>', 'S3 region (default us-east-1)')
+        .option('--no-velero', 'do not check Velero')
+        .option('--velero-bucket <bucket>', "Velero's bucket (default velero)")
+        .option('--velero-prefix <prefix>', "the BackupStorageLocation's prefix")
+        .option('--velero-schedule <name>', 'only backups of this Velero Schedule count')
+        .option('--json', 'print the JSON report on stdout')
+        .option('--report-file <path>', 'also write the JSON report to this file')
+        .addHelpText('after', '\nExit codes: 0 fresh, 1 RPO breached or a store unreadable, 2 bad input.')
+        .action(async (flags) => {
+        const secrets = new SecretRegistry();
+        const values = {
+            [BackupInputs.cluster]: flags.cluster,
+            [BackupInputs.rpo]: flags.rpo ?? '',
+            [BackupInputs.endpoint]: flags.s3Endpoint ?? '',
+            [BackupInputs.insecure]: flags.s3Insecure ? 'true' : '',
+            [BackupInputs.region]: flags.s3Region ?? process.env.AWS_REGION ?? '',
+            [BackupInputs.accessKey]: process.env.AWS_ACCESS_KEY_ID ?? '',
+            [BackupInputs.secretKey]: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+            [BackupInputs.etcdBucket]: flags.etcdBucket,
+            [BackupInputs.etcdFolder]: flags.etcdFolder ?? '',
+            [BackupInputs.etcdSnapshotName]: flags.snapshotName ?? '',
+            [BackupInputs.checkVelero]: flags.velero ? 'true' : 'false',
+            [BackupInputs.veleroBucket]: flags.veleroBucket ?? '',
+            [BackupInputs.veleroPrefix]: flags.veleroPrefix ?? '',
+            [BackupInputs.veleroSchedule]: flags.veleroSchedule ?? '',
+        };
+        let config;
+        try {
+            config = parseBackupConfig((name) => values[name] ?? '', secrets);
+        }
+        catch (error) {
+            const flag = error instanceof InputError ? backup_FLAG_OF[error.field] : undefined;
+            throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
+        }
+        const report = await checkBackupFreshness(config, {
+            store: s3ObjectStore(s3Client(config.s3)),
+            clock: systemClock,
+            secrets,
+        });
+        if (flags.reportFile)
+            await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
+        if (flags.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else
+            process.stdout.write([
+                ...report.checks.map((c) => `${c.status === 'pass' ? 'PASS' : 'FAIL'} ${c.name}: ${inertText(c.message)}`),
+                inertText(report.verdict),
+                '',
+            ].join('\n'));
+        if (!report.ok)
+            process.exitCode = ExitCode.failed;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/program.ts
+
+
 
 
 
@@ -74523,7 +75899,7 @@ function registerSnapshot(program, io = defaultSnapshotIo) {
  */
 function buildProgram() {
     const program = new Command('rke2-ops')
-        .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, rollback')
+        .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, incident, backup-freshness')
         .addHelpText('after', '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).')
         .showHelpAfterError()
         .exitOverride()
@@ -74533,6 +75909,8 @@ function buildProgram() {
     registerHealth(program);
     registerTofu(program);
     registerSnapshot(program);
+    registerIncident(program);
+    registerBackup(program);
     return program;
 }
 async function runCli(argv) {

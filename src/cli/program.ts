@@ -17,7 +17,9 @@ export { ExitCode };
  */
 export function buildProgram(): Command {
   const program = new Command('rke2-ops')
-    .description('Day-2 operations for RKE2 clusters: inventory, health, tofu, incident, backup-freshness')
+    .description(
+      'Day-2 operations for RKE2 clusters: inventory, health, tofu, snapshot, incident, backup-freshness',
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 ok (healthy), 1 failed verdict or operation, 2 bad input (nothing was contacted).',
