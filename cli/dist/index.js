@@ -75523,22 +75523,27 @@ function bucket(get, name, fallback) {
 }
 /**
  * The endpoint as the masters' `etcd-s3-endpoint` has it (`host[:port]`, https unless
- * `etcd-s3-insecure`), or a full http(s) URL.
+ * `etcd-s3-insecure`), or an http(s) URL of a host; AWS S3's regional endpoint when empty.
  */
-function config_endpointUrl(value, insecure) {
+function endpointOf(value, insecure, region) {
     if (!value)
-        return undefined;
-    const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
-    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
-        throw new InputError(BackupInputs.endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
-    return url;
+        return { endpoint: `s3.${region}.amazonaws.com`, insecure: false };
+    const url = /^(https?):\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(value);
+    if (url)
+        return { endpoint: url[2], insecure: url[1] === 'http' };
+    if (/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value))
+        return { endpoint: value, insecure };
+    throw new InputError(BackupInputs.endpoint, `${inert(value)} is not host[:port] or an http(s) URL of a host`);
 }
 /** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
 function parseBackupConfig(get, secrets) {
     const secretAccessKey = inputString(get, BackupInputs.secretKey);
     secrets?.add(secretAccessKey);
     const accessKeyId = inputString(get, BackupInputs.accessKey);
-    const endpoint = config_endpointUrl(inputOptional(get, BackupInputs.endpoint), inputBoolean(get, BackupInputs.insecure, false));
+    const region = inputString(get, BackupInputs.region, 'us-east-1');
+    if (!/^[a-z0-9-]+$/.test(region))
+        throw new InputError(BackupInputs.region, `${inert(region)} is not a region`);
+    const endpoint = endpointOf(inputOptional(get, BackupInputs.endpoint), inputBoolean(get, BackupInputs.insecure, false), region);
     const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
     const schedule = inputOptional(get, BackupInputs.veleroSchedule);
     const snapshotName = inputString(get, BackupInputs.etcdSnapshotName, DEFAULT_SNAPSHOT_NAME);
@@ -75546,12 +75551,7 @@ function parseBackupConfig(get, secrets) {
         cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
         rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
         failOnBreach: inputBoolean(get, BackupInputs.failOnBreach, true),
-        s3: {
-            ...(endpoint ? { endpoint } : {}),
-            region: inputString(get, BackupInputs.region, 'us-east-1'),
-            accessKeyId,
-            secretAccessKey,
-        },
+        s3: { ...endpoint, region, accessKeyId, secretAccessKey },
         etcd: {
             bucket: bucket(get, BackupInputs.etcdBucket),
             folder: folder(get, BackupInputs.etcdFolder),
@@ -75745,43 +75745,40 @@ async function checkBackupFreshness(config, deps) {
 
 ;// CONCATENATED MODULE: ./src/backup/objects.ts
 
-/** An S3 client for the settings: path-style for a custom endpoint (MinIO, Hetzner, the lab). */
-function s3Client(s) {
-    return new dist_cjs/* S3Client */.YxF({
-        region: s.region,
-        credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
-        ...(s.endpoint ? { endpoint: s.endpoint, forcePathStyle: true } : {}),
-        // A store that does not answer must fail the check in seconds, not hang the schedule.
-        requestHandler: { requestTimeout: 15_000, connectionTimeout: 5_000 },
-        maxAttempts: 3,
-    });
-}
-function s3ObjectStore(client) {
+/** A store that will not answer must fail the check in seconds, not hang the schedule. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * The toolkit's S3 client (src/s3: path-style, Ceph-compatible checksums, errors naming the
+ * operation, bucket and key), one per bucket: the snapshots' and Velero's may differ.
+ */
+function s3ObjectStore(s, secrets) {
+    const buckets = new Map();
+    const bucket = (name) => {
+        let b = buckets.get(name);
+        if (!b) {
+            b = new SnapshotBucket({
+                endpoint: s.endpoint,
+                insecure: s.insecure,
+                region: s.region,
+                bucket: name,
+                folder: '',
+                credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+                requestTimeoutMs: REQUEST_TIMEOUT_MS,
+            }, secrets);
+            buckets.set(name, b);
+        }
+        return b;
+    };
     return {
-        async list(bucket, prefix) {
-            const out = [];
-            let token;
-            do {
-                const page = await client.send(new dist_cjs/* ListObjectsV2Command */.u6x({
-                    Bucket: bucket,
-                    Prefix: prefix,
-                    ...(token ? { ContinuationToken: token } : {}),
-                }));
-                for (const o of page.Contents ?? [])
-                    if (o.Key)
-                        out.push({
-                            key: o.Key,
-                            size: o.Size ?? 0,
-                            ...(o.LastModified ? { lastModified: o.LastModified } : {}),
-                        });
-                token = page.IsTruncated ? page.NextContinuationToken : undefined;
-            } while (token);
-            return out;
+        async list(name, prefix) {
+            return (await bucket(name).list(prefix)).map((o) => ({
+                key: o.key,
+                size: o.size,
+                ...(o.lastModified ? { lastModified: o.lastModified } : {}),
+            }));
         },
-        async getText(bucket, key) {
-            const r = await client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
-            return (await r.Body?.transformToString('utf8')) ?? '';
-        },
+        getText: (name, key) => bucket(name).getText(key),
+        close: () => buckets.forEach((b) => b.close()),
     };
 }
 
@@ -75861,11 +75858,8 @@ function registerBackup(program) {
             const flag = error instanceof InputError ? backup_FLAG_OF[error.field] : undefined;
             throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
         }
-        const report = await checkBackupFreshness(config, {
-            store: s3ObjectStore(s3Client(config.s3)),
-            clock: systemClock,
-            secrets,
-        });
+        const store = s3ObjectStore(config.s3, secrets);
+        const report = await checkBackupFreshness(config, { store, clock: systemClock, secrets }).finally(() => store.close());
         if (flags.reportFile)
             await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
         if (flags.json)

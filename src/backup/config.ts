@@ -27,9 +27,12 @@ export const BackupInputs = {
   failOnBreach: 'fail-on-breach',
 } as const;
 
-export interface S3Settings {
-  /** Custom endpoint (Hetzner Object Storage, MinIO, the lab); path-style addressing then. */
-  endpoint?: string;
+/** How to reach the object stores: RKE2's way of naming an endpoint (src/s3 S3Location). */
+export interface BackupS3 {
+  /** host[:port], no scheme (`etcd-s3-endpoint`); AWS S3's regional endpoint when not given. */
+  endpoint: string;
+  /** Plain HTTP (`etcd-s3-insecure`). */
+  insecure: boolean;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -40,7 +43,7 @@ export interface BackupFreshnessConfig {
   rpoSeconds: number;
   /** Fail the step on a breach (the report and outputs are written first either way). */
   failOnBreach: boolean;
-  s3: S3Settings;
+  s3: BackupS3;
   etcd: {
     bucket: string;
     /** `etcd-s3-folder` of the masters' config ('' for none). */
@@ -80,14 +83,21 @@ function bucket(get: InputSource, name: string, fallback?: string): string {
 
 /**
  * The endpoint as the masters' `etcd-s3-endpoint` has it (`host[:port]`, https unless
- * `etcd-s3-insecure`), or a full http(s) URL.
+ * `etcd-s3-insecure`), or an http(s) URL of a host; AWS S3's regional endpoint when empty.
  */
-function endpointUrl(value: string | undefined, insecure: boolean): string | undefined {
-  if (!value) return undefined;
-  const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
-  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
-    throw new InputError(BackupInputs.endpoint, `${inert(value)} is not host[:port] or an http(s) URL`);
-  return url;
+function endpointOf(
+  value: string | undefined,
+  insecure: boolean,
+  region: string,
+): Pick<BackupS3, 'endpoint' | 'insecure'> {
+  if (!value) return { endpoint: `s3.${region}.amazonaws.com`, insecure: false };
+  const url = /^(https?):\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(value);
+  if (url) return { endpoint: url[2]!, insecure: url[1] === 'http' };
+  if (/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value)) return { endpoint: value, insecure };
+  throw new InputError(
+    BackupInputs.endpoint,
+    `${inert(value)} is not host[:port] or an http(s) URL of a host`,
+  );
 }
 
 /** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
@@ -95,9 +105,13 @@ export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): B
   const secretAccessKey = inputString(get, BackupInputs.secretKey);
   secrets?.add(secretAccessKey);
   const accessKeyId = inputString(get, BackupInputs.accessKey);
-  const endpoint = endpointUrl(
+  const region = inputString(get, BackupInputs.region, 'us-east-1');
+  if (!/^[a-z0-9-]+$/.test(region))
+    throw new InputError(BackupInputs.region, `${inert(region)} is not a region`);
+  const endpoint = endpointOf(
     inputOptional(get, BackupInputs.endpoint),
     inputBoolean(get, BackupInputs.insecure, false),
+    region,
   );
   const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
   const schedule = inputOptional(get, BackupInputs.veleroSchedule);
@@ -106,12 +120,7 @@ export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): B
     cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
     rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
     failOnBreach: inputBoolean(get, BackupInputs.failOnBreach, true),
-    s3: {
-      ...(endpoint ? { endpoint } : {}),
-      region: inputString(get, BackupInputs.region, 'us-east-1'),
-      accessKeyId,
-      secretAccessKey,
-    },
+    s3: { ...endpoint, region, accessKeyId, secretAccessKey },
     etcd: {
       bucket: bucket(get, BackupInputs.etcdBucket),
       folder: folder(get, BackupInputs.etcdFolder),

@@ -1,9 +1,10 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from './config.js';
+import { SnapshotBucket } from '../s3/client.js';
+import type { SecretRegistry } from '../lib/secrets.js';
+import type { BackupS3 } from './config.js';
 
 /**
  * The little of S3 the freshness check needs, as a parameter of the core (the action, the CLI
- * and the tests share it; a test can hand in anything that lists and reads).
+ * and the tests share it; a unit test hands in a map).
  */
 export interface StoredObject {
   key: string;
@@ -17,45 +18,43 @@ export interface ObjectStore {
   getText(bucket: string, key: string): Promise<string>;
 }
 
-/** An S3 client for the settings: path-style for a custom endpoint (MinIO, Hetzner, the lab). */
-export function s3Client(s: S3Settings): S3Client {
-  return new S3Client({
-    region: s.region,
-    credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
-    ...(s.endpoint ? { endpoint: s.endpoint, forcePathStyle: true } : {}),
-    // A store that does not answer must fail the check in seconds, not hang the schedule.
-    requestHandler: { requestTimeout: 15_000, connectionTimeout: 5_000 },
-    maxAttempts: 3,
-  });
-}
+/** A store that will not answer must fail the check in seconds, not hang the schedule. */
+const REQUEST_TIMEOUT_MS = 15_000;
 
-export function s3ObjectStore(client: S3Client): ObjectStore {
+/**
+ * The toolkit's S3 client (src/s3: path-style, Ceph-compatible checksums, errors naming the
+ * operation, bucket and key), one per bucket: the snapshots' and Velero's may differ.
+ */
+export function s3ObjectStore(s: BackupS3, secrets?: SecretRegistry): ObjectStore & { close(): void } {
+  const buckets = new Map<string, SnapshotBucket>();
+  const bucket = (name: string): SnapshotBucket => {
+    let b = buckets.get(name);
+    if (!b) {
+      b = new SnapshotBucket(
+        {
+          endpoint: s.endpoint,
+          insecure: s.insecure,
+          region: s.region,
+          bucket: name,
+          folder: '',
+          credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+          requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        },
+        secrets,
+      );
+      buckets.set(name, b);
+    }
+    return b;
+  };
   return {
-    async list(bucket, prefix) {
-      const out: StoredObject[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        );
-        for (const o of page.Contents ?? [])
-          if (o.Key)
-            out.push({
-              key: o.Key,
-              size: o.Size ?? 0,
-              ...(o.LastModified ? { lastModified: o.LastModified } : {}),
-            });
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return out;
+    async list(name, prefix) {
+      return (await bucket(name).list(prefix)).map((o) => ({
+        key: o.key,
+        size: o.size,
+        ...(o.lastModified ? { lastModified: o.lastModified } : {}),
+      }));
     },
-    async getText(bucket, key) {
-      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return (await r.Body?.transformToString('utf8')) ?? '';
-    },
+    getText: (name, key) => bucket(name).getText(key),
+    close: () => buckets.forEach((b) => b.close()),
   };
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createLab, type Lab } from './lab.js';
 import { BackupInputs, parseBackupConfig, type BackupFreshnessConfig } from '../../src/backup/config.js';
 import { checkBackupFreshness, type BackupFreshnessReport } from '../../src/backup/freshness.js';
-import { s3Client, s3ObjectStore, type ObjectStore } from '../../src/backup/objects.js';
+import { s3ObjectStore, type ObjectStore } from '../../src/backup/objects.js';
 import { parseReport } from '../../src/incident/envelope.js';
 import { SecretRegistry } from '../../src/lib/secrets.js';
 import { systemClock } from '../../src/lib/clock.js';
@@ -21,7 +21,7 @@ jest.setTimeout(300_000);
 
 const NAME = 'flow-backup';
 let lab: Lab;
-let store: ObjectStore;
+let store: ObjectStore & { close(): void };
 let config: BackupFreshnessConfig;
 const secrets = new SecretRegistry();
 
@@ -56,9 +56,10 @@ beforeAll(async () => {
     [BackupInputs.veleroSchedule]: 'velero-full-cluster',
   };
   config = parseBackupConfig((n) => inputs[n] ?? '', secrets);
-  store = s3ObjectStore(s3Client(config.s3));
+  store = s3ObjectStore(config.s3, secrets);
 });
 afterAll(async () => {
+  store?.close();
   await lab?.destroy();
 });
 

@@ -71,9 +71,15 @@ test('configuration errors name the input; the secret key is registered when rea
   expect(() => config({ [BackupInputs.etcdBucket]: 'Bad_Bucket' })).toThrow(/^etcd-s3-bucket: /);
   expect(() => config({ [BackupInputs.endpoint]: 'host with space' })).toThrow(/^s3-endpoint: /);
   expect(() => config({ [BackupInputs.cluster]: '' })).toThrow(/^cluster: /);
-  expect(config({ [BackupInputs.endpoint]: 'fsn1.your-objectstorage.com' }).s3.endpoint).toBe(
-    'https://fsn1.your-objectstorage.com',
-  );
+  expect(config({ [BackupInputs.endpoint]: 'fsn1.your-objectstorage.com' }).s3).toMatchObject({
+    endpoint: 'fsn1.your-objectstorage.com',
+    insecure: false,
+  });
+  expect(config({ [BackupInputs.endpoint]: 'http://127.0.0.1:9000' }).s3).toMatchObject({
+    endpoint: '127.0.0.1:9000',
+    insecure: true,
+  });
+  expect(config({ [BackupInputs.region]: 'eu-central-1' }).s3.endpoint).toBe('s3.eu-central-1.amazonaws.com');
   expect(config({ [BackupInputs.checkVelero]: 'false' }).velero).toBeNull();
   const added: string[] = [];
   parseBackupConfig((n) => base[n] ?? '', { add: (s: string) => added.push(s) } as never);

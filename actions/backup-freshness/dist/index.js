@@ -7510,7 +7510,7 @@ __webpack_unused_export__ = DeleteObjectAnnotation$;
 __webpack_unused_export__ = DeleteObjectAnnotationCommand;
 __webpack_unused_export__ = DeleteObjectAnnotationOutput$;
 __webpack_unused_export__ = DeleteObjectAnnotationRequest$;
-__webpack_unused_export__ = DeleteObjectCommand;
+exports.k4j = DeleteObjectCommand;
 __webpack_unused_export__ = DeleteObjectOutput$;
 __webpack_unused_export__ = DeleteObjectRequest$;
 __webpack_unused_export__ = DeleteObjectTagging$;
@@ -7689,7 +7689,7 @@ __webpack_unused_export__ = HeadBucketCommand;
 __webpack_unused_export__ = HeadBucketOutput$;
 __webpack_unused_export__ = HeadBucketRequest$;
 __webpack_unused_export__ = HeadObject$;
-__webpack_unused_export__ = HeadObjectCommand;
+exports.l81 = HeadObjectCommand;
 __webpack_unused_export__ = HeadObjectOutput$;
 __webpack_unused_export__ = HeadObjectRequest$;
 __webpack_unused_export__ = IdempotencyParameterMismatch;
@@ -7924,7 +7924,7 @@ __webpack_unused_export__ = PutObjectAnnotation$;
 __webpack_unused_export__ = PutObjectAnnotationCommand;
 __webpack_unused_export__ = PutObjectAnnotationOutput$;
 __webpack_unused_export__ = PutObjectAnnotationRequest$;
-__webpack_unused_export__ = PutObjectCommand;
+exports.wKZ = PutObjectCommand;
 __webpack_unused_export__ = PutObjectLegalHold$;
 __webpack_unused_export__ = PutObjectLegalHoldCommand;
 __webpack_unused_export__ = PutObjectLegalHoldOutput$;
@@ -61430,7 +61430,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3195);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1334);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run().
 
@@ -61442,7 +61442,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3195:
+/***/ 1334:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64777,22 +64777,27 @@ function bucket(get, name, fallback) {
 }
 /**
  * The endpoint as the masters' `etcd-s3-endpoint` has it (`host[:port]`, https unless
- * `etcd-s3-insecure`), or a full http(s) URL.
+ * `etcd-s3-insecure`), or an http(s) URL of a host; AWS S3's regional endpoint when empty.
  */
-function endpointUrl(value, insecure) {
+function endpointOf(value, insecure, region) {
     if (!value)
-        return undefined;
-    const url = /^https?:\/\//.test(value) ? value : `${insecure ? 'http' : 'https'}://${value}`;
-    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/.test(url))
-        throw new errors_InputError(BackupInputs.endpoint, `${inert_inert(value)} is not host[:port] or an http(s) URL`);
-    return url;
+        return { endpoint: `s3.${region}.amazonaws.com`, insecure: false };
+    const url = /^(https?):\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(value);
+    if (url)
+        return { endpoint: url[2], insecure: url[1] === 'http' };
+    if (/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value))
+        return { endpoint: value, insecure };
+    throw new errors_InputError(BackupInputs.endpoint, `${inert_inert(value)} is not host[:port] or an http(s) URL of a host`);
 }
 /** Parses and validates the inputs; registers the S3 secret key the moment it is read. */
 function parseBackupConfig(get, secrets) {
     const secretAccessKey = inputString(get, BackupInputs.secretKey);
     secrets?.add(secretAccessKey);
     const accessKeyId = inputString(get, BackupInputs.accessKey);
-    const endpoint = endpointUrl(inputOptional(get, BackupInputs.endpoint), inputBoolean(get, BackupInputs.insecure, false));
+    const region = inputString(get, BackupInputs.region, 'us-east-1');
+    if (!/^[a-z0-9-]+$/.test(region))
+        throw new errors_InputError(BackupInputs.region, `${inert_inert(region)} is not a region`);
+    const endpoint = endpointOf(inputOptional(get, BackupInputs.endpoint), inputBoolean(get, BackupInputs.insecure, false), region);
     const checkVelero = inputBoolean(get, BackupInputs.checkVelero, true);
     const schedule = inputOptional(get, BackupInputs.veleroSchedule);
     const snapshotName = inputString(get, BackupInputs.etcdSnapshotName, DEFAULT_SNAPSHOT_NAME);
@@ -64800,12 +64805,7 @@ function parseBackupConfig(get, secrets) {
         cluster: assertIdentifier('clusterName', BackupInputs.cluster, inputString(get, BackupInputs.cluster)),
         rpoSeconds: inputDuration(get, BackupInputs.rpo, DEFAULT_RPO_SECONDS),
         failOnBreach: inputBoolean(get, BackupInputs.failOnBreach, true),
-        s3: {
-            ...(endpoint ? { endpoint } : {}),
-            region: inputString(get, BackupInputs.region, 'us-east-1'),
-            accessKeyId,
-            secretAccessKey,
-        },
+        s3: { ...endpoint, region, accessKeyId, secretAccessKey },
         etcd: {
             bucket: bucket(get, BackupInputs.etcdBucket),
             folder: folder(get, BackupInputs.etcdFolder),
@@ -65043,47 +65043,308 @@ const systemClock = {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(3711);
+;// CONCATENATED MODULE: ./src/s3/errors.ts
+
+
+class S3Error extends Error {
+    kind;
+    status;
+    name = 'S3Error';
+    constructor(kind, message, 
+    /** HTTP status when S3 answered. */
+    status) {
+        super(message);
+        this.kind = kind;
+        this.status = status;
+    }
+}
+const NETWORK = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'EPIPE',
+]);
+/** Classifies an SDK (or network) error for `what` (e.g. `HEAD s3://b/k at https://host`). */
+function classifyS3Error(error, what) {
+    if (error instanceof S3Error)
+        return error;
+    const e = (error ?? {});
+    const status = e.$metadata?.httpStatusCode;
+    const code = e.code ?? e.cause?.code;
+    const name = e.name ?? e.Code ?? '';
+    const detail = inertText(errorMessage(error), 300);
+    if (name === 'TimeoutError' || name === 'AbortError' || code === 'ETIMEDOUT' || code === 'ABORT_ERR')
+        return new S3Error('timeout', `${what}: no answer in time (${detail})`);
+    if (code && NETWORK.has(code))
+        return new S3Error('unreachable', `${what}: cannot connect (${code})`);
+    if (name === 'NoSuchBucket')
+        return new S3Error('no-bucket', `${what}: the bucket does not exist`, status);
+    if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
+        return new S3Error('not-found', `${what}: no such object`, status);
+    if (status === 401 ||
+        status === 403 ||
+        ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden'].includes(name)) {
+        const why = name && !/^\d+$/.test(name) && name !== 'Forbidden' ? `${name}: ` : '';
+        return new S3Error('access-denied', `${what}: access denied (${why}HTTP ${status ?? 403}) - check s3-access-key / s3-secret-key and the key's rights on the bucket`, status);
+    }
+    return new S3Error('error', `${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`, status);
+}
+
+;// CONCATENATED MODULE: ./src/s3/settings.ts
+
+/** The endpoint as a URL for the SDK: `https://host[:port]`, `http://` when insecure. */
+function endpointUrl(location) {
+    return `${location.insecure ? 'http' : 'https'}://${location.endpoint}`;
+}
+/** The inventory's `etcd_s3` block (null when the cluster uploads no snapshots). */
+function locationFromInventory(inventory) {
+    const s = inventory.etcd_s3;
+    if (!s)
+        return null;
+    return { endpoint: s.endpoint, bucket: s.bucket, folder: s.folder, region: s.region, insecure: s.insecure };
+}
+/** Go's path.Join(folder, ...parts) as K3s builds keys: `a/` + `f` -> `a/f`, '' + `f` -> `f`. */
+function settings_join(folder, ...parts) {
+    const joined = posix.join(folder || '.', ...parts);
+    return joined.startsWith('./') ? joined.slice(2) : joined;
+}
+/** `s3://<bucket>/<folder>/<file>`: the key of a snapshot file (K3s s3.go Upload). */
+function snapshotKey(location, file) {
+    return settings_join(location.folder, file);
+}
+/**
+ * The key of this toolkit's metadata for a snapshot: `<folder>/.metadata/<file>.rke2-ops.json`.
+ * Why there: RKE2 lists every object under the folder as a snapshot (recursively, K3s
+ * ListSnapshots) except those whose parent directory is `.metadata`, and its own optional
+ * metadata is `.metadata/<file>` - a different name, which RKE2 only ever reads, attaches and
+ * deletes for an existing snapshot of exactly that name. So this object is never mistaken for
+ * a snapshot, never counted by RKE2's retention and never overwritten by RKE2.
+ */
+function metadataKey(location, file) {
+    return settings_join(location.folder, '.metadata', `${file}${METADATA_SUFFIX}`);
+}
+const METADATA_SUFFIX = '.rke2-ops.json';
+/** The folder's prefix for listings: `<folder>/`, or '' at the bucket root. */
+function folderPrefix(location) {
+    const f = settings_join(location.folder);
+    return f === '.' || f === '' ? '' : `${f.replace(/\/+$/, '')}/`;
+}
+
+;// CONCATENATED MODULE: ./src/s3/client.ts
+
+
+
+
+
+
+
+const DEFAULT_S3_REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * The S3 operations the toolkit needs (head/get/put/list/delete), with a client set up the way
+ * Hetzner Object Storage (Ceph) needs it (rke2-facts.md §6, toolchain-notes "S3"): path-style
+ * addressing, the location's region, and flexible checksums only WHEN_REQUIRED - with the SDK's
+ * defaults a streamed upload is sent aws-chunked with a trailing CRC, which Ceph-based stores
+ * reject and s3rver silently stores framing and all. Credentials are given explicitly (the SDK
+ * never goes looking in the environment or ~/.aws) and registered as secrets by the caller.
+ * Every failure is an `S3Error` naming the operation, bucket and key.
+ */
+class SnapshotBucket {
+    settings;
+    client;
+    url;
+    constructor(settings, secrets) {
+        this.settings = settings;
+        secrets?.add(settings.credentials.secretAccessKey);
+        secrets?.add(settings.credentials.accessKeyId);
+        this.url = endpointUrl(settings);
+        const timeout = settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS;
+        this.client = new dist_cjs/* S3Client */.YxF({
+            endpoint: this.url,
+            region: settings.region,
+            forcePathStyle: true,
+            credentials: {
+                accessKeyId: settings.credentials.accessKeyId,
+                secretAccessKey: settings.credentials.secretAccessKey,
+            },
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+            // Two attempts: a blip is retried, a dead endpoint is not waited on for long.
+            maxAttempts: 2,
+            requestHandler: { connectionTimeout: Math.min(timeout, 10_000), requestTimeout: timeout },
+        });
+    }
+    /** `HEAD s3://bucket/key (endpoint)`: the words every error message starts with. */
+    describe(op, key = '') {
+        return `S3 ${op} s3://${this.settings.bucket}/${key} at ${this.url}`;
+    }
+    signal(signal) {
+        const limit = AbortSignal.timeout(this.settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS);
+        return { abortSignal: signal ? AbortSignal.any([signal, limit]) : limit };
+    }
+    async head(key, signal) {
+        try {
+            const r = await this.client.send(new dist_cjs/* HeadObjectCommand */.l81({ Bucket: this.settings.bucket, Key: key }), this.signal(signal));
+            return {
+                key,
+                size: r.ContentLength ?? 0,
+                lastModified: r.LastModified ?? null,
+                ...(r.ContentType ? { contentType: r.ContentType } : {}),
+                metadata: r.Metadata ?? {},
+            };
+        }
+        catch (error) {
+            throw classifyS3Error(error, this.describe('HEAD', key));
+        }
+    }
+    /** HEAD that answers null for a missing object (other failures still throw). */
+    async headOrNull(key, signal) {
+        try {
+            return await this.head(key, signal);
+        }
+        catch (error) {
+            if (error instanceof S3Error && error.kind === 'not-found')
+                return null;
+            throw error;
+        }
+    }
+    /**
+     * Streams an object through sha256 (and into `dest` when given): the runner never holds a
+     * snapshot in memory, and one download serves both the checksum and a trial restore.
+     * The stream is bounded by the request timeout between bytes, not for the whole transfer.
+     */
+    async download(key, dest, signal) {
+        const what = this.describe('GET', key);
+        try {
+            const r = await this.client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: this.settings.bucket, Key: key }), signal ? { abortSignal: signal } : {});
+            if (!r.Body)
+                throw new S3Error('error', `${what}: empty answer`);
+            const hash = (0,external_node_crypto_.createHash)('sha256');
+            let size = 0;
+            const tap = new external_node_stream_.Transform({
+                transform(chunk, _enc, done) {
+                    hash.update(chunk);
+                    size += chunk.length;
+                    done(null, chunk);
+                },
+            });
+            const body = r.Body;
+            const sink = dest
+                ? (0,external_node_fs_.createWriteStream)(dest, { mode: 0o600 })
+                : new external_node_stream_.Writable({ write: (_c, _e, done) => done() });
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, tap, sink, signal ? { signal } : {});
+            return { size, sha256: hash.digest('hex'), ...(dest ? { path: dest } : {}) };
+        }
+        catch (error) {
+            throw classifyS3Error(error, what);
+        }
+    }
+    async getText(key, signal) {
+        try {
+            const r = await this.client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: this.settings.bucket, Key: key }), this.signal(signal));
+            return (await r.Body?.transformToString('utf8')) ?? '';
+        }
+        catch (error) {
+            throw classifyS3Error(error, this.describe('GET', key));
+        }
+    }
+    async put(key, body, contentType, signal) {
+        try {
+            await this.client.send(new dist_cjs/* PutObjectCommand */.wKZ({
+                Bucket: this.settings.bucket,
+                Key: key,
+                Body: body,
+                ContentType: contentType,
+                ContentLength: Buffer.byteLength(body),
+            }), this.signal(signal));
+        }
+        catch (error) {
+            throw classifyS3Error(error, this.describe('PUT', key));
+        }
+    }
+    /** Every object under `prefix` (all pages). */
+    async list(prefix, signal) {
+        const out = [];
+        let token;
+        try {
+            do {
+                const r = await this.client.send(new dist_cjs/* ListObjectsV2Command */.u6x({
+                    Bucket: this.settings.bucket,
+                    Prefix: prefix,
+                    ContinuationToken: token,
+                }), this.signal(signal));
+                for (const o of r.Contents ?? [])
+                    if (o.Key)
+                        out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null });
+                token = r.IsTruncated ? r.NextContinuationToken : undefined;
+            } while (token);
+        }
+        catch (error) {
+            throw classifyS3Error(error, this.describe('LIST', prefix));
+        }
+        return out;
+    }
+    async delete(key, signal) {
+        try {
+            await this.client.send(new dist_cjs/* DeleteObjectCommand */.k4j({ Bucket: this.settings.bucket, Key: key }), this.signal(signal));
+        }
+        catch (error) {
+            throw classifyS3Error(error, this.describe('DELETE', key));
+        }
+    }
+    close() {
+        this.client.destroy();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/objects.ts
 
-/** An S3 client for the settings: path-style for a custom endpoint (MinIO, Hetzner, the lab). */
-function s3Client(s) {
-    return new dist_cjs/* S3Client */.YxF({
-        region: s.region,
-        credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
-        ...(s.endpoint ? { endpoint: s.endpoint, forcePathStyle: true } : {}),
-        // A store that does not answer must fail the check in seconds, not hang the schedule.
-        requestHandler: { requestTimeout: 15_000, connectionTimeout: 5_000 },
-        maxAttempts: 3,
-    });
-}
-function s3ObjectStore(client) {
+/** A store that will not answer must fail the check in seconds, not hang the schedule. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * The toolkit's S3 client (src/s3: path-style, Ceph-compatible checksums, errors naming the
+ * operation, bucket and key), one per bucket: the snapshots' and Velero's may differ.
+ */
+function s3ObjectStore(s, secrets) {
+    const buckets = new Map();
+    const bucket = (name) => {
+        let b = buckets.get(name);
+        if (!b) {
+            b = new SnapshotBucket({
+                endpoint: s.endpoint,
+                insecure: s.insecure,
+                region: s.region,
+                bucket: name,
+                folder: '',
+                credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+                requestTimeoutMs: REQUEST_TIMEOUT_MS,
+            }, secrets);
+            buckets.set(name, b);
+        }
+        return b;
+    };
     return {
-        async list(bucket, prefix) {
-            const out = [];
-            let token;
-            do {
-                const page = await client.send(new dist_cjs/* ListObjectsV2Command */.u6x({
-                    Bucket: bucket,
-                    Prefix: prefix,
-                    ...(token ? { ContinuationToken: token } : {}),
-                }));
-                for (const o of page.Contents ?? [])
-                    if (o.Key)
-                        out.push({
-                            key: o.Key,
-                            size: o.Size ?? 0,
-                            ...(o.LastModified ? { lastModified: o.LastModified } : {}),
-                        });
-                token = page.IsTruncated ? page.NextContinuationToken : undefined;
-            } while (token);
-            return out;
+        async list(name, prefix) {
+            return (await bucket(name).list(prefix)).map((o) => ({
+                key: o.key,
+                size: o.size,
+                ...(o.lastModified ? { lastModified: o.lastModified } : {}),
+            }));
         },
-        async getText(bucket, key) {
-            const r = await client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
-            return (await r.Body?.transformToString('utf8')) ?? '';
-        },
+        getText: (name, key) => bucket(name).getText(key),
+        close: () => buckets.forEach((b) => b.close()),
     };
 }
 
@@ -65092,7 +65353,7 @@ function s3ObjectStore(client) {
 
 const defaultDeps = {
     clock: systemClock,
-    objectStore: (settings) => s3ObjectStore(s3Client(settings)),
+    objectStore: (settings, secrets) => s3ObjectStore(settings, secrets),
 };
 
 ;// CONCATENATED MODULE: ./src/actions/backup-freshness/main.ts
@@ -65121,11 +65382,14 @@ async function run() {
 /** Inputs -> freshness core (both object stores) -> outputs, job summary; fails on a breach. */
 async function execute(ctx, deps = defaultDeps) {
     const config = parseBackupConfig(ctx.getInput, ctx.secrets);
-    const report = await checkBackupFreshness(config, {
-        store: deps.objectStore(config.s3),
-        clock: deps.clock,
-        secrets: ctx.secrets,
-    });
+    const store = deps.objectStore(config.s3, ctx.secrets);
+    let report;
+    try {
+        report = await checkBackupFreshness(config, { store, clock: deps.clock, secrets: ctx.secrets });
+    }
+    finally {
+        store.close?.();
+    }
     await setOutputs(report);
     try {
         await summary.addRaw(ctx.secrets.redact(summaryMarkdown(report))).write();

@@ -1,14 +1,15 @@
 import { systemClock, type Clock } from '../../lib/clock.js';
-import type { S3Settings } from '../../backup/config.js';
-import { s3Client, s3ObjectStore, type ObjectStore } from '../../backup/objects.js';
+import type { SecretRegistry } from '../../lib/secrets.js';
+import type { BackupS3 } from '../../backup/config.js';
+import { s3ObjectStore, type ObjectStore } from '../../backup/objects.js';
 
 /** The backup-freshness action's side effects, injectable for tests. */
 export interface BackupFreshnessActionDeps {
   clock: Clock;
-  objectStore(settings: S3Settings): ObjectStore;
+  objectStore(settings: BackupS3, secrets: SecretRegistry): ObjectStore & { close?(): void };
 }
 
 export const defaultDeps: BackupFreshnessActionDeps = {
   clock: systemClock,
-  objectStore: (settings) => s3ObjectStore(s3Client(settings)),
+  objectStore: (settings, secrets) => s3ObjectStore(settings, secrets),
 };

@@ -29,11 +29,13 @@ export async function execute(
   deps: BackupFreshnessActionDeps = defaultDeps,
 ): Promise<void> {
   const config = parseBackupConfig(ctx.getInput, ctx.secrets);
-  const report = await checkBackupFreshness(config, {
-    store: deps.objectStore(config.s3),
-    clock: deps.clock,
-    secrets: ctx.secrets,
-  });
+  const store = deps.objectStore(config.s3, ctx.secrets);
+  let report: BackupFreshnessReport;
+  try {
+    report = await checkBackupFreshness(config, { store, clock: deps.clock, secrets: ctx.secrets });
+  } finally {
+    store.close?.();
+  }
   await setOutputs(report);
   try {
     await core.summary.addRaw(ctx.secrets.redact(summaryMarkdown(report))).write();

@@ -6,7 +6,7 @@ import { SecretRegistry } from '../../lib/secrets.js';
 import { systemClock } from '../../lib/clock.js';
 import { BackupInputs, parseBackupConfig } from '../../backup/config.js';
 import { checkBackupFreshness } from '../../backup/freshness.js';
-import { s3Client, s3ObjectStore } from '../../backup/objects.js';
+import { s3ObjectStore } from '../../backup/objects.js';
 import { ExitCode } from '../exit-codes.js';
 
 interface BackupFlags {
@@ -92,11 +92,10 @@ export function registerBackup(program: Command): void {
         const flag = error instanceof InputError ? FLAG_OF[error.field] : undefined;
         throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
       }
-      const report = await checkBackupFreshness(config, {
-        store: s3ObjectStore(s3Client(config.s3)),
-        clock: systemClock,
-        secrets,
-      });
+      const store = s3ObjectStore(config.s3, secrets);
+      const report = await checkBackupFreshness(config, { store, clock: systemClock, secrets }).finally(() =>
+        store.close(),
+      );
       if (flags.reportFile) await writeFile(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
       if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else
