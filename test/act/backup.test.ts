@@ -105,6 +105,9 @@ test('a scheduled snapshot older than the RPO fails the run naming its age and o
     /etcd-snapshot-flow-backup-act-master-0-\d+ is 3h 0m old, older than the RPO 1h 0m/,
   );
   expect(issue!.body).not.toContain(lab.s3.secretAccessKey);
+  // Stale backups are not a reason to roll back: the issue says so instead of giving the command.
+  expect(issue!.body).not.toContain('gh workflow run rollback.yml');
+  expect(issue!.body).toContain('Not a reason to roll back');
 });
 
 test('a fresh scheduled snapshot passes and closes the issue', async () => {

@@ -204,6 +204,23 @@ describe('rendering', () => {
     expect(body).toContain('-f confirm=prod-eu');
   });
 
+  test('a backup breach is not a reason to roll back: no rollback commands, what to do instead', () => {
+    const s = parseReport(
+      JSON.stringify({
+        kind: 'backup-freshness',
+        cluster: 'prod-eu',
+        ok: false,
+        checks: [{ name: 'etcd-snapshot', status: 'fail', message: 'newest is 9h 0m old' }],
+      }),
+      'report',
+    );
+    for (const text of [issueBody(s, ctx, '<!-- m -->', ['l1']), failureComment(s, ctx, '<!-- e -->')]) {
+      expect(text).not.toContain('gh workflow run rollback.yml');
+      expect(text).toContain('Not a reason to roll back');
+    }
+    expect(issueBody(s, ctx, '<!-- m -->', ['l1'])).toContain('### What to do');
+  });
+
   test('report text cannot break the table, inject HTML or hide characters', () => {
     const s = subject();
     s.failures = [{ check: 'x|y', detail: 'a | b\n<script>alert(1)</script>\u202e', where: ['n|1'] }];

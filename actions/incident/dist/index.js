@@ -42923,7 +42923,17 @@ function snapshotSection(s) {
         `${inlineCode(snap.name)} (${facts.join(', ')}; named by ${snap.source === 'input' ? 'the workflow' : 'the report'})`,
     ];
 }
+/**
+ * Reports whose failure a rollback does not fix: stale or missing backups say nothing about the
+ * cluster's state, and rolling back to an old snapshot would lose data for no reason.
+ */
+const NOT_FIXED_BY_ROLLBACK = new Set(['backup-freshness']);
 function rollbackSection(s, ctx) {
+    if (NOT_FIXED_BY_ROLLBACK.has(s.kind))
+        return [
+            'Not a reason to roll back: the cluster may be fine, its backups are not. The table above says',
+            'which backup is missing, stale or incomplete and what to look at.',
+        ];
     const { dryRun, rollback } = rollbackCommands(s, ctx);
     return [
         'If this follows a change (an upgrade), roll back: a dry run first, then the rollback itself',
@@ -42952,7 +42962,7 @@ function issueBody(s, ctx, marker, labels) {
         '',
         ...snapshotSection(s),
         '',
-        '### Roll back',
+        NOT_FIXED_BY_ROLLBACK.has(s.kind) ? '### What to do' : '### Roll back',
         '',
         ...rollbackSection(s, ctx),
         '',
