@@ -9,7 +9,7 @@
 import { jest } from '@jest/globals';
 import { createLab, type Lab } from '../lab/lab.js';
 import { startGitHubApi, type GitHubApiStandIn, type StoredIssue } from '../helpers/github-api.js';
-import { describeRun, makeRepository, runAct, type ActRun } from '../helpers/act.js';
+import { describeRun, makeRepository, removeThrowaway, runAct, type ActRun } from '../helpers/act.js';
 import { readmeWorkflows } from '../workflows/contracts.js';
 
 jest.setTimeout(300_000);
@@ -87,6 +87,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([lab?.destroy(), api?.close()]);
+  removeThrowaway();
 });
 
 test('a scheduled snapshot older than the RPO fails the run naming its age and opens one issue', async () => {

@@ -9,7 +9,7 @@
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { actCompatible, makeRepository, runAct, toolkitCopy } from '../helpers/act.js';
+import { actCompatible, makeRepository, removeThrowaway, runAct, toolkitCopy } from '../helpers/act.js';
 
 jest.setTimeout(120_000);
 
@@ -76,6 +76,7 @@ jobs:
 `;
 
 let local: string;
+afterAll(() => removeThrowaway());
 beforeAll(() => {
   local = makeRepository(
     { '.github/workflows/reusable.yml': REUSABLE, '.github/workflows/caller.yml': CALLER },

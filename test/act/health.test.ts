@@ -14,7 +14,7 @@ import { jest } from '@jest/globals';
 import { createLab, type Lab } from '../lab/lab.js';
 import { bashScript, sh } from '../../src/lib/quote.js';
 import { startGitHubApi, type GitHubApiStandIn, type StoredIssue } from '../helpers/github-api.js';
-import { describeRun, makeRepository, runAct, type ActRun } from '../helpers/act.js';
+import { describeRun, makeRepository, removeThrowaway, runAct, type ActRun } from '../helpers/act.js';
 import { readmeWorkflows } from '../workflows/contracts.js';
 
 jest.setTimeout(300_000);
@@ -89,6 +89,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([lab?.destroy(), api?.close()]);
+  removeThrowaway();
 });
 
 test('healthy: the run passes and opens nothing', async () => {

@@ -10,7 +10,7 @@ import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGitHubApi, type GitHubApiStandIn } from '../helpers/github-api.js';
-import { describeRun, makeRepository, runAct } from '../helpers/act.js';
+import { describeRun, makeRepository, removeThrowaway, runAct } from '../helpers/act.js';
 import { findTofu } from '../helpers/tofu.js';
 import { readmeWorkflows } from '../workflows/contracts.js';
 
@@ -67,6 +67,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.close();
+  removeThrowaway();
 });
 
 test('a pull request is planned: one sticky comment with the summary, fmt and validate pass, no secret shown', async () => {

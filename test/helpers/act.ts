@@ -133,6 +133,20 @@ const git = (cwd: string, args: string[]) =>
     },
   });
 
+/** Throwaway directories made here (repositories, toolkit copies): removeThrowaway() in afterAll. */
+const throwaway = new Set<string>();
+function track(dir: string): string {
+  throwaway.add(dir);
+  return dir;
+}
+
+/** Removes every repository and toolkit copy made so far (a test file's afterAll). */
+export function removeThrowaway(): void {
+  for (const d of throwaway) rmSync(d, { recursive: true, force: true });
+  throwaway.clear();
+  toolkit = undefined;
+}
+
 /**
  * A throwaway git repository with one commit (act needs one): `files` written into `dir`,
  * `origin` pointing at github.com/<repository> - only parsed by act (for GITHUB_REPOSITORY),
@@ -142,7 +156,7 @@ export function makeRepository(
   files: Record<string, string>,
   opts: { repository?: string; dir?: string; copy?: { from: string; paths: string[] }[] } = {},
 ): string {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'rke2ops-act-repo-'));
+  const dir = opts.dir ?? track(mkdtempSync(join(tmpdir(), 'rke2ops-act-repo-')));
   for (const { from, paths } of opts.copy ?? [])
     for (const p of paths)
       if (existsSync(join(from, p))) cpSync(join(from, p), join(dir, p), { recursive: true });
@@ -183,7 +197,7 @@ let toolkit: string | undefined;
  */
 export function toolkitCopy(fresh = false): string {
   if (toolkit && !fresh && existsSync(toolkit)) return toolkit;
-  const dir = mkdtempSync(join(tmpdir(), 'rke2ops-act-toolkit-'));
+  const dir = track(mkdtempSync(join(tmpdir(), 'rke2ops-act-toolkit-')));
   const workflows = join(root, '.github', 'workflows');
   const files: Record<string, string> = {};
   for (const f of existsSync(workflows) ? readdirSync(workflows) : [])
