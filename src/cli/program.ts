@@ -6,6 +6,7 @@ import { registerInventory } from './commands/inventory.js';
 import { registerHealth } from './commands/health.js';
 import { registerTofu } from './commands/tofu.js';
 import { registerSnapshot } from './commands/snapshot.js';
+import { registerRollback } from './commands/rollback.js';
 
 export { ExitCode };
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerTofu(program);
   registerSnapshot(program);
+  registerRollback(program);
   return program;
 }
 
