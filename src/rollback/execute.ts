@@ -150,7 +150,8 @@ export async function runRollback(config: RollbackConfig, deps: RollbackDeps): P
       );
     locked = true;
     if (lock.takenOverFrom) warnings.push(`took over the stale lock of run ${lock.takenOverFrom}`);
-    stopBeat = startHeartbeat(shell0, config.paths, 5000);
+    // Beat well within the stale limit: a live run must never look dead.
+    stopBeat = startHeartbeat(shell0, config.paths, Math.min(5000, (config.lockStaleSeconds * 1000) / 3));
     await writeState(shell0, config.paths, state);
 
     const done = new Set(state.completed);
@@ -177,13 +178,15 @@ export async function runRollback(config: RollbackConfig, deps: RollbackDeps): P
       } catch (error) {
         rec.status = 'failed';
         if (error instanceof RollbackError) rec.nodes = error.nodes;
-        throw error;
-      } finally {
         rec.durationSeconds = seconds(clock.now() - t0);
         deps.progress?.({ type: 'phase-end', id, name, status: rec.status, seconds: rec.durationSeconds });
+        throw error;
       }
+      rec.durationSeconds = seconds(clock.now() - t0);
+      // Recorded on master-0 before it is announced: a run killed after this line resumes after it.
       state.completed.push(id);
       await writeState(shell0, config.paths, state);
+      deps.progress?.({ type: 'phase-end', id, name, status: rec.status, seconds: rec.durationSeconds });
     };
     const p = pf;
     await run('stop', () => stopAll(ctx));
