@@ -146,7 +146,8 @@ export function hostPath(lab: Lab, node: string, path: string): string {
 export async function fingerprint(lab: Lab): Promise<string[]> {
   return Promise.all(
     lab.state.nodes.map(async (n) => {
-      const s = await lab.shell(n.name);
+      const s = await lab.shell(n.name).catch(() => null);
+      if (!s) return `${n.name}: unreachable`;
       const unit = n.role === 'master' ? 'rke2-server' : 'rke2-agent';
       const r = await s.run([
         'bash',

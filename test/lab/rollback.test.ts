@@ -162,11 +162,25 @@ test('after a bad upgrade: killed at two phase boundaries and mid-phase, re-runs
   expect(new Set(await versions())).toEqual(new Set([BAD_VERSION]));
 
   const base = { 'lock-stale': '3s', 'join-timeout': '120s', 'health-timeout': '120s' };
-  const kills = [
-    /phase stop: ok/, // boundary: every node stopped
-    new RegExp(`join-peers ${M(1)}: ok`), // mid-phase: one peer joined, the other not yet
-    /phase start-workers: ok/, // boundary: before the health check
-  ];
+  // Default: two phase boundaries and once mid-phase. RKE2OPS_ROLLBACK_FAULTS=all: every phase
+  // boundary, mid-reset and mid-join (each re-run resumes, so the chain covers them all).
+  const kills =
+    process.env.RKE2OPS_ROLLBACK_FAULTS === 'all'
+      ? [
+          /phase stop: ok/,
+          /phase install: ok/,
+          /phase reset: started/,
+          /phase reset: ok/,
+          /phase start-master: ok/,
+          new RegExp(`join-peers ${M(1)}: ok`),
+          /phase join-peers: ok/,
+          /phase start-workers: ok/,
+        ]
+      : [
+          /phase stop: ok/, // boundary: every node stopped
+          new RegExp(`join-peers ${M(1)}: ok`), // mid-phase: one peer joined, the other not yet
+          /phase start-workers: ok/, // boundary: before the health check
+        ];
   let survived = 0;
   for (const killOn of kills) {
     const r = await runRollbackBundle(lab, base, { killOn });

@@ -36,7 +36,8 @@ export async function execute(ctx: ActionContext, io: RollbackIo = defaultRollba
     logger: ctx.logger,
     secrets: ctx.secrets,
     progress: (e) => {
-      if (e.type === 'phase-end') ctx.logger.info(`phase ${e.id}: ${e.status} in ${e.seconds} s`);
+      if (e.type === 'phase-start') ctx.logger.info(`phase ${e.id}: started`);
+      else if (e.type === 'phase-end') ctx.logger.info(`phase ${e.id}: ${e.status} in ${e.seconds} s`);
       else if (e.type === 'node')
         ctx.logger.info(`  ${e.phase} ${e.node}: ${e.status} (${e.seconds} s) ${e.message}`);
     },
