@@ -220,21 +220,26 @@ export async function runRollback(config: RollbackConfig, deps: RollbackDeps): P
     // The health check always runs (also on a resumed run whose earlier health check failed).
     done.delete('health');
     await run('health', async () => {
-      const h = await healthAt(ctx, p.version);
+      const { report: h, healthy, excused } = await healthAt(ctx, p.version);
       report.health = {
-        healthy: h.healthy,
+        healthy,
         verdict: h.verdict,
         checks: h.checks,
         timeToHealthySeconds: h.timeToHealthySeconds,
       };
+      for (const e of excused) warnings.push(`failing only on a skipped node: ${e}`);
+      const message = healthy
+        ? `healthy at ${p.version}${excused.length ? ` (skipped nodes excused: ${config.skipped.join(', ')})` : ''}`
+        : h.verdict;
+      if (healthy) report.health.verdict = message;
       const res: NodeResult = {
         node: config.cluster,
         startedAt: clock.now() - h.durationSeconds * 1000,
         durationSeconds: h.durationSeconds,
-        status: h.healthy ? 'ok' : 'failed',
-        message: h.verdict,
+        status: healthy ? 'ok' : 'failed',
+        message,
       };
-      if (!h.healthy)
+      if (!healthy)
         fail(
           'health',
           h.failedChecks.join(', '),
