@@ -87,6 +87,8 @@ test('a peer stuck joining: the run ends within its join timeout and names it wi
   expect(stuck.logTail!.length).toBeGreaterThan(0);
   expect(r.stdout).toContain(`::error::${NAME}: rollback FAILED in join-peers on ${M(1)}`);
   await lab.clearScenario('peer-stuck-join', { node: M(1) });
+  // Cleared, the stuck start goes on by itself: let it settle before the next test's fingerprint.
+  await lab.waitUnitActive(M(1), 120_000);
 });
 
 test('a lost worker: refused with no node touched; with skip-nodes the rollback completes and names it', async () => {
