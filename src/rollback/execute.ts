@@ -198,14 +198,21 @@ export async function runRollback(config: RollbackConfig, deps: RollbackDeps): P
     await run('reset', () => resetMaster0(ctx, p.source));
     await run('start-master', () => startMaster0(ctx));
     await run('join-peers', () =>
-      joinPeers(ctx, p.version, state.stamp, state.joined, async (node) => {
-        state.joined.push(node);
-        await writeState(shell0, config.paths, state);
-      }),
+      joinPeers(
+        ctx,
+        p.version,
+        state.stamp,
+        state.joined,
+        async (node) => {
+          state.joined.push(node);
+          await writeState(shell0, config.paths, state);
+        },
+        Math.floor(state.startedAt / 1000),
+      ),
     );
     await run(
       'start-workers',
-      () => startWorkers(ctx, p.version),
+      () => startWorkers(ctx, p.version, Math.floor(state.startedAt / 1000)),
       config.workers.length ? undefined : 'no workers',
     );
     await run(

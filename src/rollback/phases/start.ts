@@ -153,6 +153,8 @@ export async function joinPeers(
   stamp: string,
   joined: readonly string[],
   onJoined: (node: string) => Promise<void>,
+  /** Epoch seconds of the rollback's (first run's) start: every status from the snapshot is older. */
+  notBefore: number,
 ): Promise<NodeResult[]> {
   const { config } = ctx;
   const results: NodeResult[] = [];
@@ -161,7 +163,7 @@ export async function joinPeers(
   for (const peer of config.masters.slice(1)) {
     const t0 = ctx.now();
     if (joined.includes(peer.name)) {
-      since.set(peer.name, 0);
+      since.set(peer.name, notBefore);
       results.push({
         node: peer.name,
         startedAt: t0,
@@ -172,26 +174,38 @@ export async function joinPeers(
       continue;
     }
     const deadline = t0 + config.timeouts.join * 1000;
-    const r = await ctx.batch(
-      peer,
-      'join-peers',
-      [
-        { key: 'stop', command: killall(), stopOnFailure: true },
-        { key: 'aside', command: moveDbAside(config.paths, stamp), stopOnFailure: true },
-        { key: 'start', command: startNoBlock('master') },
-      ],
-      60_000,
-    );
-    if (r.start!.code !== 0 || !r.start!.ran)
-      return stuck(
-        ctx,
-        'join-peers',
+    // After the stop phase only this rollback starts rke2-server on a peer, and only after moving
+    // its db aside: a peer already active or activating was started by an interrupted run (its
+    // member may be in the cluster already) - restarting it with an empty db would be refused as
+    // a duplicate name, so it is waited for instead.
+    const state = (
+      await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000)
+    ).u!.stdout.trim();
+    if (state === 'active' || state === 'activating') {
+      since.set(peer.name, notBefore);
+      ctx.deps.logger.info(`${peer.name} is already ${state} (started by an interrupted run): not restarted`);
+    } else {
+      const r = await ctx.batch(
         peer,
-        t0,
-        `could not start ${peer.name}: ${(r.aside!.stderr || r.start!.stderr).trim()}`,
-        results,
+        'join-peers',
+        [
+          { key: 'stop', command: killall(), stopOnFailure: true },
+          { key: 'aside', command: moveDbAside(config.paths, stamp), stopOnFailure: true },
+          { key: 'start', command: startNoBlock('master') },
+        ],
+        60_000,
       );
-    since.set(peer.name, startEpoch(r.start!.stdout, t0));
+      if (r.start!.code !== 0 || !r.start!.ran)
+        return stuck(
+          ctx,
+          'join-peers',
+          peer,
+          t0,
+          `could not start ${peer.name}: ${(r.aside!.stderr || r.start!.stderr).trim()}`,
+          results,
+        );
+      since.set(peer.name, startEpoch(r.start!.stdout, t0));
+    }
     for (;;) {
       const unit = await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000);
       const u = unit.u!.stdout.trim();
@@ -233,7 +247,7 @@ export async function joinPeers(
     for (const res of results) {
       if (ready.has(res.node)) continue;
       if (
-        freshReady(view.nodes.get(res.node), since.get(res.node) ?? 0, version) &&
+        freshReady(view.nodes.get(res.node), since.get(res.node) ?? notBefore, version) &&
         view.etcd.get(res.node) === true
       ) {
         ready.add(res.node);
@@ -260,7 +274,7 @@ export async function joinPeers(
         'join-peers',
         node,
         w.startedAt,
-        `${w.node} joined etcd but its Node is not Ready at ${version} within ${config.timeouts.join} s (Node ${n ? (n.ready ? (n.heartbeat >= (since.get(w.node) ?? 0) - SKEW_S ? `Ready at ${n.version}` : 'Ready (stale status from the snapshot)') : 'NotReady') : 'missing'}, etcd pod ${view.etcd.get(w.node) ? 'Ready' : 'not Ready'})`,
+        `${w.node} joined etcd but its Node is not Ready at ${version} within ${config.timeouts.join} s (Node ${n ? (n.ready ? (n.heartbeat >= (since.get(w.node) ?? notBefore) - SKEW_S ? `Ready at ${n.version}` : 'Ready (stale status from the snapshot)') : 'NotReady') : 'missing'}, etcd pod ${view.etcd.get(w.node) ? 'Ready' : 'not Ready'})`,
         results.filter((r) => r !== w),
       );
     }
@@ -269,7 +283,12 @@ export async function joinPeers(
 }
 
 /** Every worker at once: start, then wait until each Node is Ready at the version with a fresh status. */
-export async function startWorkers(ctx: RollbackContext, version: string): Promise<NodeResult[]> {
+export async function startWorkers(
+  ctx: RollbackContext,
+  version: string,
+  /** Epoch seconds of the rollback's start: a worker started by an interrupted run posted after it. */
+  notBefore: number,
+): Promise<NodeResult[]> {
   const { config } = ctx;
   const t0 = ctx.now();
   const deadline = t0 + config.timeouts.workers * 1000;
@@ -282,7 +301,7 @@ export async function startWorkers(ctx: RollbackContext, version: string): Promi
         [{ key: 'start', command: startNoBlock('worker') }],
         60_000,
       );
-      since.set(w.name, startEpoch(r.start!.stdout, t0));
+      since.set(w.name, Math.min(notBefore, startEpoch(r.start!.stdout, t0)));
     }),
   );
   const results = new Map<string, NodeResult>();
