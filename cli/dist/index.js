@@ -75562,48 +75562,60 @@ async function clusterView(ctx, phase) {
 const freshReady = (s, since, version) => Boolean(s && s.ready && s.heartbeat >= since - SKEW_S && s.version === version);
 /**
  * The other masters, one at a time: keep `server/db` aside, start, wait until the unit is active
- * (RKE2 reports ready once its etcd member has joined), its etcd pod is Ready and its Node is
- * Ready at the target version with a status posted after this start. `joined` (from the state
- * file) are skipped; `onJoined` records each one as it joins.
+ * - RKE2 notifies systemd only once its etcd member has joined and been promoted, and etcd
+ * refuses a second learner, so this is the gate before the next peer. Then every peer's Node
+ * must be Ready at the target version with a status posted after its start (the Node objects
+ * come back from the snapshot saying Ready) and its etcd pod Ready: waited for once at the end,
+ * so one peer's kubelet start-up overlaps the next peer's join. `joined` (from the state file)
+ * are not restarted; `onJoined` records each member as it joins.
  */
-async function joinPeers(ctx, version, stamp, joined, onJoined) {
+async function joinPeers(ctx, version, stamp, joined, onJoined, 
+/** Epoch seconds of the rollback's (first run's) start: every status from the snapshot is older. */
+notBefore) {
     const { config } = ctx;
     const results = [];
+    const since = new Map();
+    const phaseStart = ctx.now();
     for (const peer of config.masters.slice(1)) {
         const t0 = ctx.now();
         if (joined.includes(peer.name)) {
+            since.set(peer.name, notBefore);
             results.push({
                 node: peer.name,
                 startedAt: t0,
                 durationSeconds: 0,
-                status: 'skipped',
+                status: 'ok',
                 message: 'joined in an earlier run',
             });
             continue;
         }
         const deadline = t0 + config.timeouts.join * 1000;
-        const r = await ctx.batch(peer, 'join-peers', [
-            { key: 'stop', command: killall(), stopOnFailure: true },
-            { key: 'aside', command: moveDbAside(config.paths, stamp), stopOnFailure: true },
-            { key: 'start', command: startNoBlock('master') },
-        ], 60_000);
-        if (r.start.code !== 0 || !r.start.ran)
-            return stuck(ctx, 'join-peers', peer, t0, `could not start ${peer.name}: ${(r.aside.stderr || r.start.stderr).trim()}`, results);
-        const since = startEpoch(r.start.stdout, t0);
-        let last;
+        // After the stop phase only this rollback starts rke2-server on a peer, and only after moving
+        // its db aside: a peer already active or activating was started by an interrupted run (its
+        // member may be in the cluster already) - restarting it with an empty db would be refused as
+        // a duplicate name, so it is waited for instead.
+        const state = (await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000)).u.stdout.trim();
+        if (state === 'active' || state === 'activating') {
+            since.set(peer.name, notBefore);
+            ctx.deps.logger.info(`${peer.name} is already ${state} (started by an interrupted run): not restarted`);
+        }
+        else {
+            const r = await ctx.batch(peer, 'join-peers', [
+                { key: 'stop', command: killall(), stopOnFailure: true },
+                { key: 'aside', command: moveDbAside(config.paths, stamp), stopOnFailure: true },
+                { key: 'start', command: startNoBlock('master') },
+            ], 60_000);
+            if (r.start.code !== 0 || !r.start.ran)
+                return stuck(ctx, 'join-peers', peer, t0, `could not start ${peer.name}: ${(r.aside.stderr || r.start.stderr).trim()}`, results);
+            since.set(peer.name, startEpoch(r.start.stdout, t0));
+        }
         for (;;) {
-            const [unit, view] = await Promise.all([
-                ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000),
-                clusterView(ctx, 'join-peers'),
-            ]);
+            const unit = await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000);
             const u = unit.u.stdout.trim();
-            const node = view.nodes.get(peer.name);
-            const member = view.etcd.get(peer.name) === true;
-            if (u === 'active' && member && freshReady(node, since, version))
+            if (u === 'active')
                 break;
-            last = `unit ${u || 'unknown'}, etcd pod ${member ? 'Ready' : 'not Ready'}, Node ${node ? (node.ready ? (node.heartbeat >= since - SKEW_S ? `Ready at ${node.version}` : 'Ready (stale status from the snapshot)') : 'NotReady') : 'missing'}`;
             if (ctx.now() >= deadline)
-                return stuck(ctx, 'join-peers', peer, t0, `${peer.name} did not join within ${config.timeouts.join} s (${last})`, results);
+                return stuck(ctx, 'join-peers', peer, t0, `${peer.name} did not join within ${config.timeouts.join} s (unit ${u || 'unknown'}: its etcd member has not joined)`, results);
             await ctx.sleep(POLL_MS);
         }
         await onJoined(peer.name);
@@ -75612,7 +75624,7 @@ async function joinPeers(ctx, version, stamp, joined, onJoined) {
             startedAt: t0,
             durationSeconds: context_seconds(ctx.now() - t0),
             status: 'ok',
-            message: `etcd member, Node Ready at ${version}`,
+            message: 'etcd member (unit active)',
         };
         ctx.deps.progress?.({
             type: 'node',
@@ -75624,17 +75636,52 @@ async function joinPeers(ctx, version, stamp, joined, onJoined) {
         });
         results.push(res);
     }
-    return results;
+    // Every peer's Node Ready (fresh, at the version) and its etcd pod Ready.
+    const deadline = Math.max(ctx.now(), phaseStart) + config.timeouts.join * 1000;
+    const ready = new Set();
+    for (;;) {
+        const view = await clusterView(ctx, 'join-peers');
+        for (const res of results) {
+            if (ready.has(res.node))
+                continue;
+            if (freshReady(view.nodes.get(res.node), since.get(res.node) ?? notBefore, version) &&
+                view.etcd.get(res.node) === true) {
+                ready.add(res.node);
+                res.durationSeconds = context_seconds(ctx.now() - res.startedAt);
+                res.message = `etcd member, Node Ready at ${version}`;
+                ctx.deps.progress?.({
+                    type: 'node',
+                    phase: 'join-peers',
+                    node: res.node,
+                    status: 'ok',
+                    message: res.message,
+                    seconds: res.durationSeconds,
+                });
+            }
+        }
+        const waiting = results.filter((r) => !ready.has(r.node));
+        if (!waiting.length)
+            return results;
+        if (ctx.now() >= deadline) {
+            const w = waiting[0];
+            const n = view.nodes.get(w.node);
+            const node = config.masters.find((m) => m.name === w.node);
+            return stuck(ctx, 'join-peers', node, w.startedAt, `${w.node} joined etcd but its Node is not Ready at ${version} within ${config.timeouts.join} s (Node ${n ? (n.ready ? (n.heartbeat >= (since.get(w.node) ?? notBefore) - SKEW_S ? `Ready at ${n.version}` : 'Ready (stale status from the snapshot)') : 'NotReady') : 'missing'}, etcd pod ${view.etcd.get(w.node) ? 'Ready' : 'not Ready'})`, results.filter((r) => r !== w));
+        }
+        await ctx.sleep(POLL_MS);
+    }
 }
 /** Every worker at once: start, then wait until each Node is Ready at the version with a fresh status. */
-async function startWorkers(ctx, version) {
+async function startWorkers(ctx, version, 
+/** Epoch seconds of the rollback's start: a worker started by an interrupted run posted after it. */
+notBefore) {
     const { config } = ctx;
     const t0 = ctx.now();
     const deadline = t0 + config.timeouts.workers * 1000;
     const since = new Map();
     await Promise.all(config.workers.map(async (w) => {
         const r = await ctx.batch(w, 'start-workers', [{ key: 'start', command: startNoBlock('worker') }], 60_000);
-        since.set(w.name, startEpoch(r.start.stdout, t0));
+        since.set(w.name, Math.min(notBefore, startEpoch(r.start.stdout, t0)));
     }));
     const results = new Map();
     for (;;) {
@@ -76043,8 +76090,8 @@ async function runRollback(config, deps) {
         await run('join-peers', () => joinPeers(ctx, p.version, state.stamp, state.joined, async (node) => {
             state.joined.push(node);
             await writeState(shell0, config.paths, state);
-        }));
-        await run('start-workers', () => startWorkers(ctx, p.version), config.workers.length ? undefined : 'no workers');
+        }, Math.floor(state.startedAt / 1000)));
+        await run('start-workers', () => startWorkers(ctx, p.version, Math.floor(state.startedAt / 1000)), config.workers.length ? undefined : 'no workers');
         await run('velero', async () => {
             const v = await veleroRestore(ctx, veleroBackup, state.stamp);
             report.velero = v.outcome;
