@@ -21,7 +21,7 @@ phase() {
   printf '\n%s=== %s ===%s\n' "$B" "$title" "$N"
   local t0=$SECONDS status=0
   "$@" || status=$?
-  timings+=("$(printf '%-48s %4ss  %s' "$title" $((SECONDS - t0)) "$([[ $status -eq 0 ]] && echo "${G}ok${N}" || echo "${R}FAILED (exit $status)${N}")")")
+  timings+=("$(printf '%-52s %4ss  %s' "$title" $((SECONDS - t0)) "$([[ $status -eq 0 ]] && echo "${G}ok${N}" || echo "${R}FAILED (exit $status)${N}")")")
   if [[ $status -ne 0 ]]; then
     print_timings
     echo "demo: phase '$title' failed" >&2
@@ -52,7 +52,7 @@ demo_t0=$SECONDS
 phase "setup: system packages" quietly bash scripts/setup-system.sh
 # npm ci reinstalls from scratch: skip it when node_modules already matches the lock file.
 if [[ node_modules/.package-lock.json -nt package-lock.json ]]; then
-  timings+=("$(printf '%-48s %4ss  %s' 'setup: npm ci (node_modules current)' 0 "${G}ok${N}")")
+  timings+=("$(printf '%-52s %4ss  %s' 'setup: npm ci (node_modules current)' 0 "${G}ok${N}")")
 else
   phase "setup: npm ci" quietly npm ci --no-audit --no-fund --loglevel=error
 fi
