@@ -56597,7 +56597,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3469);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3613);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -56615,7 +56615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3469:
+/***/ 3613:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71080,7 +71080,7 @@ function settings_join(folder, ...parts) {
     return joined.startsWith('./') ? joined.slice(2) : joined;
 }
 /** `s3://<bucket>/<folder>/<file>`: the key of a snapshot file (K3s s3.go Upload). */
-function settings_snapshotKey(location, file) {
+function snapshotKey(location, file) {
     return settings_join(location.folder, file);
 }
 /**
@@ -73492,7 +73492,7 @@ async function runSave(config, deps) {
             createdAt: createdAtOf(file, deps.clock.now()),
             compressed: file.endsWith('.zip'),
             localPath: saved.localPath,
-            s3Key: config.s3 ? settings_snapshotKey(config.s3, file) : null,
+            s3Key: config.s3 ? snapshotKey(config.s3, file) : null,
         };
         if (config.velero && pre.velero && 'schedule' in pre.velero) {
             const v = pre.velero;
@@ -73519,7 +73519,7 @@ async function runSave(config, deps) {
             fail('verify-local', node, local.message, 'read `journalctl -u rke2-server` on the master');
         if (levelAtLeast(config.level, 's3') && session.bucket) {
             const bucket = session.bucket;
-            const key = settings_snapshotKey(bucket.settings, file);
+            const key = snapshotKey(bucket.settings, file);
             const expectS3 = saved.savedLines.length;
             const result = await run.phase('verify-s3', () => s3Check(bucket, key, saved, {
                 ...(config.level === 'restore' ? { downloadTo: (0,external_node_path_.join)(scratch, file) } : {}),
@@ -73792,7 +73792,7 @@ function buildMetadata(session, ctx) {
                 folder: s3.folder,
                 region: s3.region,
                 insecure: s3.insecure,
-                key: settings_snapshotKey(s3, saved.file),
+                key: snapshotKey(s3, saved.file),
                 metadataKey: metadataKey(s3, saved.file),
             }
             : null,
@@ -74143,11 +74143,11 @@ async function runVerify(config, deps) {
             createdAt: metadata?.createdAt ?? new Date((parseSnapshotFile(file)?.unixTs ?? 0) * 1000).toISOString(),
             compressed: file.endsWith('.zip'),
             localPath: path,
-            s3Key: session.bucket ? settings_snapshotKey(session.bucket.settings, file) : null,
+            s3Key: session.bucket ? snapshotKey(session.bucket.settings, file) : null,
         };
         let downloaded;
         if (levelAtLeast(config.level, 's3') && session.bucket) {
-            const res = await run.phase('verify-s3', () => s3Check(session.bucket, settings_snapshotKey(session.bucket.settings, file), expected, {
+            const res = await run.phase('verify-s3', () => s3Check(session.bucket, snapshotKey(session.bucket.settings, file), expected, {
                 ...(config.level === 'restore' ? { downloadTo: (0,external_node_path_.join)(scratch, file) } : {}),
                 signal: run.signal,
             }));
@@ -75885,7 +75885,1828 @@ function registerBackup(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/rollback/config.ts
+
+
+
+
+
+
+
+
+
+/**
+ * The rollback's configuration: named inputs (the action's `with:`, the CLI's flags mapped onto
+ * the same names) -> a typed, validated config. Everything is checked before any node is
+ * contacted (design.md §5): an inventory without host keys, a worker to skip that does not
+ * exist, a namespace with shell characters - each an InputError naming the input. `confirm` is
+ * checked here too: a destructive run whose confirm is not the cluster's name never connects.
+ */
+const RollbackInputs = {
+    inventory: 'inventory',
+    inventoryFile: 'inventory-file',
+    sshKey: 'ssh-key',
+    sshKeyPassphrase: 'ssh-key-passphrase',
+    knownHosts: 'known-hosts',
+    insecureSkip: 'insecure-skip-host-key-verification',
+    snapshot: 'snapshot',
+    confirm: 'confirm',
+    dryRun: 'dry-run',
+    s3AccessKey: 's3-access-key',
+    s3SecretKey: 's3-secret-key',
+    installCommand: 'install-command',
+    veleroNamespaces: 'velero-namespaces',
+    veleroBackup: 'velero-backup',
+    skipNodes: 'skip-nodes',
+    snapshotDir: 'snapshot-dir',
+    resume: 'resume',
+    stopTimeout: 'stop-timeout',
+    installTimeout: 'install-timeout',
+    resetTimeout: 'reset-timeout',
+    startTimeout: 'start-timeout',
+    joinTimeout: 'join-timeout',
+    workersTimeout: 'workers-timeout',
+    veleroTimeout: 'velero-timeout',
+    healthTimeout: 'health-timeout',
+    connectTimeout: 'connect-timeout',
+    lockStale: 'lock-stale',
+};
+const config_LATEST_PRE_UPGRADE = 'latest-pre-upgrade';
+/** What a real node runs to install a version (rke2-facts.md §3.1); the lab names its own. */
+const DEFAULT_INSTALL_COMMAND = 'curl -sfL https://get.rke2.io | sh -';
+const DEFAULT_TIMEOUTS = {
+    stop: 120,
+    install: 600,
+    reset: 600,
+    start: 600,
+    join: 600,
+    workers: 600,
+    velero: 1800,
+    health: 600,
+};
+async function rollback_config_loadInventory(get) {
+    const text = inputOptional(get, RollbackInputs.inventory);
+    const file = inputOptional(get, RollbackInputs.inventoryFile);
+    if (!text && !file)
+        throw new InputError(RollbackInputs.inventory, 'give `inventory` (JSON) or `inventory-file`');
+    if (text && file)
+        throw new InputError(RollbackInputs.inventory, 'give either `inventory` or `inventory-file`, not both');
+    return text
+        ? parseInventory(text, RollbackInputs.inventory)
+        : loadInventoryFile(file, RollbackInputs.inventoryFile);
+}
+async function readRollbackConfig(get, secrets) {
+    const privateKey = inputString(get, RollbackInputs.sshKey);
+    secrets.add(privateKey);
+    const passphrase = inputOptional(get, RollbackInputs.sshKeyPassphrase);
+    secrets.add(passphrase);
+    const accessKey = inputOptional(get, RollbackInputs.s3AccessKey);
+    const secretKey = inputOptional(get, RollbackInputs.s3SecretKey);
+    secrets.add(secretKey);
+    secrets.add(accessKey);
+    checkPrivateKey(privateKey, passphrase, {
+        key: RollbackInputs.sshKey,
+        passphrase: RollbackInputs.sshKeyPassphrase,
+    });
+    const loaded = await rollback_config_loadInventory(get);
+    const inv = loaded.inventory;
+    const warnings = [...loaded.warnings];
+    const dryRun = inputBoolean(get, RollbackInputs.dryRun, false);
+    const confirm = inputOptional(get, RollbackInputs.confirm);
+    if (!dryRun && confirm !== inv.cluster)
+        throw new InputError(RollbackInputs.confirm, `${confirm === undefined ? 'is empty' : `is ${inert(confirm)}`}: a rollback stops every node of ${inv.cluster} and replaces its etcd data; set confirm to the cluster's name (${inv.cluster}) to go ahead, or dry-run: true to see the plan`);
+    const insecure = inputBoolean(get, RollbackInputs.insecureSkip, false);
+    if (insecure)
+        warnings.push('insecure-skip-host-key-verification is on: host keys are NOT verified');
+    const knownHosts = inputOptional(get, RollbackInputs.knownHosts);
+    const all = targetsFromInventory(inv, {
+        ...(knownHosts ? { knownHosts } : {}),
+        insecureSkipHostKeyVerification: insecure,
+    });
+    const skipped = inputList(get, RollbackInputs.skipNodes);
+    for (const s of skipped) {
+        const node = all.find((n) => n.name === s);
+        if (!node)
+            throw new InputError(RollbackInputs.skipNodes, `${inert(s)} is not a node of ${inv.cluster}`);
+        if (node.role === 'master')
+            throw new InputError(RollbackInputs.skipNodes, `${s} is a master: every master takes part in an etcd restore (only workers can be skipped)`);
+    }
+    const nodes = all.filter((n) => !skipped.includes(n.name));
+    const unpinned = nodes.filter((m) => !insecure && m.hostKeys.length === 0).map((m) => m.name);
+    if (unpinned.length)
+        throw new InputError(RollbackInputs.knownHosts, `no host key for ${unpinned.join(', ')}: give host_keys in the inventory or a known-hosts entry ` +
+            '(or, knowingly, insecure-skip-host-key-verification)');
+    const snapshot = inputString(get, RollbackInputs.snapshot, config_LATEST_PRE_UPGRADE);
+    if (snapshot !== config_LATEST_PRE_UPGRADE) {
+        assertIdentifier('snapshotName', RollbackInputs.snapshot, snapshot);
+        if (snapshot.includes('/'))
+            throw new InputError(RollbackInputs.snapshot, 'a file name, not a path');
+    }
+    const location = locationFromInventory(inv);
+    let s3 = null;
+    if (location) {
+        if (accessKey && secretKey)
+            s3 = { ...location, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey } };
+        else
+            warnings.push('no S3 credentials (s3-access-key, s3-secret-key): the snapshot must be on master-0, and its metadata is read there');
+    }
+    const installCommand = inputString(get, RollbackInputs.installCommand, inv.rke2.install_command ?? DEFAULT_INSTALL_COMMAND).trim();
+    if (/[\r\n]/.test(installCommand))
+        throw new InputError(RollbackInputs.installCommand, 'must be one line');
+    const namespaces = inputList(get, RollbackInputs.veleroNamespaces);
+    namespaces.forEach((ns) => assertIdentifier('namespace', RollbackInputs.veleroNamespaces, ns));
+    const veleroBackup = inputOptional(get, RollbackInputs.veleroBackup) ?? null;
+    if (veleroBackup)
+        assertIdentifier('objectName', RollbackInputs.veleroBackup, veleroBackup);
+    if (namespaces.length && !inv.velero && !veleroBackup)
+        throw new InputError(RollbackInputs.veleroNamespaces, 'the inventory has no velero block: give velero-backup too, or leave velero-namespaces empty');
+    const snapshotDir = inputOptional(get, RollbackInputs.snapshotDir);
+    if (snapshotDir)
+        assertAbsolutePath(RollbackInputs.snapshotDir, snapshotDir);
+    const d = (input, fallback) => inputDuration(get, input, fallback);
+    return {
+        rollback: {
+            cluster: inv.cluster,
+            inventory: inv,
+            nodes,
+            masters: nodes.filter((n) => n.role === 'master'),
+            workers: nodes.filter((n) => n.role === 'worker'),
+            skipped,
+            paths: rke2Paths(inv.rke2.data_dir, snapshotDir),
+            snapshot,
+            dryRun,
+            s3,
+            installCommand,
+            velero: namespaces.length
+                ? { namespace: inv.velero?.namespace ?? 'velero', namespaces, backup: veleroBackup }
+                : null,
+            resume: inputBoolean(get, RollbackInputs.resume, true),
+            timeouts: {
+                stop: d(RollbackInputs.stopTimeout, DEFAULT_TIMEOUTS.stop),
+                install: d(RollbackInputs.installTimeout, DEFAULT_TIMEOUTS.install),
+                reset: d(RollbackInputs.resetTimeout, DEFAULT_TIMEOUTS.reset),
+                start: d(RollbackInputs.startTimeout, DEFAULT_TIMEOUTS.start),
+                join: d(RollbackInputs.joinTimeout, DEFAULT_TIMEOUTS.join),
+                workers: d(RollbackInputs.workersTimeout, DEFAULT_TIMEOUTS.workers),
+                velero: d(RollbackInputs.veleroTimeout, DEFAULT_TIMEOUTS.velero),
+                health: d(RollbackInputs.healthTimeout, DEFAULT_TIMEOUTS.health),
+            },
+            connectTimeoutSeconds: d(RollbackInputs.connectTimeout, 20),
+            lockStaleSeconds: d(RollbackInputs.lockStale, 60),
+            kubeProxy: inv.rke2.kube_proxy,
+        },
+        credentials: { privateKey, ...(passphrase ? { passphrase } : {}) },
+        warnings,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollback/deps.ts
+
+
+
+
+const defaultRollbackIo = {
+    connect: connect,
+    clock: systemClock,
+    openBucket: (settings, secrets) => new SnapshotBucket(settings, secrets),
+    tempDir: () => process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(),
+    fetch: (u, i) => fetch(u, i),
+};
+
+;// CONCATENATED MODULE: ./src/rollback/commands.ts
+
+
+
+/**
+ * The node commands of a rollback as shell fragments built from quoted arguments (rke2-facts.md
+ * §2, §3.1, §10). Each is one step of a phase on one node; plan.ts shows them in a dry run,
+ * the phases run them. Nothing here decides an order: that is the plan's job.
+ */
+const unitOf = (role) => (role === 'master' ? 'rke2-server' : 'rke2-agent');
+/** Where this toolkit keeps the rollback's lock and state on master-0 (nothing RKE2 reads or wipes). */
+const stateDir = (paths) => `${paths.dataDir}/server/rke2-ops`;
+const lockDir = (paths) => `${stateDir(paths)}/rollback.lock`;
+const stateFile = (paths) => `${stateDir(paths)}/rollback-state.json`;
+const resetFlag = (paths) => `${paths.dataDir}/server/db/reset-flag`;
+const serverDb = (paths) => `${paths.dataDir}/server/db`;
+/**
+ * `rke2-killall.sh` (rke2-facts.md §2.8): stopping the unit leaves pods, etcd and the API running
+ * (KillMode=process). Idempotent.
+ */
+function killall() {
+    return sh `rke2-killall.sh >/dev/null`;
+}
+/**
+ * The install command with the version (and, on workers, the agent type) in its environment,
+ * as `curl -sfL https://get.rke2.io | INSTALL_RKE2_VERSION=<v> [INSTALL_RKE2_TYPE=agent] sh -`.
+ * The command itself is the operator's (inventory `rke2.install_command` or the input): one line
+ * of shell, run as given. It does not start the service.
+ */
+function install(command, version, role) {
+    assertIdentifier('rke2Version', 'version', version);
+    return sh `export INSTALL_RKE2_VERSION=${version} INSTALL_RKE2_TYPE=${role === 'master' ? 'server' : 'agent'}; ${new ShellFragment(command)}`;
+}
+const RESET_DONE = 'restart without --cluster-reset flag now';
+/**
+ * The cluster-reset restore on master-0 (rke2-facts.md §2.1, §2.4, §10): a stale reset-flag
+ * (from an interrupted run) is removed first; a local file is restored with `--etcd-s3=false`
+ * and its full path (with `etcd-s3` in config.yaml RKE2 would look the path up in S3), an S3
+ * snapshot by its bare file name. Bounded by `timeout` on the node too: a reset that never
+ * exits is killed there, not left behind.
+ */
+function clusterReset(paths, source, timeoutSeconds) {
+    const t = String(Math.max(1, Math.round(timeoutSeconds)));
+    const restore = source.kind === 'local'
+        ? sh `--etcd-s3=false ${`--cluster-reset-restore-path=${assertAbsolutePath('snapshot path', source.path)}`}`
+        : sh `${`--cluster-reset-restore-path=${assertIdentifier('snapshotName', 'snapshot', source.file)}`}`;
+    return sh `rm -f ${resetFlag(paths)}; timeout -k 5 ${t} rke2 server --cluster-reset ${restore}`;
+}
+/** Moves a damaged local copy out of the snapshot dir before an S3 restore downloads a good one. */
+function moveAside(path, dest) {
+    assertAbsolutePath('file', path);
+    assertAbsolutePath('dest', dest);
+    return sh `mkdir -p ${dest.slice(0, dest.lastIndexOf('/'))}; if [ -e ${path} ]; then mv -f ${path} ${dest}; fi`;
+}
+/**
+ * A peer's `server/db` moved aside - kept, never deleted (rke2-facts.md §9.1) - so it joins
+ * master-0's restored cluster as a new member instead of restarting its old one.
+ */
+function moveDbAside(paths, stamp) {
+    const db = serverDb(paths);
+    return sh `if [ -d ${db} ]; then mv ${db} ${`${db}.bak-${stamp}`}; fi`;
+}
+/**
+ * `systemctl start --no-block`: RKE2's unit is Type=notify with no start timeout, so a blocking
+ * start can wait forever (a peer that cannot join). Prints the node's clock (epoch seconds):
+ * a Node status posted after it is this start's, not a stale one from the snapshot.
+ */
+function startNoBlock(role) {
+    return sh `systemctl reset-failed ${unitOf(role)} >/dev/null 2>&1 || true; systemctl start --no-block ${unitOf(role)}; date +%s`;
+}
+function isActive(role) {
+    return sh `systemctl is-active ${unitOf(role)} || true`;
+}
+/** What a stuck node says: its unit state and the journal tail. */
+function unitDiagnostics(role, lines = 15) {
+    return sh `systemctl status ${unitOf(role)} --no-pager 2>&1 | head -n 3 || true; echo ---; journalctl -u ${unitOf(role)} -n ${lines} --no-pager -o cat 2>&1 || true`;
+}
+/** `/readyz` through master-0's own kubectl. */
+function readyz(paths) {
+    return kubectl(paths, sh `get --raw /readyz`, 10);
+}
+/** Every Node: name, Ready status, its last heartbeat, kubeletVersion - tab separated. */
+function nodeStates(paths) {
+    return kubectl(paths, sh `get nodes -o ${'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\t"}{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\\t"}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'}`, 10);
+}
+/** etcd static pods: node and Ready. */
+function etcdPods(paths) {
+    return kubectl(paths, sh `-n kube-system get pods -l component=etcd -o ${'jsonpath={range .items[*]}{.spec.nodeName}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'}`, 10);
+}
+function parseNodeStates(stdout) {
+    const out = new Map();
+    for (const line of stdout.split('\n')) {
+        const [name, ready, hb, version] = line.split('\t');
+        if (!name)
+            continue;
+        const t = Date.parse(hb ?? '');
+        out.set(name, {
+            name,
+            ready: ready === 'True',
+            heartbeat: Number.isFinite(t) ? Math.floor(t / 1000) : 0,
+            version: version ?? '',
+        });
+    }
+    return out;
+}
+function parseEtcdPods(stdout) {
+    const out = new Map();
+    for (const line of stdout.split('\n')) {
+        const [node, ready] = line.split('\t');
+        if (node)
+            out.set(node, ready === 'True');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/rollback/context.ts
+
+
+
+
+
+/** A failure that ends the run, with the phase, the node and the next step known where it is thrown. */
+class RollbackError extends Error {
+    failure;
+    nodes;
+    name = 'RollbackError';
+    constructor(failure, nodes = []) {
+        super(failure.message);
+        this.failure = failure;
+        this.nodes = nodes;
+    }
+}
+function context_fail(phase, node, message, next, nodes = []) {
+    throw new RollbackError({ phase, node, message, next }, nodes);
+}
+/** The resources of one run: the config, the side effects, one SSH connection per node, the bucket. */
+class RollbackContext {
+    config;
+    deps;
+    pool;
+    bucket;
+    constructor(config, deps) {
+        this.config = config;
+        this.deps = deps;
+        this.pool = new SshPool({
+            credentials: deps.credentials,
+            logger: deps.logger,
+            secrets: deps.secrets,
+            options: {
+                attempts: 3,
+                readyTimeoutMs: config.connectTimeoutSeconds * 1000,
+                minBackoffMs: 500,
+                maxBackoffMs: 4000,
+            },
+        }, deps.connect);
+        this.bucket = config.s3 ? deps.openBucket(config.s3, deps.secrets) : null;
+    }
+    get master0() {
+        return this.config.masters[0];
+    }
+    now() {
+        return this.deps.clock.now();
+    }
+    async shell(target, phase) {
+        try {
+            return await this.pool.get(target);
+        }
+        catch (error) {
+            return context_fail(phase, target.name, `cannot connect to ${target.name} (${target.address}:${target.port}): ${errorMessage(error)}`, 'check that the node is up, its host key (host_keys / known-hosts) and the SSH key; then re-run (it resumes)');
+        }
+    }
+    /** Runs steps on a node in one exec; a transport failure ends the phase naming the node. */
+    async batch(target, phase, steps, timeoutMs, opts = {}) {
+        const shell = await this.shell(target, phase);
+        try {
+            return await runBatch(shell, steps, {
+                timeoutMs: Math.max(1000, timeoutMs),
+                secrets: this.deps.secrets,
+                ...(opts.concurrent ? { concurrent: true } : {}),
+            });
+        }
+        catch (error) {
+            return context_fail(phase, target.name, errorMessage(error), 'check the node and re-run (the rollback resumes)');
+        }
+    }
+    /** The unit state and journal tail of a stuck node (best effort, never throws). */
+    async diagnose(target) {
+        try {
+            const shell = await this.pool.get(target);
+            const r = await runBatch(shell, [{ key: 'd', command: unitDiagnostics(target.role) }], {
+                timeoutMs: 15_000,
+                secrets: this.deps.secrets,
+            });
+            const [status = '', log = ''] = r.d.stdout.split('\n---\n');
+            return { unit: inertText(status.trim(), 400), logTail: inertText(log.trim(), 2000) };
+        }
+        catch (error) {
+            return { unit: 'unknown (no answer)', logTail: errorMessage(error) };
+        }
+    }
+    async sleep(ms) {
+        await this.deps.clock.sleep(ms);
+    }
+    async close() {
+        this.bucket?.close();
+        await this.pool.closeAll();
+    }
+}
+const context_seconds = (ms) => Math.round(ms) / 1000;
+
+;// CONCATENATED MODULE: ./src/rollback/lock.ts
+
+
+
+async function acquireLock(shell, paths, runId, staleSeconds) {
+    const dir = lockDir(paths);
+    const stale = String(Math.round(staleSeconds));
+    const r = await runBatch(shell, [
+        {
+            key: 'lock',
+            command: sh `mkdir -p ${stateDir(paths)}
+if mkdir ${dir} 2>/dev/null; then printf %s ${runId} >${dir}/owner; touch ${dir}/heartbeat; echo acquired
+else
+  owner=$(cat ${dir}/owner 2>/dev/null || echo unknown)
+  age=$(( $(date +%s) - $(stat -c %Y ${dir}/heartbeat 2>/dev/null || echo 0) ))
+  if [ "$owner" = ${runId} ] || [ "$age" -ge ${stale} ]; then printf %s ${runId} >${dir}/owner; touch ${dir}/heartbeat; echo "taken $owner"
+  else echo "held $owner $age"; fi
+fi`,
+        },
+    ], { timeoutMs: 30_000 });
+    const out = r.lock.stdout.trim();
+    if (r.lock.code !== 0)
+        throw new Error(`cannot take the lock ${dir}: ${r.lock.stderr.trim()}`);
+    if (out === 'acquired')
+        return { acquired: true };
+    const [word, owner = 'unknown', age = '0'] = out.split(' ');
+    if (word === 'taken')
+        return { acquired: true, takenOverFrom: owner };
+    return { acquired: false, owner, ageSeconds: Number(age) };
+}
+/** Keeps the heartbeat fresh until stopped (one tiny exec every `everyMs` on master-0). */
+function startHeartbeat(shell, paths, everyMs) {
+    let stopped = false;
+    const beat = async () => {
+        if (stopped)
+            return;
+        await shell
+            .exec(sh `touch ${lockDir(paths)}/heartbeat`.text, { timeoutMs: 10_000 })
+            .catch(() => undefined);
+    };
+    const timer = setInterval(() => void beat(), everyMs);
+    timer.unref();
+    return () => {
+        stopped = true;
+        clearInterval(timer);
+    };
+}
+/** Releases the lock if this run still owns it. */
+async function releaseLock(shell, paths, runId) {
+    const dir = lockDir(paths);
+    await runBatch(shell, [
+        {
+            key: 'unlock',
+            command: sh `if [ "$(cat ${dir}/owner 2>/dev/null)" = ${runId} ]; then rm -rf ${dir}; fi`,
+        },
+    ], { timeoutMs: 15_000 });
+}
+
+;// CONCATENATED MODULE: ./src/rollback/plan.ts
+
+
+const plan_text = (f) => f.text;
+function buildPlan(config, input) {
+    const [m0, ...peers] = config.masters;
+    const { paths } = config;
+    const reinstall = input.nodes.filter((n) => n.reinstall);
+    const step = (node, what, f) => ({
+        node,
+        what,
+        command: plan_text(f),
+    });
+    const source = input.source;
+    const reset = source.kind === 'local'
+        ? clusterReset(paths, { kind: 'local', path: source.path }, config.timeouts.reset)
+        : clusterReset(paths, { kind: 's3', file: source.file }, config.timeouts.reset);
+    return [
+        {
+            id: 'stop',
+            name: 'stop every node (rke2-killall.sh)',
+            order: 'groups',
+            steps: [...config.workers, ...peers, m0].map((n) => step(n.name, `${n.role === 'worker' ? 'workers' : n === m0 ? 'master-0' : 'other masters'}: stop RKE2 and its pods`, killall())),
+        },
+        {
+            id: 'install',
+            name: `install ${input.version} where it differs`,
+            order: 'parallel',
+            steps: reinstall.map((n) => step(n.node, `${n.version ?? 'unknown'} -> ${n.target}`, install(config.installCommand, n.target, n.role))),
+            ...(reinstall.length ? {} : { note: `every node already runs ${input.version}` }),
+        },
+        {
+            id: 'reset',
+            name: `cluster-reset on ${m0.name} (${source.kind === 'local' ? 'local file' : 'from S3'})`,
+            order: 'sequential',
+            steps: [
+                step(m0.name, 'make sure nothing runs', killall()),
+                ...(source.kind === 's3' && source.movedAsideLocal
+                    ? [
+                        step(m0.name, 'move the damaged local copy aside', moveAside(`${paths.snapshotDir}/${source.file}`, `${stateDir(paths)}/${source.file}.damaged`)),
+                    ]
+                    : []),
+                step(m0.name, `restore, expect "restart without --cluster-reset flag now"`, reset),
+            ],
+        },
+        {
+            id: 'start-master',
+            name: `start ${m0.name}, wait for the API`,
+            order: 'sequential',
+            steps: [
+                step(m0.name, 'start without waiting on the unit', startNoBlock('master')),
+                step(m0.name, 'poll until ok', readyz(paths)),
+            ],
+        },
+        {
+            id: 'join-peers',
+            name: 'other masters, one at a time',
+            order: 'sequential',
+            steps: peers.flatMap((p) => [
+                step(p.name, 'keep the old etcd data aside', moveDbAside(paths, input.stamp)),
+                step(p.name, 'start; wait until etcd member and Node Ready', startNoBlock('master')),
+            ]),
+            ...(peers.length ? {} : { note: 'a single master' }),
+        },
+        {
+            id: 'start-workers',
+            name: 'start workers',
+            order: 'parallel',
+            steps: config.workers.map((w) => step(w.name, 'start; wait until Node Ready', startNoBlock('worker'))),
+            ...(config.workers.length ? {} : { note: 'no workers' }),
+        },
+        {
+            id: 'velero',
+            name: 'Velero restore of the named namespaces',
+            order: 'runner',
+            steps: config.velero
+                ? [
+                    step(m0.name, 'delete the namespaces (Velero never overwrites)', sh `kubectl delete namespace ${config.velero.namespaces} --ignore-not-found --wait`),
+                    step(m0.name, `restore from backup ${input.veleroBackup ?? '(none recorded)'}; every PodVolumeRestore Completed`, sh `kubectl -n ${config.velero.namespace} create -f restore.json`),
+                ]
+                : [],
+            ...(config.velero ? {} : { note: 'no velero-namespaces given' }),
+        },
+        {
+            id: 'health',
+            name: `health check at ${input.version}`,
+            order: 'runner',
+            steps: [step(m0.name, 'every node Ready at the version, system pods, etcd', sh `health-check`)],
+        },
+    ];
+}
+/** The plan as lines a person reads: phase, node, command. */
+function renderPlan(plan) {
+    const lines = [];
+    plan.forEach((p, i) => {
+        lines.push(`${i + 1}. ${p.name} [${p.order}]${p.note ? ` - ${p.note}` : ''}`);
+        for (const s of p.steps)
+            lines.push(`   ${s.node}: ${s.what}\n     $ ${s.command}`);
+    });
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/fanout.ts
+
+
+/**
+ * Runs `fn` for every item with bounded concurrency and returns one result per item, in input
+ * order. A failure on one host never hides the others' results.
+ */
+async function fanOut(items, fn, options = {}) {
+    const limit = pLimit(Math.max(1, options.concurrency ?? 10));
+    let failed = false;
+    return Promise.all(items.map((item) => limit(async () => {
+        const started = Date.now();
+        if (failed && options.failFast) {
+            return { host: item.name, ok: false, error: 'skipped after an earlier failure', durationMs: 0 };
+        }
+        try {
+            const value = await fn(item);
+            return { host: item.name, ok: true, value, durationMs: Date.now() - started };
+        }
+        catch (error) {
+            failed = true;
+            return { host: item.name, ok: false, error: errorMessage(error), durationMs: Date.now() - started };
+        }
+    })));
+}
+
+;// CONCATENATED MODULE: ./src/rollback/preflight.ts
+
+
+
+
+
+
+
+
+
+
+const P = 'preflight';
+async function preflight_preflight(ctx, checks) {
+    const { config, deps } = ctx;
+    const check = (c) => {
+        checks.push(c);
+        const line = `${c.status.toUpperCase().padEnd(4)} ${c.name}${c.node ? ` (${c.node})` : ''}: ${c.message}`;
+        if (c.status === 'fail')
+            deps.logger.error(line);
+        else
+            deps.logger.info(line);
+    };
+    // 1. Every node, pinned host key, before anything else.
+    const ssh = await checkSshAccess(config.nodes, ctx.pool);
+    const bad = ssh.filter((s) => !s.ok);
+    for (const s of ssh)
+        check({ name: 'ssh', node: s.node, status: s.ok ? 'pass' : 'fail', message: s.message });
+    if (config.skipped.length)
+        check({
+            name: 'skipped nodes',
+            status: 'skip',
+            message: `left out on purpose: ${config.skipped.join(', ')}`,
+        });
+    if (bad.length)
+        context_fail(P, bad.map((b) => b.node).join(', '), `not every node can be reached with its pinned host key: ${bad.map((b) => `${b.node}: ${b.message}`).join('; ')}`, 'nothing was stopped. Fix SSH to these nodes (host_keys / known-hosts, the key, the node), or skip a lost worker with skip-nodes');
+    // 2. The snapshot and its metadata.
+    const m0 = ctx.master0;
+    const shell0 = await ctx.shell(m0, P);
+    let resolved;
+    try {
+        resolved = await resolveSnapshot(config.snapshot, {
+            cluster: config.cluster,
+            shell: shell0,
+            paths: config.paths,
+            bucket: ctx.bucket,
+            secrets: deps.secrets,
+        });
+    }
+    catch (error) {
+        return context_fail(P, m0.name, `cannot resolve snapshot ${inert(config.snapshot)}: ${errorMessage(error)}`, 'nothing was stopped. List the snapshots (rke2-ops snapshot list) and name one');
+    }
+    const { file, metadata } = resolved;
+    if (!metadata)
+        context_fail(P, m0.name, `snapshot ${file} has no rke2-ops metadata (on ${m0.name} or in S3): its checksum, token digest and RKE2 version are unknown`, 'nothing was stopped. Roll back to a snapshot taken by the snapshot action, or verify this one first (rke2-ops snapshot verify)');
+    if (metadata.cluster !== config.cluster)
+        context_fail(P, m0.name, `snapshot ${file} belongs to cluster ${metadata.cluster}, not ${config.cluster}`, 'nothing was stopped. Name a snapshot of this cluster');
+    check({
+        name: 'snapshot',
+        status: 'pass',
+        message: `${file} (${resolved.source}), taken ${metadata.createdAt}, ${metadata.kind}`,
+    });
+    const version = metadata.rke2.server ?? Object.values(metadata.rke2.nodes)[0];
+    if (!version)
+        context_fail(P, m0.name, `the metadata of ${file} records no RKE2 version`, 'nothing was stopped. Re-take the snapshot with the snapshot action');
+    // 3. Per node, one exec each: the RKE2 version, and on masters the token digest; the file's digest on master-0.
+    const localPath = `${config.paths.snapshotDir}/${file}`;
+    const answers = await fanOut(config.nodes, (n) => ctx.batch(n, P, [
+        { key: 'version', command: rke2Version() },
+        ...(n.role === 'master' ? [{ key: 'token', command: tokenDigest(config.paths) }] : []),
+        ...(n === m0 ? [{ key: 'digest', command: digestFiles([localPath]) }] : []),
+    ], 60_000, { concurrent: true }), { concurrency: 16 });
+    const nodes = [];
+    let local = null;
+    for (const [i, n] of config.nodes.entries()) {
+        const a = answers[i];
+        if (!a.ok)
+            context_fail(P, n.name, a.error, 'nothing was stopped. Check the node and run again');
+        const r = a.value;
+        const current = parseRke2Version(r.version.stdout);
+        const pn = {
+            node: n.name,
+            role: n.role,
+            reachable: true,
+            version: current,
+            target: version,
+            reinstall: current !== version,
+            message: current === version ? `runs ${version}` : `runs ${current ?? 'no rke2'}: reinstall ${version}`,
+        };
+        if (r.token) {
+            pn.tokenMatches = r.token.stdout.trim() === metadata.tokenSha256;
+            check({
+                name: 'token',
+                node: n.name,
+                status: pn.tokenMatches ? 'pass' : 'fail',
+                message: pn.tokenMatches
+                    ? 'server/token matches the snapshot'
+                    : `server/token differs from the one ${file} was taken with: the restored bootstrap data could not be decrypted`,
+            });
+        }
+        if (r.digest)
+            local = parseDigests(r.digest.stdout).found[0] ?? null;
+        nodes.push(pn);
+    }
+    const wrongToken = nodes.filter((n) => n.tokenMatches === false);
+    if (wrongToken.length)
+        context_fail(P, wrongToken.map((n) => n.node).join(', '), `server/token on ${wrongToken.map((n) => n.node).join(', ')} differs from the snapshot's (sha256 ${metadata.tokenSha256.slice(0, 12)}...)`, 'nothing was stopped. Restore the original server/token (rke2-facts §2.5) or choose a snapshot taken with this token');
+    // 4. The bytes: on master-0, else S3 (downloaded here and verified).
+    let source;
+    if (local && local.sha256 === metadata.sha256 && local.size === metadata.size) {
+        source = { kind: 'local', path: localPath };
+        check({
+            name: 'sha256',
+            node: m0.name,
+            status: 'pass',
+            message: `${localPath} matches the metadata (${metadata.sha256.slice(0, 12)}...)`,
+        });
+    }
+    else {
+        const why = local
+            ? `${localPath} is damaged (sha256 ${local.sha256.slice(0, 12)}..., ${local.size} bytes)`
+            : `${localPath} is missing`;
+        if (!ctx.bucket)
+            context_fail(P, m0.name, `${why} and there is no S3 copy to use (no etcd_s3 or no S3 credentials)`, 'nothing was stopped. Give the S3 credentials, or name another snapshot');
+        const key = s3KeyOf(ctx.bucket, file);
+        const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(deps.tempDir(), 'rke2ops-rollback-'));
+        try {
+            const got = await ctx.bucket.download(key, (0,external_node_path_.join)(dir, 'snapshot'));
+            if (got.sha256 !== metadata.sha256 || got.size !== metadata.size)
+                context_fail(P, 's3', `${why}, and the S3 copy s3://${ctx.bucket.settings.bucket}/${key} does not match the metadata either (sha256 ${got.sha256.slice(0, 12)}..., ${got.size} bytes)`, 'nothing was stopped. Name another snapshot (rke2-ops snapshot list)');
+        }
+        catch (error) {
+            if (error instanceof Error && error.name === 'RollbackError')
+                throw error;
+            context_fail(P, 's3', `${why}, and the S3 copy cannot be read: ${errorMessage(error)}`, 'nothing was stopped. Check S3 and the credentials, or name another snapshot');
+        }
+        finally {
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        }
+        source = { kind: 's3', file, key, movedAsideLocal: Boolean(local) };
+        check({
+            name: 'sha256',
+            node: m0.name,
+            status: 'pass',
+            message: `${why}: the S3 copy ${key} matches the metadata; master-0 restores it from S3`,
+        });
+    }
+    return { ssh, checks, nodes, file, resolvedFrom: resolved.source, metadata, source, version };
+}
+
+;// CONCATENATED MODULE: ./src/rollback/types.ts
+/** The phases of a rollback, in order (design.md §5). */
+const PHASE_IDS = [
+    'stop',
+    'install',
+    'reset',
+    'start-master',
+    'join-peers',
+    'start-workers',
+    'velero',
+    'health',
+];
+
+;// CONCATENATED MODULE: ./src/rollback/state.ts
+
+
+
+
+
+/**
+ * The state file on master-0 (`<data-dir>/server/rke2-ops/rollback-state.json`): which phases of
+ * a rollback to which snapshot have completed (and, within the peer phase, which masters have
+ * joined). A re-run for the same snapshot resumes after the last completed phase; MTTR counts
+ * from the first run's start. Written after every phase, atomically.
+ */
+const STATE_FORMAT = 'rke2-ops.rollback-state/v1';
+const schema = object({
+    format: literal(STATE_FORMAT),
+    runId: schemas_string(),
+    cluster: schemas_string(),
+    snapshot: schemas_string(),
+    sha256: schemas_string(),
+    /** Epoch ms of the first run's start (MTTR's start). */
+    startedAt: schemas_number(),
+    completed: array(schemas_enum(PHASE_IDS)),
+    joined: array(schemas_string()).default([]),
+    /** Stamp for the kept server/db copies (the same across resumed runs). */
+    stamp: schemas_string(),
+    finished: schemas_boolean(),
+});
+async function readState(shell, paths) {
+    const r = await runBatch(shell, [{ key: 's', command: readFileIfExists(stateFile(paths)) }], {
+        timeoutMs: 30_000,
+    });
+    const text = r.s.stdout.trim();
+    if (!text)
+        return null;
+    try {
+        const p = schema.safeParse(JSON.parse(text));
+        return p.success ? p.data : null;
+    }
+    catch {
+        return null;
+    }
+}
+async function writeState(shell, paths, state) {
+    const r = await runBatch(shell, [{ key: 'w', command: writeFileAtomic(stateFile(paths), `${JSON.stringify(state)}\n`) }], { timeoutMs: 30_000 });
+    if (r.w.code !== 0)
+        throw new Error(`cannot write ${stateFile(paths)}: ${r.w.stderr.trim()}`);
+}
+/** Whether an earlier run's state is one this run continues. */
+function resumable(state, cluster, snapshot, sha256) {
+    return Boolean(state &&
+        !state.finished &&
+        state.cluster === cluster &&
+        state.snapshot === snapshot &&
+        state.sha256 === sha256);
+}
+const completedSet = (s) => new Set(s.completed);
+
+;// CONCATENATED MODULE: ./src/rollback/phases/stop.ts
+
+
+
+/** `rke2-killall.sh` on every node: workers, then the other masters, then master-0; parallel within a group. */
+async function stopAll(ctx) {
+    const { config } = ctx;
+    const [m0, ...peers] = config.masters;
+    const results = [];
+    for (const group of [config.workers, peers, [m0]]) {
+        if (!group.length)
+            continue;
+        const done = await fanOut(group, async (n) => {
+            const t0 = ctx.now();
+            const r = await ctx.batch(n, 'stop', [{ key: 'k', command: killall() }], config.timeouts.stop * 1000);
+            const res = {
+                node: n.name,
+                startedAt: t0,
+                durationSeconds: context_seconds(ctx.now() - t0),
+                status: r.k.code === 0 ? 'ok' : 'failed',
+                message: r.k.code === 0
+                    ? 'stopped'
+                    : `rke2-killall.sh exited ${r.k.code}: ${r.k.stderr.trim().slice(-300)}`,
+            };
+            ctx.deps.progress?.({
+                type: 'node',
+                phase: 'stop',
+                node: n.name,
+                status: res.status,
+                message: res.message,
+                seconds: res.durationSeconds,
+            });
+            return res;
+        }, { concurrency: 16 });
+        for (const d of done)
+            results.push(d.ok
+                ? d.value
+                : {
+                    node: d.host,
+                    startedAt: ctx.now(),
+                    durationSeconds: context_seconds(d.durationMs),
+                    status: 'failed',
+                    message: d.error,
+                });
+        const failed = results.filter((r) => r.status === 'failed');
+        if (failed.length)
+            context_fail('stop', failed.map((f) => f.node).join(', '), failed.map((f) => `${f.node}: ${f.message}`).join('; '), 'check rke2-killall.sh on the node; re-run (the rollback resumes)', results);
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/rollback/phases/install.ts
+
+
+
+
+
+/**
+ * Installs the snapshot's RKE2 version on every node that runs another one, in parallel, before
+ * any start (across a minor version the old binary must never start on new data). Each node's
+ * `rke2 --version` afterwards must say the version.
+ */
+async function reinstall(ctx, nodes, version) {
+    const { config } = ctx;
+    const todo = config.nodes.filter((n) => nodes.find((p) => p.node === n.name)?.reinstall);
+    const done = await fanOut(todo, async (n) => {
+        const t0 = ctx.now();
+        const r = await ctx.batch(n, 'install', [
+            { key: 'install', command: install(config.installCommand, version, n.role), stopOnFailure: true },
+            { key: 'version', command: rke2Version() },
+        ], config.timeouts.install * 1000);
+        const got = parseRke2Version(r.version.stdout);
+        const ok = r.install.code === 0 && got === version;
+        const res = {
+            node: n.name,
+            startedAt: t0,
+            durationSeconds: context_seconds(ctx.now() - t0),
+            status: ok ? 'ok' : 'failed',
+            message: ok
+                ? `installed ${version}`
+                : r.install.code !== 0
+                    ? `the install command exited ${r.install.code}: ${(r.install.stderr || r.install.stdout).trim().slice(-400)}`
+                    : `rke2 --version says ${got ?? 'nothing'} after installing ${version}`,
+        };
+        ctx.deps.progress?.({
+            type: 'node',
+            phase: 'install',
+            node: n.name,
+            status: res.status,
+            message: res.message,
+            seconds: res.durationSeconds,
+        });
+        return res;
+    }, { concurrency: 16 });
+    const results = done.map((d) => d.ok
+        ? d.value
+        : {
+            node: d.host,
+            startedAt: ctx.now(),
+            durationSeconds: context_seconds(d.durationMs),
+            status: 'failed',
+            message: d.error,
+        });
+    const failed = results.filter((r) => r.status === 'failed');
+    if (failed.length)
+        context_fail('install', failed.map((f) => f.node).join(', '), failed.map((f) => `${f.node}: ${f.message}`).join('; '), `check install-command (${config.installCommand}) on the node; every node is stopped - re-run to resume`, results);
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/rollback/phases/reset.ts
+
+
+
+/**
+ * The cluster-reset restore on master-0 (rke2-facts.md §2.1): it must exit 0 AND print
+ * "restart without --cluster-reset flag now"; anything else (a corrupt file, a reset that hangs
+ * and is killed at the timeout) ends the rollback with RKE2's own output.
+ */
+async function resetMaster0(ctx, source) {
+    const { config } = ctx;
+    const m0 = ctx.master0;
+    const t0 = ctx.now();
+    const steps = [{ key: 'stop', command: killall(), stopOnFailure: true }];
+    if (source.kind === 's3' && source.movedAsideLocal)
+        steps.push({
+            key: 'aside',
+            command: moveAside(`${config.paths.snapshotDir}/${source.file}`, `${stateDir(config.paths)}/${source.file}.damaged`),
+            stopOnFailure: true,
+        });
+    steps.push({
+        key: 'reset',
+        command: source.kind === 'local'
+            ? clusterReset(config.paths, { kind: 'local', path: source.path }, config.timeouts.reset)
+            : clusterReset(config.paths, { kind: 's3', file: source.file }, config.timeouts.reset),
+    });
+    const r = await ctx.batch(m0, 'reset', steps, config.timeouts.reset * 1000 + 30_000);
+    const out = `${r.reset.stdout}\n${r.reset.stderr}`;
+    const ok = r.reset.ran && r.reset.code === 0 && out.includes(RESET_DONE);
+    const tail = inertText(out.trim().split('\n').slice(-8).join('\n'), 1500);
+    const res = {
+        node: m0.name,
+        startedAt: t0,
+        durationSeconds: context_seconds(ctx.now() - t0),
+        status: ok ? 'ok' : 'failed',
+        message: ok
+            ? 'etcd restored; RKE2 said to restart without --cluster-reset'
+            : r.reset.code === 124 || r.reset.code === 137
+                ? `the reset did not finish within ${config.timeouts.reset} s and was killed`
+                : `the reset exited ${r.reset.code} without "${RESET_DONE}"`,
+        ...(ok ? {} : { logTail: tail }),
+    };
+    ctx.deps.progress?.({
+        type: 'node',
+        phase: 'reset',
+        node: m0.name,
+        status: res.status,
+        message: res.message,
+        seconds: res.durationSeconds,
+    });
+    if (!ok)
+        context_fail('reset', m0.name, `${res.message}:\n${tail}`, 'every node is stopped; read the output above, fix the cause and re-run (a stale reset-flag is removed), or restore by hand (rke2-facts §10)', [res]);
+    return [res];
+}
+
+;// CONCATENATED MODULE: ./src/rollback/phases/start.ts
+
+
+/**
+ * Starting the nodes again. Never a blocking `systemctl start` (RKE2's unit waits forever while a
+ * server cannot join): start with --no-block, then poll what matters with the phase's own
+ * deadline; a node that does not get there is reported with its unit state and journal tail.
+ */
+const POLL_MS = 1000;
+/** A Node status counts when its heartbeat is no older than the start (allowing a little clock skew). */
+const SKEW_S = 2;
+function startEpoch(stdout, fallbackMs) {
+    const n = Number(stdout.trim().split('\n').pop());
+    return Number.isFinite(n) && n > 0 ? n : Math.floor(fallbackMs / 1000);
+}
+async function stuck(ctx, phase, node, t0, message, done) {
+    const d = await ctx.diagnose(node);
+    const res = {
+        node: node.name,
+        startedAt: t0,
+        durationSeconds: context_seconds(ctx.now() - t0),
+        status: 'failed',
+        message,
+        unit: d.unit,
+        logTail: d.logTail,
+    };
+    ctx.deps.progress?.({
+        type: 'node',
+        phase,
+        node: node.name,
+        status: 'failed',
+        message,
+        seconds: res.durationSeconds,
+    });
+    return context_fail(phase, node.name, `${message}\nunit: ${d.unit}\nlog tail:\n${d.logTail}`, 'the node is named above with its unit state and log; fix it and re-run (the rollback resumes after the last completed phase)', [...done, res]);
+}
+/** master-0: start, then poll until its unit is active and /readyz answers ok. */
+async function startMaster0(ctx) {
+    const { config } = ctx;
+    const m0 = ctx.master0;
+    const t0 = ctx.now();
+    const deadline = t0 + config.timeouts.start * 1000;
+    await ctx.batch(m0, 'start-master', [{ key: 's', command: startNoBlock('master') }], 30_000);
+    let last;
+    for (;;) {
+        const r = await ctx.batch(m0, 'start-master', [
+            { key: 'unit', command: isActive('master') },
+            { key: 'readyz', command: readyz(config.paths) },
+        ], 20_000, { concurrent: true });
+        const unit = r.unit.stdout.trim();
+        if (unit === 'active' && r.readyz.code === 0 && r.readyz.stdout.trim() === 'ok')
+            break;
+        last = `unit ${unit || 'unknown'}, /readyz ${r.readyz.code === 0 ? r.readyz.stdout.trim() : 'no answer'}`;
+        if (ctx.now() >= deadline)
+            return stuck(ctx, 'start-master', m0, t0, `${m0.name} did not serve the API within ${config.timeouts.start} s (${last})`, []);
+        await ctx.sleep(POLL_MS);
+    }
+    const res = {
+        node: m0.name,
+        startedAt: t0,
+        durationSeconds: context_seconds(ctx.now() - t0),
+        status: 'ok',
+        message: 'unit active, /readyz ok',
+    };
+    ctx.deps.progress?.({
+        type: 'node',
+        phase: 'start-master',
+        node: m0.name,
+        status: 'ok',
+        message: res.message,
+        seconds: res.durationSeconds,
+    });
+    return [res];
+}
+/** One snapshot of what master-0's API says about the nodes and the etcd pods. */
+async function clusterView(ctx, phase) {
+    const r = await ctx.batch(ctx.master0, phase, [
+        { key: 'nodes', command: nodeStates(ctx.config.paths) },
+        { key: 'etcd', command: etcdPods(ctx.config.paths) },
+    ], 20_000, { concurrent: true });
+    return {
+        nodes: parseNodeStates(r.nodes.code === 0 ? r.nodes.stdout : ''),
+        etcd: parseEtcdPods(r.etcd.code === 0 ? r.etcd.stdout : ''),
+    };
+}
+const freshReady = (s, since, version) => Boolean(s && s.ready && s.heartbeat >= since - SKEW_S && s.version === version);
+/**
+ * The other masters, one at a time: keep `server/db` aside, start, wait until the unit is active
+ * - RKE2 notifies systemd only once its etcd member has joined and been promoted, and etcd
+ * refuses a second learner, so this is the gate before the next peer. Then every peer's Node
+ * must be Ready at the target version with a status posted after its start (the Node objects
+ * come back from the snapshot saying Ready) and its etcd pod Ready: waited for once at the end,
+ * so one peer's kubelet start-up overlaps the next peer's join. `joined` (from the state file)
+ * are not restarted; `onJoined` records each member as it joins.
+ */
+async function joinPeers(ctx, version, stamp, joined, onJoined, 
+/** Epoch seconds of the rollback's (first run's) start: every status from the snapshot is older. */
+notBefore) {
+    const { config } = ctx;
+    const results = [];
+    const since = new Map();
+    const phaseStart = ctx.now();
+    for (const peer of config.masters.slice(1)) {
+        const t0 = ctx.now();
+        if (joined.includes(peer.name)) {
+            since.set(peer.name, notBefore);
+            results.push({
+                node: peer.name,
+                startedAt: t0,
+                durationSeconds: 0,
+                status: 'ok',
+                message: 'joined in an earlier run',
+            });
+            continue;
+        }
+        const deadline = t0 + config.timeouts.join * 1000;
+        // After the stop phase only this rollback starts rke2-server on a peer, and only after moving
+        // its db aside: a peer already active or activating was started by an interrupted run (its
+        // member may be in the cluster already) - restarting it with an empty db would be refused as
+        // a duplicate name, so it is waited for instead.
+        const state = (await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000)).u.stdout.trim();
+        if (state === 'active' || state === 'activating') {
+            since.set(peer.name, notBefore);
+            ctx.deps.logger.info(`${peer.name} is already ${state} (started by an interrupted run): not restarted`);
+        }
+        else {
+            const r = await ctx.batch(peer, 'join-peers', [
+                { key: 'stop', command: killall(), stopOnFailure: true },
+                { key: 'aside', command: moveDbAside(config.paths, stamp), stopOnFailure: true },
+                { key: 'start', command: startNoBlock('master') },
+            ], 60_000);
+            if (r.start.code !== 0 || !r.start.ran)
+                return stuck(ctx, 'join-peers', peer, t0, `could not start ${peer.name}: ${(r.aside.stderr || r.start.stderr).trim()}`, results);
+            since.set(peer.name, startEpoch(r.start.stdout, t0));
+        }
+        for (;;) {
+            const unit = await ctx.batch(peer, 'join-peers', [{ key: 'u', command: isActive('master') }], 20_000);
+            const u = unit.u.stdout.trim();
+            if (u === 'active')
+                break;
+            if (ctx.now() >= deadline)
+                return stuck(ctx, 'join-peers', peer, t0, `${peer.name} did not join within ${config.timeouts.join} s (unit ${u || 'unknown'}: its etcd member has not joined)`, results);
+            await ctx.sleep(POLL_MS);
+        }
+        await onJoined(peer.name);
+        const res = {
+            node: peer.name,
+            startedAt: t0,
+            durationSeconds: context_seconds(ctx.now() - t0),
+            status: 'ok',
+            message: 'etcd member (unit active)',
+        };
+        ctx.deps.progress?.({
+            type: 'node',
+            phase: 'join-peers',
+            node: peer.name,
+            status: 'ok',
+            message: res.message,
+            seconds: res.durationSeconds,
+        });
+        results.push(res);
+    }
+    // Every peer's Node Ready (fresh, at the version) and its etcd pod Ready.
+    const deadline = Math.max(ctx.now(), phaseStart) + config.timeouts.join * 1000;
+    const ready = new Set();
+    for (;;) {
+        const view = await clusterView(ctx, 'join-peers');
+        for (const res of results) {
+            if (ready.has(res.node))
+                continue;
+            if (freshReady(view.nodes.get(res.node), since.get(res.node) ?? notBefore, version) &&
+                view.etcd.get(res.node) === true) {
+                ready.add(res.node);
+                res.durationSeconds = context_seconds(ctx.now() - res.startedAt);
+                res.message = `etcd member, Node Ready at ${version}`;
+                ctx.deps.progress?.({
+                    type: 'node',
+                    phase: 'join-peers',
+                    node: res.node,
+                    status: 'ok',
+                    message: res.message,
+                    seconds: res.durationSeconds,
+                });
+            }
+        }
+        const waiting = results.filter((r) => !ready.has(r.node));
+        if (!waiting.length)
+            return results;
+        if (ctx.now() >= deadline) {
+            const w = waiting[0];
+            const n = view.nodes.get(w.node);
+            const node = config.masters.find((m) => m.name === w.node);
+            return stuck(ctx, 'join-peers', node, w.startedAt, `${w.node} joined etcd but its Node is not Ready at ${version} within ${config.timeouts.join} s (Node ${n ? (n.ready ? (n.heartbeat >= (since.get(w.node) ?? notBefore) - SKEW_S ? `Ready at ${n.version}` : 'Ready (stale status from the snapshot)') : 'NotReady') : 'missing'}, etcd pod ${view.etcd.get(w.node) ? 'Ready' : 'not Ready'})`, results.filter((r) => r !== w));
+        }
+        await ctx.sleep(POLL_MS);
+    }
+}
+/** Every worker at once: start, then wait until each Node is Ready at the version with a fresh status. */
+async function startWorkers(ctx, version, 
+/** Epoch seconds of the rollback's start: a worker started by an interrupted run posted after it. */
+notBefore) {
+    const { config } = ctx;
+    const t0 = ctx.now();
+    const deadline = t0 + config.timeouts.workers * 1000;
+    const since = new Map();
+    await Promise.all(config.workers.map(async (w) => {
+        const r = await ctx.batch(w, 'start-workers', [{ key: 'start', command: startNoBlock('worker') }], 60_000);
+        since.set(w.name, Math.min(notBefore, startEpoch(r.start.stdout, t0)));
+    }));
+    const results = new Map();
+    for (;;) {
+        const view = await clusterView(ctx, 'start-workers');
+        for (const w of config.workers) {
+            if (results.has(w.name))
+                continue;
+            if (freshReady(view.nodes.get(w.name), since.get(w.name), version)) {
+                const res = {
+                    node: w.name,
+                    startedAt: t0,
+                    durationSeconds: context_seconds(ctx.now() - t0),
+                    status: 'ok',
+                    message: `Node Ready at ${version}`,
+                };
+                results.set(w.name, res);
+                ctx.deps.progress?.({
+                    type: 'node',
+                    phase: 'start-workers',
+                    node: w.name,
+                    status: 'ok',
+                    message: res.message,
+                    seconds: res.durationSeconds,
+                });
+            }
+        }
+        const waiting = config.workers.filter((w) => !results.has(w.name));
+        if (!waiting.length)
+            break;
+        if (ctx.now() >= deadline) {
+            const failed = [];
+            for (const w of waiting) {
+                const d = await ctx.diagnose(w);
+                const n = view.nodes.get(w.name);
+                const message = `not Ready within ${config.timeouts.workers} s (Node ${n ? (n.ready ? `Ready, status older than the start` : 'NotReady') : 'missing'})`;
+                failed.push({
+                    node: w.name,
+                    startedAt: t0,
+                    durationSeconds: context_seconds(ctx.now() - t0),
+                    status: 'failed',
+                    message,
+                    unit: d.unit,
+                    logTail: d.logTail,
+                });
+                ctx.deps.progress?.({
+                    type: 'node',
+                    phase: 'start-workers',
+                    node: w.name,
+                    status: 'failed',
+                    message,
+                    seconds: context_seconds(ctx.now() - t0),
+                });
+            }
+            return context_fail('start-workers', waiting.map((w) => w.name).join(', '), failed.map((f) => `${f.node}: ${f.message}; unit: ${f.unit}\n${f.logTail}`).join('\n'), 'the control plane is restored. Fix these workers and re-run (it resumes), or leave a lost one out with skip-nodes', [...results.values(), ...failed]);
+        }
+        await ctx.sleep(POLL_MS);
+    }
+    return config.workers.map((w) => results.get(w.name));
+}
+
+;// CONCATENATED MODULE: ./src/rollback/phases/velero.ts
+
+
+
+
+/**
+ * PVC data back to the backup's (rke2-facts.md §5.4): Velero never overwrites what exists, and
+ * after the etcd restore the namespaces' PVCs point at volumes holding today's data - so the
+ * namespaces are deleted first, then restored from the backup taken with the snapshot; every
+ * PodVolumeRestore must end Completed. The Backup object may only come back through Velero's
+ * backup sync after the etcd restore: it is waited for.
+ */
+const velero_POLL_MS = 2000;
+async function veleroRestore(ctx, backup, stamp) {
+    const { config } = ctx;
+    const v = config.velero;
+    const m0 = ctx.master0;
+    const t0 = ctx.now();
+    const deadline = t0 + config.timeouts.velero * 1000;
+    const paths = config.paths;
+    const timeLeft = () => Math.max(1, Math.round((deadline - ctx.now()) / 1000));
+    const out = (message, next) => context_fail('velero', m0.name, message, next, [
+        { node: m0.name, startedAt: t0, durationSeconds: context_seconds(ctx.now() - t0), status: 'failed', message },
+    ]);
+    // 1. The backup must exist and be Completed (backup sync re-creates it after the etcd restore).
+    for (;;) {
+        const r = await ctx.batch(m0, 'velero', [{ key: 'b', command: getBackup(paths, v.namespace, backup) }], 30_000);
+        if (r.b.code === 0) {
+            const phase = String(JSON.parse(r.b.stdout).status?.phase ?? '');
+            if (phase === 'Completed')
+                break;
+            if (phase && phase !== 'InProgress' && phase !== 'New' && !phase.startsWith('Finalizing'))
+                out(`Velero backup ${backup} is ${phase}: it cannot be restored from`, 'restore the PVC data by hand from another backup');
+        }
+        if (ctx.now() >= deadline)
+            out(`Velero backup ${backup} did not appear Completed in ${v.namespace} within ${config.timeouts.velero} s`, 'check the BackupStorageLocation and velero backup get');
+        await ctx.sleep(velero_POLL_MS);
+    }
+    // 2. Delete the namespaces (and wait until they are gone).
+    const del = await ctx.batch(m0, 'velero', [
+        {
+            key: 'd',
+            command: kubectl(paths, sh `delete namespace ${v.namespaces} --ignore-not-found --wait=true ${`--timeout=${timeLeft()}s`}`, timeLeft() + 5),
+        },
+    ], (timeLeft() + 30) * 1000);
+    if (del.d.code !== 0)
+        out(`could not delete namespaces ${v.namespaces.join(', ')}: ${del.d.stderr.trim().slice(-400)}`, 'a pod on a dead node keeps a namespace Terminating: fix or remove that node, then re-run');
+    // 3. The Restore.
+    const name = `rollback-${stamp}`.toLowerCase();
+    const manifest = {
+        apiVersion: 'velero.io/v1',
+        kind: 'Restore',
+        metadata: { name, namespace: v.namespace, labels: { 'app.kubernetes.io/managed-by': 'rke2-ops' } },
+        spec: { backupName: backup, includedNamespaces: v.namespaces, restorePVs: true },
+    };
+    const c = await ctx.batch(m0, 'velero', [
+        {
+            key: 'c',
+            command: sh `${kubectl(paths, sh `-n ${v.namespace} get restores.velero.io ${name} -o name`)} 2>/dev/null || ${createObject(paths, manifest)}`,
+        },
+    ], 30_000);
+    if (c.c.code !== 0)
+        out(`could not create Restore ${name}: ${c.c.stderr.trim().slice(-400)}`, 'check Velero');
+    let phase;
+    let pvrs;
+    for (;;) {
+        const r = await ctx.batch(m0, 'velero', [
+            {
+                key: 'r',
+                command: kubectl(paths, sh `-n ${v.namespace} get restores.velero.io ${name} -o ${'jsonpath={.status.phase}'}`),
+            },
+            {
+                key: 'p',
+                command: kubectl(paths, sh `-n ${v.namespace} get podvolumerestores.velero.io -l ${`velero.io/restore-name=${name}`} -o ${'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.phase}{"\\n"}{end}'}`),
+            },
+        ], 30_000, { concurrent: true });
+        phase = r.r.stdout.trim();
+        pvrs = r
+            .p.stdout.split('\n')
+            .filter(Boolean)
+            .map((l) => {
+            const [n, p] = l.split('\t');
+            return { name: n, phase: p ?? '' };
+        });
+        if (['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'].includes(phase))
+            break;
+        if (ctx.now() >= deadline)
+            out(`Velero restore ${name} is still ${phase || 'new'} after ${config.timeouts.velero} s`, `velero restore describe ${name} --details`);
+        await ctx.sleep(velero_POLL_MS);
+    }
+    const badPvr = pvrs.filter((p) => p.phase !== 'Completed');
+    if (phase !== 'Completed' || badPvr.length)
+        out(`Velero restore ${name} ended ${phase}${badPvr.length ? `; PodVolumeRestores not Completed: ${badPvr.map((p) => `${p.name} ${p.phase || 'New'}`).join(', ')}` : ''}`, `velero restore describe ${name} --details; the etcd rollback itself is done`);
+    const message = `restore ${name} Completed, ${pvrs.length} PodVolumeRestore(s) Completed`;
+    ctx.deps.progress?.({
+        type: 'node',
+        phase: 'velero',
+        node: m0.name,
+        status: 'ok',
+        message,
+        seconds: context_seconds(ctx.now() - t0),
+    });
+    return {
+        nodes: [
+            { node: m0.name, startedAt: t0, durationSeconds: context_seconds(ctx.now() - t0), status: 'ok', message },
+        ],
+        outcome: { restore: name, phase, podVolumeRestores: pvrs },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollback/phases/health.ts
+
+
+/**
+ * The health check core at the snapshot's version, over every node that took part. A skipped
+ * (lost) worker's Node and pods are still in the restored etcd, so checks that fail ONLY on
+ * skipped nodes are excused (and named); everything else must pass.
+ */
+async function healthAt(ctx, version) {
+    const { config, deps } = ctx;
+    const all = [...config.inventory.masters, ...config.inventory.workers].map((n) => n.name);
+    const health = {
+        cluster: config.cluster,
+        masters: config.masters,
+        nodes: config.nodes,
+        sshCheck: 'none',
+        hostKeysVerified: !config.nodes.some((n) => n.insecureSkipHostKeyVerification),
+        dataDir: config.paths.dataDir,
+        expectations: {
+            nodeCount: config.nodes.length,
+            minimumOnly: config.skipped.length > 0,
+            nodeNames: all.filter((n) => !config.skipped.includes(n)),
+            masterNames: config.masters.map((m) => m.name),
+            rke2Version: version,
+            pods: defaultPodRequirements({ kubeProxy: config.kubeProxy }),
+        },
+        urls: [],
+        timeoutSeconds: config.timeouts.health,
+        pollIntervalSeconds: 2,
+        urlTimeoutSeconds: DEFAULTS.urlTimeoutSeconds,
+        requestTimeoutSeconds: DEFAULTS.requestTimeoutSeconds,
+        connectTimeoutSeconds: config.connectTimeoutSeconds,
+    };
+    const hdeps = {
+        connect: deps.connect,
+        credentials: deps.credentials,
+        logger: deps.logger,
+        secrets: deps.secrets,
+        clock: deps.clock,
+        fetch: deps.fetch,
+    };
+    if (!config.skipped.length) {
+        const report = await runHealthCheck(health, hdeps);
+        return { report, healthy: report.healthy, excused: [] };
+    }
+    // With skipped nodes: one poll at a time, judged here.
+    const deadline = ctx.now() + config.timeouts.health * 1000;
+    const skipped = new Set(config.skipped);
+    for (;;) {
+        const report = await runHealthCheck({ ...health, timeoutSeconds: 1 }, hdeps);
+        const failing = report.checks.filter((c) => c.status === 'fail');
+        const excused = failing.filter((c) => c.failing?.length && c.failing.every((n) => skipped.has(n)));
+        if (excused.length === failing.length)
+            return { report, healthy: true, excused: excused.map((c) => `${c.name}: ${c.message}`) };
+        if (ctx.now() >= deadline)
+            return { report, healthy: false, excused: [] };
+        await ctx.sleep(2000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollback/execute.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * One rollback: preflight (reads only) -> plan -> (dry run: stop here) -> lock -> the phases in
+ * order, the state file on master-0 written after each -> health at the snapshot's version ->
+ * report. Data flows one way; every failure is a RollbackError naming the phase and node, and
+ * ends in the report (never a hang: every wait has the phase's deadline).
+ */
+async function runRollback(config, deps) {
+    const startupMs = Math.round(performance.now());
+    const { clock, logger } = deps;
+    const started = clock.now();
+    const runId = `${utcStamp(new Date(started))}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const ctx = new RollbackContext(config, deps);
+    const checks = [];
+    const phases = [];
+    const warnings = [];
+    const report = {
+        kind: 'rollback',
+        cluster: config.cluster,
+        dryRun: config.dryRun,
+        ok: false,
+        verdict: '',
+        ssh: [],
+        preflight: { checks, nodes: [] },
+        plan: [],
+        phases,
+        runId,
+        mttrSeconds: null,
+        warnings,
+        startedAt: new Date(started).toISOString(),
+        finishedAt: '',
+        durationSeconds: 0,
+        startupMs,
+    };
+    let stopBeat = null;
+    let locked = false;
+    let pf = null;
+    const phaseName = (id) => report.plan.find((p) => p.id === id)?.name ?? id;
+    try {
+        const tPre = clock.now();
+        deps.progress?.({ type: 'phase-start', id: 'preflight', name: 'preflight (reads only)' });
+        try {
+            pf = await logger.group('preflight', () => preflight_preflight(ctx, checks));
+        }
+        finally {
+            phases.push({
+                id: 'preflight',
+                name: 'preflight',
+                startedAt: tPre,
+                durationSeconds: context_seconds(clock.now() - tPre),
+                status: pf ? 'ok' : 'failed',
+                nodes: [],
+            });
+            deps.progress?.({
+                type: 'phase-end',
+                id: 'preflight',
+                name: 'preflight',
+                status: pf ? 'ok' : 'failed',
+                seconds: context_seconds(clock.now() - tPre),
+            });
+        }
+        report.ssh = pf.ssh;
+        report.preflight.nodes = pf.nodes;
+        report.metadata = pf.metadata;
+        report.version = pf.version;
+        report.snapshot = {
+            file: pf.file,
+            sha256: pf.metadata.sha256,
+            size: pf.metadata.size,
+            resolvedFrom: pf.resolvedFrom,
+            source: pf.source,
+            createdAt: pf.metadata.createdAt,
+        };
+        const veleroBackup = config.velero ? (config.velero.backup ?? pf.metadata.velero?.name ?? null) : null;
+        if (config.velero && !veleroBackup)
+            context_fail('preflight', ctx.master0.name, `velero-namespaces is set but ${pf.file} records no Velero backup`, 'nothing was stopped. Give velero-backup, or leave velero-namespaces empty');
+        const shell0 = await ctx.shell(ctx.master0, 'preflight');
+        const prior = await readState(shell0, config.paths);
+        const resume = config.resume && resumable(prior, config.cluster, pf.file, pf.metadata.sha256);
+        const state = resume
+            ? { ...prior, runId }
+            : {
+                format: STATE_FORMAT,
+                runId,
+                cluster: config.cluster,
+                snapshot: pf.file,
+                sha256: pf.metadata.sha256,
+                startedAt: started,
+                completed: [],
+                joined: [],
+                stamp: utcStamp(new Date(started)),
+                finished: false,
+            };
+        if (resume) {
+            report.resumedFrom = { runId: prior.runId, completed: [...prior.completed] };
+            logger.info(`resuming the rollback of run ${prior.runId}: ${prior.completed.join(', ') || 'no phase'} already completed`);
+        }
+        report.plan = buildPlan(config, {
+            source: pf.source,
+            version: pf.version,
+            nodes: pf.nodes,
+            stamp: state.stamp,
+            veleroBackup,
+        });
+        logger.info(`plan:\n${renderPlan(report.plan)}`);
+        if (config.dryRun) {
+            report.ok = true;
+            report.verdict = `dry run: ${pf.file} would be restored at ${pf.version} on ${config.nodes.length} node(s); nothing was changed`;
+            return report;
+        }
+        const lock = await acquireLock(shell0, config.paths, runId, config.lockStaleSeconds);
+        if (!lock.acquired)
+            context_fail('preflight', ctx.master0.name, `another rollback (run ${lock.owner}) holds the lock on ${ctx.master0.name}; its heartbeat is ${lock.ageSeconds} s old`, `nothing was stopped. Wait for it to finish; if it died, its lock goes stale after ${config.lockStaleSeconds} s of silence (lock-stale) and a re-run resumes it`);
+        locked = true;
+        if (lock.takenOverFrom)
+            warnings.push(`took over the stale lock of run ${lock.takenOverFrom}`);
+        // Beat well within the stale limit: a live run must never look dead.
+        stopBeat = startHeartbeat(shell0, config.paths, Math.min(5000, (config.lockStaleSeconds * 1000) / 3));
+        await writeState(shell0, config.paths, state);
+        const done = new Set(state.completed);
+        const run = async (id, fn, skipNote) => {
+            const t0 = clock.now();
+            const name = phaseName(id);
+            if (done.has(id) || skipNote) {
+                phases.push({
+                    id,
+                    name,
+                    startedAt: t0,
+                    durationSeconds: 0,
+                    status: 'skipped',
+                    note: skipNote ?? 'completed in an earlier run',
+                    nodes: [],
+                });
+                return;
+            }
+            deps.progress?.({ type: 'phase-start', id, name });
+            const rec = { id, name, startedAt: t0, durationSeconds: 0, status: 'ok', nodes: [] };
+            phases.push(rec);
+            try {
+                rec.nodes = await logger.group(name, fn);
+            }
+            catch (error) {
+                rec.status = 'failed';
+                if (error instanceof RollbackError)
+                    rec.nodes = error.nodes;
+                rec.durationSeconds = context_seconds(clock.now() - t0);
+                deps.progress?.({ type: 'phase-end', id, name, status: rec.status, seconds: rec.durationSeconds });
+                throw error;
+            }
+            rec.durationSeconds = context_seconds(clock.now() - t0);
+            // Recorded on master-0 before it is announced: a run killed after this line resumes after it.
+            state.completed.push(id);
+            await writeState(shell0, config.paths, state);
+            deps.progress?.({ type: 'phase-end', id, name, status: rec.status, seconds: rec.durationSeconds });
+        };
+        const p = pf;
+        await run('stop', () => stopAll(ctx));
+        await run('install', () => reinstall(ctx, p.nodes, p.version), p.nodes.some((n) => n.reinstall) ? undefined : `every node already runs ${p.version}`);
+        await run('reset', () => resetMaster0(ctx, p.source));
+        await run('start-master', () => startMaster0(ctx));
+        await run('join-peers', () => joinPeers(ctx, p.version, state.stamp, state.joined, async (node) => {
+            state.joined.push(node);
+            await writeState(shell0, config.paths, state);
+        }, Math.floor(state.startedAt / 1000)));
+        await run('start-workers', () => startWorkers(ctx, p.version, Math.floor(state.startedAt / 1000)), config.workers.length ? undefined : 'no workers');
+        await run('velero', async () => {
+            const v = await veleroRestore(ctx, veleroBackup, state.stamp);
+            report.velero = v.outcome;
+            return v.nodes;
+        }, config.velero ? undefined : 'no velero-namespaces given');
+        // The health check always runs (also on a resumed run whose earlier health check failed).
+        done.delete('health');
+        await run('health', async () => {
+            const { report: h, healthy, excused } = await healthAt(ctx, p.version);
+            report.health = {
+                healthy,
+                verdict: h.verdict,
+                checks: h.checks,
+                timeToHealthySeconds: h.timeToHealthySeconds,
+            };
+            for (const e of excused)
+                warnings.push(`failing only on a skipped node: ${e}`);
+            const message = healthy
+                ? `healthy at ${p.version}${excused.length ? ` (skipped nodes excused: ${config.skipped.join(', ')})` : ''}`
+                : h.verdict;
+            if (healthy)
+                report.health.verdict = message;
+            const res = {
+                node: config.cluster,
+                startedAt: clock.now() - h.durationSeconds * 1000,
+                durationSeconds: h.durationSeconds,
+                status: healthy ? 'ok' : 'failed',
+                message,
+            };
+            if (!healthy)
+                context_fail('health', h.failedChecks.join(', '), `the cluster is not healthy at ${p.version} after the rollback: ${h.checks
+                    .filter((c) => c.status === 'fail')
+                    .map((c) => `${c.name}: ${c.message}`)
+                    .join('; ')}`, 'the restore itself completed; look at the failing checks (the report has them) and run the health check again', [res]);
+            return [res];
+        });
+        state.finished = true;
+        await writeState(shell0, config.paths, state);
+        report.ok = true;
+        report.mttrSeconds = context_seconds(clock.now() - state.startedAt);
+        report.verdict = `rolled back to ${pf.file} at ${pf.version}: healthy; MTTR ${report.mttrSeconds} s${resume ? ' (resumed run)' : ''}`;
+    }
+    catch (error) {
+        report.failure =
+            error instanceof RollbackError
+                ? error.failure
+                : {
+                    phase: phases.at(-1)?.id ?? 'preflight',
+                    node: '-',
+                    message: errorMessage(error),
+                    next: 're-run; the rollback resumes after the last completed phase',
+                };
+        report.verdict = `rollback FAILED in ${report.failure.phase} on ${report.failure.node}`;
+    }
+    finally {
+        stopBeat?.();
+        if (locked)
+            await releaseLock(await ctx.shell(ctx.master0, 'report').catch(() => null), config.paths, runId).catch((e) => warnings.push(`could not release the lock: ${errorMessage(e)}`));
+        await ctx.close();
+        const end = clock.now();
+        report.finishedAt = new Date(end).toISOString();
+        report.durationSeconds = context_seconds(end - started);
+    }
+    return deps.secrets.redactDeep(report);
+}
+
+
+;// CONCATENATED MODULE: ./src/cli/render-rollback.ts
+
+
+const paint = (color, code, text) => color ? `\u001b[${code}m${text}\u001b[0m` : text;
+const statusText = (color, s) => paint(color, s === 'ok' || s === 'pass' ? 32 : s === 'failed' || s === 'fail' ? 31 : 33, s);
+/** One line per event, for stderr while the rollback runs. */
+function renderProgress(e, color) {
+    if (e.type === 'phase-start')
+        return `${paint(color, 1, '▶')} ${e.name}`;
+    if (e.type === 'phase-end')
+        return `  ${statusText(color, e.status)} ${e.name} (${e.seconds} s)`;
+    return `    ${e.node}: ${statusText(color, e.status)} ${e.seconds} s - ${inertLines(e.message.split('\n')[0] ?? '')}`;
+}
+/** The report for a person: verdict, timeline with bars, MTTR, the failure, the plan on a dry run. */
+function renderRollback(report, opts) {
+    const { color } = opts;
+    const out = [];
+    out.push(paint(color, 1, `rollback ${report.cluster}: ${report.ok ? paint(color, 32, 'OK') : paint(color, 31, report.dryRun ? 'DRY RUN' : 'FAILED')}`));
+    out.push(`  ${report.verdict}`);
+    if (report.snapshot)
+        out.push(`  snapshot ${report.snapshot.file} (${report.snapshot.source.kind}), RKE2 ${report.version}`);
+    if (report.dryRun && report.plan.length)
+        out.push('', renderPlan(report.plan));
+    const ran = report.phases.filter((p) => p.status !== 'skipped' || p.note);
+    if (ran.length && !report.dryRun) {
+        const t0 = Math.min(...report.phases.map((p) => p.startedAt));
+        const total = Math.max(1, ...report.phases.map((p) => p.startedAt - t0 + p.durationSeconds * 1000));
+        const width = 40;
+        out.push('', 'timeline:');
+        for (const p of report.phases) {
+            const start = Math.round(((p.startedAt - t0) / total) * width);
+            const len = p.status === 'skipped' ? 0 : Math.max(1, Math.round(((p.durationSeconds * 1000) / total) * width));
+            const bar = ' '.repeat(Math.min(width, start)) + '█'.repeat(Math.min(width - Math.min(width, start), len));
+            out.push(`  ${p.id.padEnd(14)} ${paint(color, 36, bar.padEnd(width))} ${String(p.durationSeconds).padStart(7)} s  ${statusText(color, p.status)}${p.note ? ` (${p.note})` : ''}`);
+        }
+    }
+    if (report.mttrSeconds !== null)
+        out.push('', paint(color, 1, `MTTR: ${report.mttrSeconds} s`) + ' (rollback start to healthy)');
+    if (report.failure)
+        out.push('', paint(color, 31, `failed in ${report.failure.phase} on ${report.failure.node}:`), inertLines(report.failure.message), `next: ${report.failure.next}`);
+    return out.join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/rollback.ts
+
+
+
+
+
+
+
+
+
+
+
+async function rollback_readFlagFile(flag, path) {
+    try {
+        return await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        throw new InputError(flag, `cannot read ${inert(path)} (${error.code ?? inertText(String(error))})`);
+    }
+}
+const TIMEOUTS = [
+    'stop',
+    'install',
+    'reset',
+    'start',
+    'join',
+    'workers',
+    'velero',
+    'health',
+    'connect',
+];
+/**
+ * `rke2-ops rollback [snapshot] --confirm <cluster>`: the rollback action from a laptop (GitHub
+ * may be down when a cluster is). Flags map onto the action's inputs through the same config
+ * layer; secrets come from the environment ($RKE2OPS_SSH_KEY or --ssh-key <file>,
+ * $RKE2OPS_S3_ACCESS_KEY / $RKE2OPS_S3_SECRET_KEY). Live progress on stderr, the report on stdout.
+ */
+function registerRollback(program, io = defaultRollbackIo) {
+    const cmd = program
+        .command('rollback')
+        .argument('[snapshot]', 'snapshot file name, or latest-pre-upgrade (default)')
+        .description('restore the cluster to a verified etcd snapshot and its RKE2 version, on the existing nodes')
+        .requiredOption('-i, --inventory <file>', 'inventory JSON file')
+        .option('-k, --ssh-key <file>', 'SSH private key file (default: $RKE2OPS_SSH_KEY holds the key itself)')
+        .option('--known-hosts <file>', 'known_hosts file for nodes without pinned host keys')
+        .option('--insecure-skip-host-key-verification', 'do not verify host keys (dangerous)')
+        .option('--confirm <cluster>', "the cluster's name: required for a real run")
+        .option('--dry-run', 'print the plan after the read-only preflight; change nothing')
+        .option('--install-command <cmd>', 'installs a version (INSTALL_RKE2_VERSION/INSTALL_RKE2_TYPE set)')
+        .option('--velero-namespaces <list>', 'namespaces to restore with Velero (comma separated)')
+        .option('--velero-backup <name>', 'Velero backup (default: the one recorded with the snapshot)')
+        .option('--skip-nodes <list>', 'workers to leave out (comma separated)')
+        .option('--snapshot-dir <path>', "the masters' etcd-snapshot-dir when customised")
+        .option('--no-resume', 'start over instead of resuming an interrupted rollback')
+        .option('--lock-stale <duration>', 'a lock silent this long is stale (default 60s)');
+    for (const t of TIMEOUTS)
+        cmd.option(`--${t}-timeout <duration>`, `limit for ${t}`);
+    cmd
+        .option('--json', 'print the JSON report on stdout')
+        .option('--report-file <path>', 'also write the JSON report to this file')
+        .option('-v, --verbose', 'print the detailed log on stderr')
+        .option('--debug', 'print debug output')
+        .action(async (ref, flags) => {
+        const verbose = Boolean(flags.verbose || flags.debug);
+        const base = consoleLogger({ debug: flags.debug, verbose });
+        // Without --verbose the live progress lines are the log: no group headers beside them.
+        const logger = verbose ? base : { ...base, group: (_t, fn) => fn() };
+        const secrets = new SecretRegistry();
+        const env = process.env;
+        const values = {
+            [RollbackInputs.inventoryFile]: flags.inventory ?? '',
+            [RollbackInputs.sshKey]: flags.sshKey
+                ? await rollback_readFlagFile('--ssh-key', flags.sshKey)
+                : (env.RKE2OPS_SSH_KEY ?? ''),
+            [RollbackInputs.sshKeyPassphrase]: env.RKE2OPS_SSH_KEY_PASSPHRASE ?? '',
+            [RollbackInputs.knownHosts]: flags.knownHosts
+                ? await rollback_readFlagFile('--known-hosts', flags.knownHosts)
+                : '',
+            [RollbackInputs.insecureSkip]: flags.insecureSkipHostKeyVerification ? 'true' : '',
+            [RollbackInputs.snapshot]: ref ?? '',
+            [RollbackInputs.confirm]: flags.confirm ?? '',
+            [RollbackInputs.dryRun]: flags.dryRun ? 'true' : '',
+            [RollbackInputs.s3AccessKey]: env.RKE2OPS_S3_ACCESS_KEY ?? env.AWS_ACCESS_KEY_ID ?? '',
+            [RollbackInputs.s3SecretKey]: env.RKE2OPS_S3_SECRET_KEY ?? env.AWS_SECRET_ACCESS_KEY ?? '',
+            [RollbackInputs.installCommand]: flags.installCommand ?? '',
+            [RollbackInputs.veleroNamespaces]: flags.veleroNamespaces ?? '',
+            [RollbackInputs.veleroBackup]: flags.veleroBackup ?? '',
+            [RollbackInputs.skipNodes]: flags.skipNodes ?? '',
+            [RollbackInputs.snapshotDir]: flags.snapshotDir ?? '',
+            [RollbackInputs.resume]: flags.resume === false ? 'false' : '',
+            [RollbackInputs.lockStale]: typeof flags.lockStale === 'string' ? flags.lockStale : '',
+        };
+        for (const t of TIMEOUTS) {
+            const v = flags[`${t}Timeout`];
+            values[`${t}-timeout`] = typeof v === 'string' ? v : '';
+        }
+        let config;
+        try {
+            config = await readRollbackConfig((name) => values[name] ?? '', secrets);
+        }
+        catch (error) {
+            if (error instanceof InputError && error.field === RollbackInputs.confirm)
+                throw new InputError('--confirm', error.reason);
+            throw error;
+        }
+        config.warnings.forEach((w) => logger.warning(w));
+        const color = wantColor(process.stderr);
+        const report = await runRollback(config.rollback, {
+            ...io,
+            credentials: config.credentials,
+            logger,
+            secrets,
+            progress: (e) => process.stderr.write(`${renderProgress(e, color)}\n`),
+        });
+        if (flags.reportFile)
+            await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
+        if (flags.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else
+            process.stdout.write(renderRollback(report, { color: wantColor(process.stdout) }));
+        if (!report.ok)
+            process.exitCode = ExitCode.failed;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/program.ts
+
 
 
 
@@ -75915,6 +77736,7 @@ function buildProgram() {
     registerSnapshot(program);
     registerIncident(program);
     registerBackup(program);
+    registerRollback(program);
     return program;
 }
 async function runCli(argv) {

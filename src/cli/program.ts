@@ -8,6 +8,7 @@ import { registerTofu } from './commands/tofu.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerIncident } from './commands/incident.js';
 import { registerBackup } from './commands/backup.js';
+import { registerRollback } from './commands/rollback.js';
 
 export { ExitCode };
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerSnapshot(program);
   registerIncident(program);
   registerBackup(program);
+  registerRollback(program);
   return program;
 }
 
