@@ -42,6 +42,7 @@ describe('contracts', () => {
         '.github/workflows/health.yml',
         '.github/workflows/plan.yml',
         '.github/workflows/backup.yml',
+        '.github/workflows/upgrade.yml',
       ]),
     );
     for (const b of blocks) {
@@ -57,7 +58,9 @@ describe('cluster workflows (reusable, with a cluster input)', () => {
     .filter(({ wf }) => callContract(wf)?.inputs.cluster);
 
   test('there are some', () => {
-    expect(cluster.map((c) => c.f)).toEqual(expect.arrayContaining(['health.yml', 'plan.yml', 'backup.yml']));
+    expect(cluster.map((c) => c.f)).toEqual(
+      expect.arrayContaining(['health.yml', 'plan.yml', 'backup.yml', 'upgrade.yml']),
+    );
   });
 
   test.each(cluster.map((c) => [c.f, c.wf] as const))(
@@ -80,6 +83,22 @@ describe('cluster workflows (reusable, with a cluster input)', () => {
       }
     },
   );
+});
+
+test('every job that changes a cluster (tofu apply, rollback) waits for a GitHub Environment', () => {
+  const changing = files.flatMap((f) =>
+    Object.entries(readWorkflow(join(dir, f)).jobs ?? {})
+      .filter(([, job]) =>
+        (job.steps ?? []).some(
+          (s) =>
+            /\/actions\/rollback@/.test(s.uses ?? '') ||
+            (/\/actions\/tofu@/.test(s.uses ?? '') && s.with?.command === 'apply'),
+        ),
+      )
+      .map(([id, job]) => ({ job: `${f}: jobs.${id}`, environment: job.environment })),
+  );
+  expect(changing.map((c) => c.job)).toEqual(expect.arrayContaining(['upgrade.yml: jobs.upgrade']));
+  for (const c of changing) expect({ [c.job]: typeof c.environment }).toEqual({ [c.job]: 'string' });
 });
 
 test(`our actions and workflows are used at the major tag, from ${TOOLKIT_REPOSITORY}`, () => {
