@@ -1,17 +1,20 @@
 /**
- * upgrade.yml run for real: the README's calling workflow in a consumer repository whose
- * `envs/<cluster>` holds test/tofu/lab-upgrade (each node's terraform_data installs the
- * reviewed rke2_version over SSH, as module/upgrade.tf does), run by nektos/act on a push to
- * main, calling rke2-ops/ops/.github/workflows/upgrade.yml@v1 (this checkout's workflows and
- * bundles): plan -> plan again after the approval -> the snapshot action (verified at the s3
- * level against the lab's S3) -> tofu apply of that saved plan (real tofu, local state kept
- * outside the checkout) -> health check at the new version -> the incident action on the
- * GitHub REST stand-in. One 1+1 lab for the file; in order, each test changes the story:
+ * upgrade.yml and rollback.yml run for real: the README's calling workflows in a consumer
+ * repository whose `envs/<cluster>` holds test/tofu/lab-upgrade (each node's terraform_data
+ * installs the reviewed rke2_version over SSH, as module/upgrade.tf does), run by nektos/act,
+ * calling rke2-ops/ops/.github/workflows/{upgrade,rollback}.yml@v1 (this checkout's workflows
+ * and bundles) against a 1+1 lab, its S3, real tofu (local state kept outside the checkout) and
+ * the GitHub REST stand-in. upgrade.yml on a push to main: plan -> plan again after the approval
+ * -> the snapshot action (verified at the s3 level) -> tofu apply of that saved plan -> health
+ * check at the new version -> the incident action. rollback.yml on a workflow_dispatch with the
+ * fields the incident issue gives. One lab for the file; in order, each test changes the story:
  *
  *   v1.34.4 -> v1.34.6 (good): snapshot verified, applied, healthy at v1.34.6, no issue;
- *   S3 down, -> v1.34.7: the snapshot is not verified, nothing is applied (nodes, state);
+ *   S3 refusing the key, -> v1.34.7: the snapshot is not verified, nothing is applied;
  *   S3 back, -> v1.34.7 (bad: CoreDNS crashes): applied, the health check fails, and the
- *   incident issue names the verified snapshot and the exact rollback dispatch.
+ *   incident issue names the verified snapshot and the exact rollback dispatch;
+ *   that dispatch: its dry run changes nothing; with a wrong confirm nothing is contacted; as
+ *   given, the nodes are back at v1.34.6 with the snapshot's data, healthy, the issue closed.
  */
 import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
@@ -42,6 +45,9 @@ let api: GitHubApiStandIn;
 let consumer: string;
 let work: string;
 let runs = 0;
+/** Set by the bad upgrade: its incident issue and the verified snapshot it names. */
+let badIssue: StoredIssue | undefined;
+let preUpgrade = '';
 
 const stateFile = () => join(work, 'terraform.tfstate');
 
@@ -57,6 +63,19 @@ function caller(): string {
     );
   if (!text.includes('poll-interval: 1s'))
     throw new Error('the README caller no longer sets health-timeout: 10m');
+  return text;
+}
+
+/** The README's rollback caller as a consumer copies it: only the health polls shortened. */
+function rollbackCaller(): string {
+  const block = readmeWorkflows().find((b) => b.name === '.github/workflows/rollback.yml');
+  if (!block) throw new Error('README.md has no calling workflow for rollback.yml');
+  const text = block.text.replace(
+    /^( +)velero-namespaces: \$\{\{ inputs\.velero-namespaces \}\}$/m,
+    '$&\n$1health-timeout: 60s\n$1poll-interval: 1s',
+  );
+  if (!text.includes('poll-interval: 1s'))
+    throw new Error('the README rollback caller has no velero-namespaces line');
   return text;
 }
 
@@ -113,7 +132,44 @@ async function pushed(): Promise<ActRun> {
     vars: { PROD_EU_INVENTORY: JSON.stringify(lab.inventory) },
     apiUrl: api.url,
     runId: 9400 + runs,
+    timeoutMs: 240_000,
   });
+}
+
+/** A dispatch of the consumer's rollback workflow, as `gh workflow run rollback.yml -f ...` makes it. */
+async function dispatched(inputs: Record<string, string>): Promise<ActRun> {
+  runs += 1;
+  return runAct({
+    repo: consumer,
+    workflow: '.github/workflows/rollback.yml',
+    event: 'workflow_dispatch',
+    inputs,
+    secrets: {
+      GITHUB_TOKEN: api.token,
+      PROD_EU_SSH_KEY: lab.privateKey,
+      PROD_EU_S3_ACCESS_KEY: lab.s3.accessKeyId,
+      PROD_EU_S3_SECRET_KEY: lab.s3.secretAccessKey,
+    },
+    vars: { PROD_EU_INVENTORY: JSON.stringify(lab.inventory) },
+    apiUrl: api.url,
+    runId: 9400 + runs,
+    timeoutMs: 240_000,
+  });
+}
+
+/**
+ * The `-f name=value` fields of the issue's rollback command: the real one, or the dry run
+ * given before it (values are plain words here, so the issue prints them unquoted).
+ */
+function dispatchFields(body: string, which: 'rollback' | 'dry-run'): Record<string, string> {
+  const line = body
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('gh workflow run rollback.yml ') && l.includes('dry-run=') === (which === 'dry-run'),
+    );
+  if (!line) throw new Error(`no ${which} command in the issue:\n${body}`);
+  return Object.fromEntries([...line.matchAll(/-f ([\w-]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
 /** What each node runs: `rke2 --version` over SSH. */
@@ -150,6 +206,7 @@ beforeAll(async () => {
   consumer = makeRepository(
     {
       '.github/workflows/upgrade.yml': caller(),
+      '.github/workflows/rollback.yml': rollbackCaller(),
       [`envs/${NAME}/main.tf`]: config,
       [`envs/${NAME}/terraform.tfvars.json`]: tfvars(BASE_VERSION),
     },
@@ -202,15 +259,17 @@ test(`a good upgrade (${BASE_VERSION} -> ${GOOD_VERSION}): verified snapshot, th
   expect(run.log).not.toContain('PRIVATE KEY');
 });
 
-test('with S3 down the snapshot is not verified and nothing is applied', async () => {
+test('with S3 refusing the key the snapshot is not verified and nothing is applied', async () => {
   merge(NEWER_BAD_VERSION);
   const stateBefore = readFileSync(stateFile(), 'utf8');
-  await lab.s3Down({ mode: 'refuse' });
+  // The lab's key revoked at its S3 server (403): the port stays taken, so no other lab's S3
+  // server on this machine can answer in its place (as one could while it is down).
+  await lab.applyScenario('s3-bad-credentials');
   let run: ActRun;
   try {
     run = await pushed();
   } finally {
-    await lab.s3Up();
+    await lab.clearScenario('s3-bad-credentials');
   }
   expect(run.code).not.toBe(0);
   expect(run.job(JOB)?.result).toBe('failure');
@@ -227,13 +286,14 @@ test('with S3 down the snapshot is not verified and nothing is applied', async (
 });
 
 test(`a bad upgrade (-> ${NEWER_BAD_VERSION}): the health check fails and the issue names the verified snapshot and the rollback dispatch`, async () => {
-  // The same commit, pushed again once S3 is back (a re-run of the failed workflow).
+  // The same commit, run again once S3 is back (a re-run of the failed workflow).
   const run = await pushed();
   expect(run.code).not.toBe(0);
   expect(run.job(JOB)?.result).toBe('failure');
   const snapshot = run.step(JOB, 'snapshot');
   expect(snapshot?.outputs).toMatchObject({ verified: 'true', 'rke2-version': GOOD_VERSION });
   const name = snapshot!.outputs.snapshot!;
+  preUpgrade = name;
   expect(run.step(JOB, 'apply')?.outputs.applied).toBe('true');
   expect(await nodeVersions()).toEqual(everyNodeAt(NEWER_BAD_VERSION));
   const health = run.step(JOB, 'health');
@@ -255,4 +315,73 @@ test(`a bad upgrade (-> ${NEWER_BAD_VERSION}): the health check fails and the is
   );
   expect(issue!.body).not.toContain(lab.s3.secretAccessKey);
   expect(issue!.body).not.toContain('PRIVATE KEY');
+  badIssue = issue;
+});
+
+describe('rollback.yml, dispatched as the incident issue says', () => {
+  const MARKER = 'written-after-the-upgrade';
+  const CHECK_JOB = `/check (${NAME})`;
+  const DRY_RUN_JOB = `/dry run (${NAME})`;
+  const ROLLBACK_JOB = `/rollback (${NAME})`;
+
+  const marker = () => lab.kube().getOrNull(`/api/v1/namespaces/default/configmaps/${MARKER}`);
+
+  beforeAll(async () => {
+    if (!badIssue) throw new Error('the bad upgrade opened no issue: nothing to roll back');
+    // Data written after the upgrade: only a restore of the pre-upgrade snapshot takes it away.
+    await lab.kube().ensure('/api/v1/namespaces/default/configmaps', {
+      metadata: { name: MARKER },
+      data: { at: new Date().toISOString() },
+    });
+  });
+
+  test('the dry run the issue gives first prints every phase and changes nothing', async () => {
+    const fields = dispatchFields(badIssue!.body, 'dry-run');
+    expect(fields).toEqual({ cluster: NAME, snapshot: preUpgrade, 'dry-run': 'true' });
+    const before = writes().length;
+    const run = await dispatched(fields);
+    // act names this job with a trailing space.
+    const job = run.jobs.find((j) => j.name.trim().endsWith(DRY_RUN_JOB));
+    if (run.code !== 0 || !job) throw new Error(describeRun(run, 120));
+    expect(job.result).toBe('success');
+    expect(run.job(ROLLBACK_JOB)?.steps ?? []).toEqual([]);
+    const plan = job.steps.find((st) => st.id === 'rollback')?.outputs.plan ?? '';
+    expect(plan).toContain('cluster-reset');
+    expect(plan).toContain(preUpgrade);
+    expect(await nodeVersions()).toEqual(everyNodeAt(NEWER_BAD_VERSION));
+    expect(await marker()).not.toBeNull();
+    expect(writes()).toHaveLength(before);
+  });
+
+  test('with a wrong confirm nothing is contacted or changed', async () => {
+    const fields = { ...dispatchFields(badIssue!.body, 'rollback'), confirm: 'flow2-u' };
+    const before = writes().length;
+    const run = await dispatched(fields);
+    expect(run.code).not.toBe(0);
+    expect(run.job(CHECK_JOB)?.result).toBe('failure');
+    expect(run.step(CHECK_JOB, 'confirm')?.outcome).toBe('failure');
+    if (!run.log.includes(`confirm must be the cluster name (${NAME}) for a real rollback`))
+      throw new Error(describeRun(run, 60));
+    expect(run.job(ROLLBACK_JOB)?.steps ?? []).toEqual([]);
+    expect(await nodeVersions()).toEqual(everyNodeAt(NEWER_BAD_VERSION));
+    expect(await marker()).not.toBeNull();
+    expect(writes()).toHaveLength(before);
+    expect(badIssue && api.issues.get(badIssue.number)?.state).toBe('open');
+  });
+
+  test("the exact command of the issue brings the cluster back: the snapshot's version and data, healthy, the issue closed", async () => {
+    const fields = dispatchFields(badIssue!.body, 'rollback');
+    expect(fields).toEqual({ cluster: NAME, snapshot: preUpgrade, confirm: NAME });
+    const run = await dispatched(fields);
+    if (run.code !== 0) throw new Error(describeRun(run, 150));
+    const rollback = run.step(ROLLBACK_JOB, 'rollback');
+    expect(rollback?.outputs).toMatchObject({ ok: 'true', snapshot: preUpgrade, version: GOOD_VERSION });
+    expect(Number(rollback?.outputs['mttr-seconds'])).toBeGreaterThan(0);
+    expect(run.step(ROLLBACK_JOB, 'health')?.outputs.healthy).toBe('true');
+    expect(run.step(ROLLBACK_JOB, 'incident')?.outputs.action).toBe('closed');
+    expect(api.issues.get(badIssue!.number)?.state).toBe('closed');
+    expect(await nodeVersions()).toEqual(everyNodeAt(GOOD_VERSION));
+    expect(await marker()).toBeNull();
+    expect(run.log).not.toContain(lab.s3.secretAccessKey);
+  });
 });

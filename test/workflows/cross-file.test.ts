@@ -43,6 +43,7 @@ describe('contracts', () => {
         '.github/workflows/plan.yml',
         '.github/workflows/backup.yml',
         '.github/workflows/upgrade.yml',
+        '.github/workflows/rollback.yml',
       ]),
     );
     for (const b of blocks) {
@@ -59,7 +60,7 @@ describe('cluster workflows (reusable, with a cluster input)', () => {
 
   test('there are some', () => {
     expect(cluster.map((c) => c.f)).toEqual(
-      expect.arrayContaining(['health.yml', 'plan.yml', 'backup.yml', 'upgrade.yml']),
+      expect.arrayContaining(['health.yml', 'plan.yml', 'backup.yml', 'upgrade.yml', 'rollback.yml']),
     );
   });
 
@@ -85,19 +86,21 @@ describe('cluster workflows (reusable, with a cluster input)', () => {
   );
 });
 
-test('every job that changes a cluster (tofu apply, rollback) waits for a GitHub Environment', () => {
+test('every job that changes a cluster (tofu apply, a rollback that is not a dry run) waits for a GitHub Environment', () => {
   const changing = files.flatMap((f) =>
     Object.entries(readWorkflow(join(dir, f)).jobs ?? {})
       .filter(([, job]) =>
         (job.steps ?? []).some(
           (s) =>
-            /\/actions\/rollback@/.test(s.uses ?? '') ||
+            (/\/actions\/rollback@/.test(s.uses ?? '') && String(s.with?.['dry-run']) !== 'true') ||
             (/\/actions\/tofu@/.test(s.uses ?? '') && s.with?.command === 'apply'),
         ),
       )
       .map(([id, job]) => ({ job: `${f}: jobs.${id}`, environment: job.environment })),
   );
-  expect(changing.map((c) => c.job)).toEqual(expect.arrayContaining(['upgrade.yml: jobs.upgrade']));
+  expect(changing.map((c) => c.job)).toEqual(
+    expect.arrayContaining(['upgrade.yml: jobs.upgrade', 'rollback.yml: jobs.rollback']),
+  );
   for (const c of changing) expect({ [c.job]: typeof c.environment }).toEqual({ [c.job]: 'string' });
 });
 
