@@ -74667,9 +74667,11 @@ function createRestClient(options) {
  *                        report lists its phases here (`name` = phase, `failing` = nodes).
  *   failedChecks [string] optional; used when `checks` is absent.
  *   error       { phase?, message }  optional; a report that stopped on an error.
- *   snapshot    { name, verified, createdAt?, s3Key?, rke2Version?, level? }  optional: the
- *                        newest snapshot the producer knows; named in the issue only when
- *                        `verified` is true.
+ *   snapshot    { name | file, verified?, createdAt?, s3Key?, rke2Version?, level? }  optional:
+ *                        the newest snapshot the producer knows; named in the issue only when
+ *                        `verified` is true. Rollback's report names its snapshot `file` and has
+ *                        no `verified` (it restored it, it does not vouch for it as a target), so
+ *                        it is accepted and never offered as a rollback target.
  *
  * Everything else in a report is ignored here (and kept in the producer's own report).
  */
@@ -74681,8 +74683,9 @@ const CheckSchema = object({
 })
     .loose();
 const SnapshotSchema = object({
-    name: schemas_string().min(1),
-    verified: schemas_boolean(),
+    name: schemas_string().min(1).optional(),
+    file: schemas_string().min(1).optional(),
+    verified: schemas_boolean().optional(),
     createdAt: schemas_string().optional(),
     s3Key: schemas_string().optional(),
     rke2Version: schemas_string().optional(),
@@ -74734,6 +74737,7 @@ function subjectOf(report, field) {
     const verdict = report.verdict ?? (passed ? `${report.kind} passed` : `${report.kind} failed`);
     const failures = passed ? [] : failuresOf(report, verdict);
     const snap = report.snapshot;
+    const snapName = snap?.name ?? snap?.file;
     return {
         kind: report.kind,
         cluster: report.cluster,
@@ -74741,10 +74745,14 @@ function subjectOf(report, field) {
         verdict,
         ...((report.finishedAt ?? report.startedAt) ? { at: report.finishedAt ?? report.startedAt } : {}),
         failures,
-        ...(snap && snap.verified && patterns.snapshotName.test(snap.name) && !snap.name.includes('..')
+        ...(snap &&
+            snapName &&
+            snap.verified === true &&
+            patterns.snapshotName.test(snapName) &&
+            !snapName.includes('..')
             ? {
                 snapshot: {
-                    name: snap.name,
+                    name: snapName,
                     source: 'report',
                     ...(snap.createdAt ? { createdAt: snap.createdAt } : {}),
                     ...(snap.s3Key ? { s3Key: snap.s3Key } : {}),

@@ -21,9 +21,11 @@ import { patterns } from '../lib/identifiers.js';
  *                        report lists its phases here (`name` = phase, `failing` = nodes).
  *   failedChecks [string] optional; used when `checks` is absent.
  *   error       { phase?, message }  optional; a report that stopped on an error.
- *   snapshot    { name, verified, createdAt?, s3Key?, rke2Version?, level? }  optional: the
- *                        newest snapshot the producer knows; named in the issue only when
- *                        `verified` is true.
+ *   snapshot    { name | file, verified?, createdAt?, s3Key?, rke2Version?, level? }  optional:
+ *                        the newest snapshot the producer knows; named in the issue only when
+ *                        `verified` is true. Rollback's report names its snapshot `file` and has
+ *                        no `verified` (it restored it, it does not vouch for it as a target), so
+ *                        it is accepted and never offered as a rollback target.
  *
  * Everything else in a report is ignored here (and kept in the producer's own report).
  */
@@ -38,8 +40,9 @@ const CheckSchema = z
 
 const SnapshotSchema = z
   .object({
-    name: z.string().min(1),
-    verified: z.boolean(),
+    name: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+    verified: z.boolean().optional(),
     createdAt: z.string().optional(),
     s3Key: z.string().optional(),
     rke2Version: z.string().optional(),
@@ -128,6 +131,7 @@ export function subjectOf(report: ReportEnvelope, field: string): IncidentSubjec
   const verdict = report.verdict ?? (passed ? `${report.kind} passed` : `${report.kind} failed`);
   const failures = passed ? [] : failuresOf(report, verdict);
   const snap = report.snapshot;
+  const snapName = snap?.name ?? snap?.file;
   return {
     kind: report.kind,
     cluster: report.cluster,
@@ -135,10 +139,14 @@ export function subjectOf(report: ReportEnvelope, field: string): IncidentSubjec
     verdict,
     ...((report.finishedAt ?? report.startedAt) ? { at: report.finishedAt ?? report.startedAt } : {}),
     failures,
-    ...(snap && snap.verified && patterns.snapshotName.test(snap.name) && !snap.name.includes('..')
+    ...(snap &&
+    snapName &&
+    snap.verified === true &&
+    patterns.snapshotName.test(snapName) &&
+    !snapName.includes('..')
       ? {
           snapshot: {
-            name: snap.name,
+            name: snapName,
             source: 'report' as const,
             ...(snap.createdAt ? { createdAt: snap.createdAt } : {}),
             ...(snap.s3Key ? { s3Key: snap.s3Key } : {}),

@@ -4,6 +4,7 @@
  * issues and comments (tables escaped, rollback commands exact, GitHub's size limit kept).
  */
 import { parseReport, subjectOf, type IncidentSubject } from '../../src/incident/envelope.js';
+import type { RollbackReport } from '../../src/rollback/types.js';
 import { readIncidentConfig } from '../../src/incident/config.js';
 import { eventMarker, incidentLabel, incidentMarker, LABEL_MAX } from '../../src/incident/identity.js';
 import {
@@ -83,6 +84,32 @@ describe('report envelope', () => {
     });
     const unverified = { ...snapshot, verified: false };
     expect(parseReport(JSON.stringify(health({ snapshot: unverified })), 'r').snapshot).toBeUndefined();
+  });
+
+  test("rollback's report (snapshot named `file`, no `verified`) is accepted; its snapshot is never offered as a target", () => {
+    const rollback: Pick<
+      RollbackReport,
+      'kind' | 'cluster' | 'ok' | 'verdict' | 'snapshot' | 'startedAt' | 'finishedAt'
+    > = {
+      kind: 'rollback',
+      cluster: 'prod',
+      ok: false,
+      verdict: 'rollback failed in join-peers',
+      snapshot: {
+        file: 'pre-upgrade-20270101-090000-abc123-m-0-1767261600.zip',
+        sha256: 'a'.repeat(64),
+        size: 1024,
+        resolvedFrom: 'marker',
+        source: { kind: 'local', path: '/var/lib/rancher/rke2/server/db/snapshots/x.zip' },
+        createdAt: '2027-01-01T09:00:00Z',
+      },
+      startedAt: '2027-01-01T10:00:00Z',
+      finishedAt: '2027-01-01T10:05:00Z',
+    };
+    const s = parseReport(JSON.stringify(rollback), 'report');
+    expect(s).toMatchObject({ kind: 'rollback', cluster: 'prod', ok: false, verdict: rollback.verdict });
+    expect(s.failures.length).toBeGreaterThan(0);
+    expect(s.snapshot).toBeUndefined();
   });
 
   test('errors name the input and the field', () => {
