@@ -56597,7 +56597,7 @@ nacl.setPRNG = function(fn) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3613);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2168);
 
 
 if (process.env.RKE2OPS_BUNDLE_CHECK === '1')
@@ -56615,7 +56615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3613:
+/***/ 2168:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71215,6 +71215,31 @@ async function installEtcdTools(req, deps) {
     return { ...tools(cachedDir), version: req.version, source: 'download', archiveSha256: actual };
 }
 
+;// CONCATENATED MODULE: ./src/etcd/release-input.ts
+
+
+
+
+/**
+ * The two inputs that say which etcd tools a trial restore installs, read the same way by every
+ * front end that verifies at the `restore` level (snapshot, backup-freshness's restore drill).
+ */
+function etcdReleaseInput(get, names) {
+    const version = inputString(get, names.version, DEFAULT_ETCD_VERSION).replace(/^v/, '');
+    if (!/^\d+\.\d+\.\d+$/.test(version))
+        throw new InputError(names.version, `${inert(version)} is not an etcd release like 3.6.16`);
+    const baseUrl = inputString(get, names.baseUrl, DEFAULT_ETCD_BASE_URL);
+    try {
+        const u = new URL(baseUrl);
+        if (u.protocol !== 'https:' && u.protocol !== 'http:')
+            throw new Error();
+    }
+    catch {
+        throw new InputError(names.baseUrl, `${inert(baseUrl)} is not an http(s) URL`);
+    }
+    return { version, baseUrl };
+}
+
 ;// CONCATENATED MODULE: ./src/snapshot/config.ts
 
 
@@ -71356,18 +71381,10 @@ async function readSnapshotConfig(get, secrets) {
             allowPartiallyFailed: inputBoolean(get, SnapshotInputs.veleroAllowPartiallyFailed, false),
         }
         : null;
-    const etcdVersion = inputString(get, SnapshotInputs.etcdVersion, DEFAULT_ETCD_VERSION).replace(/^v/, '');
-    if (!/^\d+\.\d+\.\d+$/.test(etcdVersion))
-        throw new InputError(SnapshotInputs.etcdVersion, `${inert(etcdVersion)} is not an etcd release like 3.6.16`);
-    const baseUrl = inputString(get, SnapshotInputs.etcdDownloadBaseUrl, DEFAULT_ETCD_BASE_URL);
-    try {
-        const u = new URL(baseUrl);
-        if (u.protocol !== 'https:' && u.protocol !== 'http:')
-            throw new Error();
-    }
-    catch {
-        throw new InputError(SnapshotInputs.etcdDownloadBaseUrl, `${inert(baseUrl)} is not an http(s) URL`);
-    }
+    const etcd = etcdReleaseInput(get, {
+        version: SnapshotInputs.etcdVersion,
+        baseUrl: SnapshotInputs.etcdDownloadBaseUrl,
+    });
     const snapshotDir = inputOptional(get, SnapshotInputs.snapshotDir);
     if (snapshotDir)
         assertAbsolutePath(SnapshotInputs.snapshotDir, snapshotDir);
@@ -71386,7 +71403,7 @@ async function readSnapshotConfig(get, secrets) {
             s3,
             retention: inputInteger(get, SnapshotInputs.retention, config_DEFAULTS.retention, { min: 0, max: 1000 }),
             velero,
-            etcd: { version: etcdVersion, baseUrl },
+            etcd,
             timeoutSeconds: inputDuration(get, SnapshotInputs.timeout, config_DEFAULTS.timeoutSeconds),
             connectTimeoutSeconds: inputDuration(get, SnapshotInputs.connectTimeout, config_DEFAULTS.connectTimeoutSeconds),
             failOnUnverified: inputBoolean(get, SnapshotInputs.failOnUnverified, true),
@@ -75499,6 +75516,7 @@ function registerIncident(program) {
 
 
 
+
 /**
  * Backup freshness (design.md section 6, `backup.yml`): the newest scheduled etcd snapshot in S3
  * and the newest Velero backup must both be younger than the RPO, the Velero one `Completed`.
@@ -75520,6 +75538,9 @@ const BackupInputs = {
     veleroSchedule: 'velero-schedule',
     checkVelero: 'check-velero',
     failOnBreach: 'fail-on-breach',
+    restoreDrill: 'restore-drill',
+    etcdVersion: 'etcd-version',
+    etcdDownloadBaseUrl: 'etcd-download-base-url',
 };
 /** RKE2's own default for `etcd-snapshot-name`. */
 const DEFAULT_SNAPSHOT_NAME = 'etcd-snapshot';
@@ -75584,10 +75605,122 @@ function parseBackupConfig(get, secrets) {
                     : {}),
             }
             : null,
+        restoreDrill: inputBoolean(get, BackupInputs.restoreDrill, false)
+            ? {
+                etcd: etcdReleaseInput(get, {
+                    version: BackupInputs.etcdVersion,
+                    baseUrl: BackupInputs.etcdDownloadBaseUrl,
+                }),
+            }
+            : null,
     };
 }
 
+;// CONCATENATED MODULE: ./src/backup/drill.ts
+
+
+
+
+
+
+/** Namespaces every Kubernetes cluster has: a restore without them is not this cluster's datastore. */
+const REQUIRED_NAMESPACES = 4; // default, kube-system, kube-public, kube-node-lease
+async function restoreDrill(config, found, deps) {
+    const redact = (s) => deps.secrets?.redact(s) ?? s;
+    const where = `s3://${config.etcd.bucket}/${found.key}`;
+    const drill = {
+        snapshot: found.name,
+        key: found.key,
+        size: found.size,
+        sha256: '',
+        timings: { downloadMs: 0, toolsMs: 0, restoreMs: 0 },
+    };
+    const fail = (message) => ({
+        check: {
+            name: 'etcd-restore-drill',
+            status: 'fail',
+            message: redact(inertText(message, 800)),
+            failing: [where],
+        },
+        drill,
+    });
+    // The tools install while the snapshot downloads: they do not depend on each other.
+    const toolsStarted = performance.now();
+    const tools = deps.etcdTools();
+    tools.catch(() => undefined);
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(deps.tempDir ?? (process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()), 'rke2ops-drill-'));
+    try {
+        const file = (0,external_node_path_.join)(work, found.name);
+        let t = performance.now();
+        try {
+            const got = await deps.store.download(config.etcd.bucket, found.key, file);
+            drill.sha256 = got.sha256;
+            drill.size = got.size;
+        }
+        catch (error) {
+            return fail(`restore drill of ${found.name}: cannot download ${where}: ${errorMessage(error)}`);
+        }
+        finally {
+            drill.timings.downloadMs = Math.round(performance.now() - t);
+        }
+        let etcd;
+        try {
+            etcd = await tools;
+            drill.etcd = { version: etcd.version, source: etcd.source };
+        }
+        catch (error) {
+            return fail(`restore drill of ${found.name}: cannot install etcd's tools: ${errorMessage(error)}`);
+        }
+        finally {
+            drill.timings.toolsMs = Math.round(performance.now() - toolsStarted);
+        }
+        t = performance.now();
+        const { check, result } = await restoreCheck(file, {
+            compressed: found.name.endsWith('.zip'),
+            tools: etcd,
+            expected: null,
+            tempDir: work,
+            ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+        });
+        drill.timings.restoreMs = Math.round(performance.now() - t);
+        if (result) {
+            const count = (p) => result.counts[p] ?? 0;
+            drill.revision = result.status.revision;
+            drill.totalKey = result.status.totalKey;
+            drill.storageVersion = result.status.version;
+            drill.counts = {
+                nodes: count('/registry/minions/'),
+                namespaces: count('/registry/namespaces/'),
+                secrets: count('/registry/secrets/'),
+            };
+        }
+        if (check.status === 'fail')
+            return fail(`restore drill of ${found.name} failed - this recovery point cannot be restored: ${check.message}; take a snapshot now (rke2-ops snapshot save) and find out what wrote ${where}`);
+        const c = drill.counts;
+        const missing = [
+            ...(c.nodes < 1 ? ['no Node'] : []),
+            ...(c.namespaces < REQUIRED_NAMESPACES
+                ? [`${c.namespaces} namespaces (a cluster has at least ${REQUIRED_NAMESPACES})`]
+                : []),
+        ];
+        if (missing.length)
+            return fail(`restore drill of ${found.name}: it restores, but the data is not a cluster's datastore: ${missing.join(', ')} (${drill.totalKey} keys)`);
+        return {
+            check: {
+                name: 'etcd-restore-drill',
+                status: 'pass',
+                message: `restore drill of ${found.name} passed: ${(drill.size / 1048576).toFixed(1)} MiB downloaded, restored with etcdutl ${etcd.version} - revision ${drill.revision}, ${drill.totalKey} keys, ${c.nodes} nodes, ${c.namespaces} namespaces, ${c.secrets} secrets`,
+            },
+            drill,
+        };
+    }
+    finally {
+        await (0,promises_.rm)(work, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/freshness.ts
+
 
 
 /** `3h 5m`, `42m 10s`, `2d 4h`: ages people read at a glance. */
@@ -75702,6 +75835,21 @@ async function checkBackupFreshness(config, deps) {
             failing: [etcdWhere],
         });
     }
+    // The drill runs on a stale snapshot too: whether the last recovery point restores matters
+    // most when no newer one is coming. With no snapshot at all there is nothing to drill.
+    let drill = null;
+    if (config.restoreDrill && etcd) {
+        if (!deps.etcdTools)
+            throw new Error('a restore drill needs deps.etcdTools');
+        const r = await restoreDrill(config, etcd, {
+            store: deps.store,
+            etcdTools: deps.etcdTools,
+            ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+            ...(deps.secrets ? { secrets: deps.secrets } : {}),
+        });
+        checks.push(r.check);
+        drill = r.drill;
+    }
     let velero = null;
     if (config.velero) {
         const where = `s3://${freshness_join(config.velero.bucket, config.velero.prefix, 'backups')}/`;
@@ -75758,6 +75906,7 @@ async function checkBackupFreshness(config, deps) {
         failedChecks: failed.map((c) => c.name),
         etcd,
         velero,
+        restoreDrill: drill,
     };
 }
 
@@ -75796,11 +75945,18 @@ function s3ObjectStore(s, secrets) {
             }));
         },
         getText: (name, key) => bucket(name).getText(key),
+        async download(name, key, dest) {
+            const got = await bucket(name).download(key, dest);
+            return { size: got.size, sha256: got.sha256 };
+        },
         close: () => buckets.forEach((b) => b.close()),
     };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/backup.ts
+
+
+
 
 
 
@@ -75824,6 +75980,8 @@ const backup_FLAG_OF = {
     [BackupInputs.veleroBucket]: '--velero-bucket',
     [BackupInputs.veleroPrefix]: '--velero-prefix',
     [BackupInputs.veleroSchedule]: '--velero-schedule',
+    [BackupInputs.etcdVersion]: '--etcd-version',
+    [BackupInputs.etcdDownloadBaseUrl]: '--etcd-download-base-url',
 };
 /**
  * `rke2-ops backup-freshness`: the backup-freshness action's core from a laptop - are the newest
@@ -75847,6 +76005,9 @@ function registerBackup(program) {
         .option('--velero-bucket <bucket>', "Velero's bucket (default velero)")
         .option('--velero-prefix <prefix>', "the BackupStorageLocation's prefix")
         .option('--velero-schedule <name>', 'only backups of this Velero Schedule count')
+        .option('--restore-drill', 'also restore the newest scheduled snapshot here (etcdutl; nothing touches the cluster)')
+        .option('--etcd-version <version>', 'etcd release the drill installs (default 3.6.16)')
+        .option('--etcd-download-base-url <url>', 'where etcd releases are downloaded from (default GitHub)')
         .option('--json', 'print the JSON report on stdout')
         .option('--report-file <path>', 'also write the JSON report to this file')
         .addHelpText('after', '\nExit codes: 0 fresh, 1 RPO breached or a store unreadable, 2 bad input.')
@@ -75867,6 +76028,9 @@ function registerBackup(program) {
             [BackupInputs.veleroBucket]: flags.veleroBucket ?? '',
             [BackupInputs.veleroPrefix]: flags.veleroPrefix ?? '',
             [BackupInputs.veleroSchedule]: flags.veleroSchedule ?? '',
+            [BackupInputs.restoreDrill]: flags.restoreDrill ? 'true' : 'false',
+            [BackupInputs.etcdVersion]: flags.etcdVersion ?? '',
+            [BackupInputs.etcdDownloadBaseUrl]: flags.etcdDownloadBaseUrl ?? '',
         };
         let config;
         try {
@@ -75877,7 +76041,17 @@ function registerBackup(program) {
             throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
         }
         const store = s3ObjectStore(config.s3, secrets);
-        const report = await checkBackupFreshness(config, { store, clock: systemClock, secrets }).finally(() => store.close());
+        const drill = config.restoreDrill;
+        const report = await checkBackupFreshness(config, {
+            store,
+            clock: systemClock,
+            secrets,
+            ...(drill
+                ? {
+                    etcdTools: () => installEtcdTools(drill.etcd, { toolCache: localToolCache(), logger: consoleLogger() }),
+                }
+                : {}),
+        }).finally(() => store.close());
         if (flags.reportFile)
             await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
         if (flags.json)

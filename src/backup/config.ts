@@ -3,6 +3,8 @@ import { assertIdentifier } from '../lib/identifiers.js';
 import { inert } from '../lib/inert.js';
 import { inputBoolean, inputDuration, inputOptional, inputString, type InputSource } from '../lib/inputs.js';
 import type { SecretRegistry } from '../lib/secrets.js';
+import type { InstallEtcdRequest } from '../etcd/install.js';
+import { etcdReleaseInput } from '../etcd/release-input.js';
 
 /**
  * Backup freshness (design.md section 6, `backup.yml`): the newest scheduled etcd snapshot in S3
@@ -25,6 +27,9 @@ export const BackupInputs = {
   veleroSchedule: 'velero-schedule',
   checkVelero: 'check-velero',
   failOnBreach: 'fail-on-breach',
+  restoreDrill: 'restore-drill',
+  etcdVersion: 'etcd-version',
+  etcdDownloadBaseUrl: 'etcd-download-base-url',
 } as const;
 
 /** How to reach the object stores: RKE2's way of naming an endpoint (src/s3 S3Location). */
@@ -59,6 +64,12 @@ export interface BackupFreshnessConfig {
     /** Only backups of this Schedule count (label velero.io/schedule-name); all when unset. */
     schedule?: string;
   } | null;
+  /**
+   * The restore drill of the newest scheduled snapshot on the runner (download, `etcdutl
+   * snapshot status`, trial restore, restored data read back): which etcd tools to install for
+   * it. Null when no drill is asked for.
+   */
+  restoreDrill: { etcd: InstallEtcdRequest } | null;
 }
 
 /** RKE2's own default for `etcd-snapshot-name`. */
@@ -133,6 +144,14 @@ export function parseBackupConfig(get: InputSource, secrets?: SecretRegistry): B
           ...(schedule
             ? { schedule: assertIdentifier('objectName', BackupInputs.veleroSchedule, schedule) }
             : {}),
+        }
+      : null,
+    restoreDrill: inputBoolean(get, BackupInputs.restoreDrill, false)
+      ? {
+          etcd: etcdReleaseInput(get, {
+            version: BackupInputs.etcdVersion,
+            baseUrl: BackupInputs.etcdDownloadBaseUrl,
+          }),
         }
       : null,
   };

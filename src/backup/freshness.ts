@@ -4,6 +4,8 @@ import type { Clock } from '../lib/clock.js';
 import type { SecretRegistry } from '../lib/secrets.js';
 import type { BackupFreshnessConfig } from './config.js';
 import type { ObjectStore, StoredObject } from './objects.js';
+import type { EtcdTools } from '../etcd/install.js';
+import { restoreDrill, type RestoreDrillResult } from './drill.js';
 
 /**
  * Backup freshness: is the newest scheduled etcd snapshot in S3, and the newest Velero backup
@@ -15,7 +17,7 @@ import type { ObjectStore, StoredObject } from './objects.js';
  */
 
 export interface FreshnessCheck {
-  name: 'etcd-snapshot' | 'velero-backup';
+  name: 'etcd-snapshot' | 'etcd-restore-drill' | 'velero-backup';
   status: 'pass' | 'fail';
   message: string;
   /** Where it was looked for (s3://bucket/prefix). */
@@ -55,12 +57,18 @@ export interface BackupFreshnessReport {
   failedChecks: string[];
   etcd: EtcdSnapshotFound | null;
   velero: VeleroBackupFound | null;
+  /** The restore drill of the newest scheduled snapshot; null when none was asked for or none was found. */
+  restoreDrill: RestoreDrillResult | null;
 }
 
 export interface FreshnessDeps {
   store: ObjectStore;
   clock: Pick<Clock, 'now'>;
   secrets?: SecretRegistry;
+  /** The restore drill's etcd tools (asked for only when the config wants a drill). */
+  etcdTools?: () => Promise<EtcdTools>;
+  /** Where the drill downloads and restores. */
+  tempDir?: string;
 }
 
 /** `3h 5m`, `42m 10s`, `2d 4h`: ages people read at a glance. */
@@ -201,6 +209,21 @@ export async function checkBackupFreshness(
     });
   }
 
+  // The drill runs on a stale snapshot too: whether the last recovery point restores matters
+  // most when no newer one is coming. With no snapshot at all there is nothing to drill.
+  let drill: RestoreDrillResult | null = null;
+  if (config.restoreDrill && etcd) {
+    if (!deps.etcdTools) throw new Error('a restore drill needs deps.etcdTools');
+    const r = await restoreDrill(config, etcd, {
+      store: deps.store,
+      etcdTools: deps.etcdTools,
+      ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    });
+    checks.push(r.check);
+    drill = r.drill;
+  }
+
   let velero: VeleroBackupFound | null = null;
   if (config.velero) {
     const where = `s3://${join(config.velero.bucket, config.velero.prefix, 'backups')}/`;
@@ -258,5 +281,6 @@ export async function checkBackupFreshness(
     failedChecks: failed.map((c) => c.name),
     etcd,
     velero,
+    restoreDrill: drill,
   };
 }

@@ -16,6 +16,8 @@ export interface ObjectStore {
   /** Every object under `prefix` (all pages). */
   list(bucket: string, prefix: string): Promise<StoredObject[]>;
   getText(bucket: string, key: string): Promise<string>;
+  /** Streams the object to `dest` (the restore drill), returning what arrived. */
+  download(bucket: string, key: string, dest: string): Promise<{ size: number; sha256: string }>;
 }
 
 /** A store that will not answer must fail the check in seconds, not hang the schedule. */
@@ -55,6 +57,10 @@ export function s3ObjectStore(s: BackupS3, secrets?: SecretRegistry): ObjectStor
       }));
     },
     getText: (name, key) => bucket(name).getText(key),
+    async download(name, key, dest) {
+      const got = await bucket(name).download(key, dest);
+      return { size: got.size, sha256: got.sha256 };
+    },
     close: () => buckets.forEach((b) => b.close()),
   };
 }

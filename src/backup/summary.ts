@@ -16,11 +16,17 @@ export function summaryMarkdown(r: BackupFreshnessReport): string {
     '| Check | Status | Newest | Age | Detail |',
     '| --- | --- | --- | --- | --- |',
     ...r.checks.map((c) => {
-      const found = c.name === 'etcd-snapshot' ? r.etcd : r.velero;
+      const found = c.name === 'velero-backup' ? r.velero : r.etcd;
       const age = found?.ageSeconds === undefined ? '-' : formatAge(found.ageSeconds);
       return `| ${c.name} | ${icon(c.status === 'pass')} ${c.status} | ${found ? `\`${found.name}\`` : '-'} | ${age} | ${cell(c.message)} |`;
     }),
     '',
+    ...(r.restoreDrill
+      ? [
+          `Restore drill: download ${(r.restoreDrill.timings.downloadMs / 1000).toFixed(1)} s, etcd tools ${(r.restoreDrill.timings.toolsMs / 1000).toFixed(1)} s (${r.restoreDrill.etcd ? `${r.restoreDrill.etcd.version}, ${r.restoreDrill.etcd.source}` : 'not installed'}), trial restore ${(r.restoreDrill.timings.restoreMs / 1000).toFixed(1)} s; sha256 of the S3 object ${r.restoreDrill.sha256 ? `\`${r.restoreDrill.sha256}\`` : '-'}.`,
+          '',
+        ]
+      : []),
     `RPO ${formatAge(r.rpoSeconds)}; checked in ${r.durationSeconds.toFixed(3)} s.`,
     '',
   ].join('\n');

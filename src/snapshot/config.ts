@@ -18,7 +18,7 @@ import { checkPrivateKey } from '../ssh/keys.js';
 import type { SshCredentials } from '../ssh/types.js';
 import { rke2Paths, type Rke2Paths } from '../rke2/paths.js';
 import { locationFromInventory, type S3Settings } from '../s3/settings.js';
-import { DEFAULT_ETCD_BASE_URL, DEFAULT_ETCD_VERSION } from '../etcd/install.js';
+import { etcdReleaseInput } from '../etcd/release-input.js';
 
 /**
  * The snapshot capability's configuration: named inputs (the action's `with:`, the CLI's flags
@@ -212,19 +212,10 @@ export async function readSnapshotConfig(
         }
       : null;
 
-  const etcdVersion = inputString(get, SnapshotInputs.etcdVersion, DEFAULT_ETCD_VERSION).replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(etcdVersion))
-    throw new InputError(
-      SnapshotInputs.etcdVersion,
-      `${inert(etcdVersion)} is not an etcd release like 3.6.16`,
-    );
-  const baseUrl = inputString(get, SnapshotInputs.etcdDownloadBaseUrl, DEFAULT_ETCD_BASE_URL);
-  try {
-    const u = new URL(baseUrl);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
-  } catch {
-    throw new InputError(SnapshotInputs.etcdDownloadBaseUrl, `${inert(baseUrl)} is not an http(s) URL`);
-  }
+  const etcd = etcdReleaseInput(get, {
+    version: SnapshotInputs.etcdVersion,
+    baseUrl: SnapshotInputs.etcdDownloadBaseUrl,
+  });
   const snapshotDir = inputOptional(get, SnapshotInputs.snapshotDir);
   if (snapshotDir) assertAbsolutePath(SnapshotInputs.snapshotDir, snapshotDir);
 
@@ -243,7 +234,7 @@ export async function readSnapshotConfig(
       s3,
       retention: inputInteger(get, SnapshotInputs.retention, DEFAULTS.retention, { min: 0, max: 1000 }),
       velero,
-      etcd: { version: etcdVersion, baseUrl },
+      etcd,
       timeoutSeconds: inputDuration(get, SnapshotInputs.timeout, DEFAULTS.timeoutSeconds),
       connectTimeoutSeconds: inputDuration(
         get,

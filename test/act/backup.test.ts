@@ -4,13 +4,19 @@
  * (this checkout's workflows and bundles) against a 1-master lab's S3 (the masters' scheduled
  * etcd snapshots, the Velero controller's backups) with the GitHub REST stand-in. One lab for
  * the file; in order: a snapshot taken longer ago than the RPO fails the run naming its age and
- * opens one issue; a fresh scheduled snapshot passes and closes it.
+ * opens one issue; a fresh scheduled snapshot passes and closes it; the daily schedule's restore
+ * drill (etcd's tools from a local release server, as from GitHub) restores the newest snapshot
+ * and passes; the same snapshot replaced in S3 by same-size garbage - fresh, but no recovery
+ * point - fails the drill and opens the issue again.
  */
 import { jest } from '@jest/globals';
 import { createLab, type Lab } from '../lab/lab.js';
 import { startGitHubApi, type GitHubApiStandIn, type StoredIssue } from '../helpers/github-api.js';
 import { describeRun, makeRepository, removeThrowaway, runAct, type ActRun } from '../helpers/act.js';
 import { readmeWorkflows } from '../workflows/contracts.js';
+import { startEtcdReleaseServer, type EtcdReleaseServer } from '../helpers/etcd-release-server.js';
+import { randomBytes } from 'node:crypto';
+import { S3Client, GetObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 jest.setTimeout(300_000);
 
@@ -21,7 +27,9 @@ const JOB = `/backup freshness (${NAME})`;
 let lab: Lab;
 let api: GitHubApiStandIn;
 let consumer: string;
+let etcd: EtcdReleaseServer;
 let runs = 0;
+const DAILY = '47 3 * * *';
 
 /** The README's caller, pointed at the lab: its name, its S3 (plain http) and buckets. */
 function caller(): string {
@@ -41,16 +49,18 @@ function caller(): string {
   text = set(text, 'etcd-s3-bucket', lab.s3.bucket);
   text = set(text, 'etcd-s3-folder', lab.s3.folder);
   text = set(text, 'velero-bucket', lab.veleroBucket);
+  // etcd's tools from the local release server instead of GitHub (the only change for the drill).
+  text = text.replace(/^( +)restore-drill: .*$/m, `$&\n$1etcd-download-base-url: '${etcd.baseUrl}'`);
   return set(text, 'velero-prefix', '');
 }
 
-async function scheduled(): Promise<ActRun> {
+async function scheduled(schedule = '23 * * * *'): Promise<ActRun> {
   runs += 1;
   return runAct({
     repo: consumer,
     workflow: '.github/workflows/backup.yml',
     event: 'schedule',
-    payload: { schedule: '23 * * * *' },
+    payload: { schedule },
     secrets: {
       GITHUB_TOKEN: api.token,
       PROD_EU_S3_READ_ACCESS_KEY: lab.s3.accessKeyId,
@@ -78,15 +88,16 @@ async function veleroBackup(): Promise<void> {
 const incidents = (): StoredIssue[] => [...api.issues.values()].filter((i) => i.labels.includes(LABEL));
 
 beforeAll(async () => {
-  [lab, api] = await Promise.all([
+  [lab, api, etcd] = await Promise.all([
     createLab({ masters: 1, workers: 0, name: NAME, scenario: 'healthy', timing: 'fast' }),
     startGitHubApi(),
+    startEtcdReleaseServer(),
   ]);
   consumer = makeRepository({ '.github/workflows/backup.yml': caller() }, { repository: 'acme/ops' });
   await veleroBackup();
 });
 afterAll(async () => {
-  await Promise.all([lab?.destroy(), api?.close()]);
+  await Promise.all([lab?.destroy(), api?.close(), etcd?.close()]);
   removeThrowaway();
 });
 
@@ -116,6 +127,87 @@ test('a fresh scheduled snapshot passes and closes the issue', async () => {
   const run = await scheduled();
   if (run.code !== 0) throw new Error(describeRun(run, 80));
   expect(run.step(JOB, 'freshness')?.outputs.ok).toBe('true');
+  // The hourly schedule checks freshness only: no drill, no etcd download.
+  expect(run.step(JOB, 'freshness')?.outputs['restore-drill']).toBe('');
+  expect(etcd.requests).toEqual([]);
   expect(run.step(JOB, 'incident')?.outputs.action).toBe('closed');
   expect(incidents().map((i) => i.state)).toEqual(['closed']);
+});
+
+function s3(): S3Client {
+  return new S3Client({
+    endpoint: `http://${lab.s3.endpoint}`,
+    region: lab.s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: lab.s3.accessKeyId, secretAccessKey: lab.s3.secretAccessKey },
+  });
+}
+
+/** The newest scheduled snapshot's key in the lab's S3 (RKE2's name ends in its unix time). */
+async function newestSnapshotKey(client: S3Client): Promise<string> {
+  const r = await client.send(
+    new ListObjectsV2Command({ Bucket: lab.s3.bucket, Prefix: `${lab.s3.folder}/etcd-snapshot-` }),
+  );
+  const keys = (r.Contents ?? []).map((o) => o.Key!);
+  const time = (k: string) => Number(/-(\d+)(\.zip)?$/.exec(k)?.[1] ?? 0);
+  return keys.sort((a, b) => time(b) - time(a))[0]!;
+}
+
+test("the daily schedule's restore drill restores the newest snapshot on the runner and passes", async () => {
+  const run = await scheduled(DAILY);
+  if (run.code !== 0) throw new Error(describeRun(run, 80));
+  const freshness = run.step(JOB, 'freshness');
+  expect(freshness?.outputs).toMatchObject({ ok: 'true', 'restore-drill': 'passed' });
+  const report = JSON.parse(freshness!.outputs.report!) as {
+    checks: { name: string; status: string; message: string }[];
+    restoreDrill: { counts: { nodes: number; namespaces: number }; sha256: string; etcd: { source: string } };
+  };
+  expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+    ['etcd-snapshot', 'pass'],
+    ['etcd-restore-drill', 'pass'],
+    ['velero-backup', 'pass'],
+  ]);
+  // The restored data is the lab's cluster: its one Node and at least the four standard namespaces.
+  expect(report.restoreDrill.counts.nodes).toBe(1);
+  expect(report.restoreDrill.counts.namespaces).toBeGreaterThanOrEqual(4);
+  // etcd's tools came from the release server, its SHA256SUMS first (the install verifies).
+  expect(etcd.requests).toEqual([
+    `/v${etcd.version}/SHA256SUMS`,
+    `/v${etcd.version}/etcd-v${etcd.version}-linux-amd64.tar.gz`,
+  ]);
+  expect(run.step(JOB, 'incident')?.outputs.action).toBe('none');
+});
+
+test('a fresh snapshot replaced in S3 by same-size garbage fails the drill and opens the issue', async () => {
+  const client = s3();
+  try {
+    const key = await newestSnapshotKey(client);
+    const original = Buffer.from(
+      await (
+        await client.send(new GetObjectCommand({ Bucket: lab.s3.bucket, Key: key }))
+      ).Body!.transformToByteArray(),
+    );
+    await client.send(
+      new PutObjectCommand({ Bucket: lab.s3.bucket, Key: key, Body: randomBytes(original.length) }),
+    );
+    const run = await scheduled(DAILY);
+    expect(run.code).not.toBe(0);
+    const freshness = run.step(JOB, 'freshness');
+    expect(freshness?.outcome).toBe('failure');
+    // Fresh, so only the drill fails.
+    expect(freshness?.outputs).toMatchObject({
+      ok: 'false',
+      'restore-drill': 'failed',
+      'failed-checks': '["etcd-restore-drill"]',
+    });
+    expect(run.step(JOB, 'incident')?.outputs.action).toBe('opened');
+    const open = incidents().filter((i) => i.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(open[0]!.body).toContain(
+      `restore drill of ${key.split('/').pop()} failed - this recovery point cannot be restored`,
+    );
+    expect(open[0]!.body).not.toContain(lab.s3.secretAccessKey);
+  } finally {
+    client.destroy();
+  }
 });

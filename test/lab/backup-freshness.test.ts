@@ -7,8 +7,11 @@
  * incident capability accepts. One lab for the file; the tests run in order.
  */
 import { jest } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEtcdReleaseServer } from '../helpers/etcd-release-server.js';
 import { createLab, type Lab } from './lab.js';
 import { BackupInputs, parseBackupConfig, type BackupFreshnessConfig } from '../../src/backup/config.js';
 import { checkBackupFreshness, type BackupFreshnessReport } from '../../src/backup/freshness.js';
@@ -18,6 +21,18 @@ import { SecretRegistry } from '../../src/lib/secrets.js';
 import { systemClock } from '../../src/lib/clock.js';
 
 jest.setTimeout(300_000);
+
+function execFileAsync(
+  file: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { ...opts, encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const NAME = 'flow-backup';
 let lab: Lab;
@@ -136,6 +151,59 @@ test('the CLI: the same core from a laptop - 0 fresh, 1 breached, 2 bad input na
   expect(JSON.parse(breached.stdout)).toMatchObject({ ok: false, failedChecks: ['etcd-snapshot'] });
   const bad = cli('--rpo', 'soon');
   expect({ code: bad.status, err: bad.stderr }).toEqual({ code: 2, err: expect.stringContaining('--rpo: ') });
+});
+
+test('the CLI restore drill: etcd tools from the release server into a tool cache, the newest snapshot restored', async () => {
+  const etcd = await startEtcdReleaseServer();
+  const cache = mkdtempSync(join(tmpdir(), 'drill-tc-'));
+  try {
+    // Not spawnSync: the release server answers from this process's event loop.
+    const run = await execFileAsync(
+      process.execPath,
+      [
+        join(new URL('../..', import.meta.url).pathname, 'bin/rke2-ops.js'),
+        'backup-freshness',
+        '--cluster',
+        NAME,
+        '--s3-endpoint',
+        lab.s3.endpoint,
+        '--s3-insecure',
+        '--etcd-bucket',
+        lab.s3.bucket,
+        '--etcd-folder',
+        lab.s3.folder,
+        '--no-velero',
+        '--restore-drill',
+        '--etcd-download-base-url',
+        etcd.baseUrl,
+        '--json',
+      ],
+      {
+        env: {
+          ...process.env,
+          RKE2OPS_TOOL_CACHE: cache,
+          AWS_ACCESS_KEY_ID: lab.s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: lab.s3.secretAccessKey,
+        },
+      },
+    );
+    expect({ code: run.code, err: run.stderr.slice(-2000) }).toEqual({ code: 0, err: expect.any(String) });
+    const r = JSON.parse(run.stdout) as BackupFreshnessReport;
+    expect(r.checks.map((c) => [c.name, c.status])).toEqual([
+      ['etcd-snapshot', 'pass'],
+      ['etcd-restore-drill', 'pass'],
+    ]);
+    expect(r.restoreDrill).toMatchObject({
+      snapshot: r.etcd!.name,
+      etcd: { version: etcd.version, source: 'download' },
+      counts: { nodes: 1 },
+    });
+    expect(r.restoreDrill!.totalKey).toBeGreaterThan(100);
+    expect(run.stdout + run.stderr).not.toContain(lab.s3.secretAccessKey);
+  } finally {
+    await etcd.close();
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
 
 test('a newest Velero backup that only PartiallyFailed fails, naming it and its phase', async () => {

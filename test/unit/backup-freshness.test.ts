@@ -3,6 +3,8 @@
  * (each names its input), and the verdict from an in-memory object store (the lab test runs
  * it against real S3).
  */
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { BackupInputs, parseBackupConfig } from '../../src/backup/config.js';
 import { checkBackupFreshness, formatAge, parseSnapshotKey } from '../../src/backup/freshness.js';
 import type { ObjectStore, StoredObject } from '../../src/backup/objects.js';
@@ -34,6 +36,13 @@ function memoryStore(objects: Record<string, { size?: number; body?: string; at?
     },
     async getText(bucket, key) {
       return objects[`${bucket}/${key}`]?.body ?? '';
+    },
+    async download(bucket, key, dest) {
+      const o = objects[`${bucket}/${key}`];
+      if (!o) throw new Error(`GET s3://${bucket}/${key}: NoSuchKey`);
+      const body = o.body ?? 'x'.repeat(o.size ?? 10);
+      await writeFile(dest, body);
+      return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
     },
   };
 }
@@ -81,6 +90,18 @@ test('configuration errors name the input; the secret key is registered when rea
   });
   expect(config({ [BackupInputs.region]: 'eu-central-1' }).s3.endpoint).toBe('s3.eu-central-1.amazonaws.com');
   expect(config({ [BackupInputs.checkVelero]: 'false' }).velero).toBeNull();
+  // The restore drill is opt-in; its etcd release inputs are read only when it is on.
+  expect(config({ [BackupInputs.etcdVersion]: 'latest' }).restoreDrill).toBeNull();
+  expect(config({ [BackupInputs.restoreDrill]: 'true' }).restoreDrill).toEqual({
+    etcd: { version: '3.6.16', baseUrl: 'https://github.com/etcd-io/etcd/releases/download' },
+  });
+  expect(() => config({ [BackupInputs.restoreDrill]: 'true', [BackupInputs.etcdVersion]: 'latest' })).toThrow(
+    /^etcd-version: /,
+  );
+  expect(() =>
+    config({ [BackupInputs.restoreDrill]: 'true', [BackupInputs.etcdDownloadBaseUrl]: 'file:///etc' }),
+  ).toThrow(/^etcd-download-base-url: /);
+  expect(() => config({ [BackupInputs.restoreDrill]: 'maybe' })).toThrow(/^restore-drill: /);
   const added: string[] = [];
   parseBackupConfig((n) => base[n] ?? '', { add: (s: string) => added.push(s) } as never);
   expect(added).toEqual(['very-secret-key']);
@@ -127,4 +148,55 @@ test('nothing there: both fail, saying where they looked', async () => {
     ),
     expect.stringContaining('no Velero backup in s3://velero/backups/'),
   ]);
+});
+
+test('restore drill: runs on the newest snapshot even when stale, fails naming the step, none without a snapshot', async () => {
+  const drillConfig = config({ [BackupInputs.restoreDrill]: 'true', [BackupInputs.checkVelero]: 'false' });
+  const store = memoryStore({
+    [`etcd-snapshots/prod-eu/etcd-snapshot-prod-eu-master-0-${ts(5)}`]: { body: 'not a bbolt file' },
+  });
+  let asked = 0;
+  const r = await checkBackupFreshness(drillConfig, {
+    store,
+    clock: { now: () => NOW },
+    etcdTools: async () => {
+      asked++;
+      throw new Error('SHA256SUMS has no line for etcd-v3.6.16-linux-amd64.tar.gz');
+    },
+  });
+  expect(asked).toBe(1);
+  expect(r.checks.map((c) => [c.name, c.status])).toEqual([
+    ['etcd-snapshot', 'fail'],
+    ['etcd-restore-drill', 'fail'],
+  ]);
+  expect(r.checks[1]!.message).toMatch(
+    /^restore drill of etcd-snapshot-prod-eu-master-0-\d+: cannot install etcd's tools: SHA256SUMS has no line/,
+  );
+  expect(r.restoreDrill).toMatchObject({
+    size: 16,
+    sha256: createHash('sha256').update('not a bbolt file').digest('hex'),
+  });
+  // No snapshot: nothing to drill, and the tools are not even installed.
+  const none = await checkBackupFreshness(drillConfig, {
+    store: memoryStore({}),
+    clock: { now: () => NOW },
+    etcdTools: async () => {
+      asked++;
+      throw new Error('not called');
+    },
+  });
+  expect(asked).toBe(1);
+  expect(none.checks.map((c) => c.name)).toEqual(['etcd-snapshot']);
+  expect(none.restoreDrill).toBeNull();
+  // A download that fails is the drill's failure, naming the object.
+  const broken = memoryStore({ [`etcd-snapshots/prod-eu/etcd-snapshot-prod-eu-master-0-${ts(1)}`]: {} });
+  const r2 = await checkBackupFreshness(drillConfig, {
+    store: { ...broken, download: async () => Promise.reject(new Error('connection reset')) },
+    clock: { now: () => NOW },
+    etcdTools: async () => Promise.reject(new Error('unused')),
+  });
+  expect(r2.failedChecks).toEqual(['etcd-restore-drill']);
+  expect(r2.checks[1]!.message).toContain(
+    'cannot download s3://etcd-snapshots/prod-eu/etcd-snapshot-prod-eu-master-0-',
+  );
 });

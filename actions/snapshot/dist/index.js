@@ -88205,7 +88205,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4964);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3966);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run(), which tools such as @github/local-action can also load directly.
 
@@ -88217,7 +88217,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4964:
+/***/ 3966:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -102432,6 +102432,31 @@ async function installEtcdTools(req, deps) {
     return { ...tools(cachedDir), version: req.version, source: 'download', archiveSha256: actual };
 }
 
+;// CONCATENATED MODULE: ./src/etcd/release-input.ts
+
+
+
+
+/**
+ * The two inputs that say which etcd tools a trial restore installs, read the same way by every
+ * front end that verifies at the `restore` level (snapshot, backup-freshness's restore drill).
+ */
+function etcdReleaseInput(get, names) {
+    const version = inputString(get, names.version, DEFAULT_ETCD_VERSION).replace(/^v/, '');
+    if (!/^\d+\.\d+\.\d+$/.test(version))
+        throw new InputError(names.version, `${inert(version)} is not an etcd release like 3.6.16`);
+    const baseUrl = inputString(get, names.baseUrl, DEFAULT_ETCD_BASE_URL);
+    try {
+        const u = new URL(baseUrl);
+        if (u.protocol !== 'https:' && u.protocol !== 'http:')
+            throw new Error();
+    }
+    catch {
+        throw new InputError(names.baseUrl, `${inert(baseUrl)} is not an http(s) URL`);
+    }
+    return { version, baseUrl };
+}
+
 ;// CONCATENATED MODULE: ./src/snapshot/config.ts
 
 
@@ -102573,18 +102598,10 @@ async function readSnapshotConfig(get, secrets) {
             allowPartiallyFailed: inputBoolean(get, SnapshotInputs.veleroAllowPartiallyFailed, false),
         }
         : null;
-    const etcdVersion = inputString(get, SnapshotInputs.etcdVersion, DEFAULT_ETCD_VERSION).replace(/^v/, '');
-    if (!/^\d+\.\d+\.\d+$/.test(etcdVersion))
-        throw new InputError(SnapshotInputs.etcdVersion, `${inert(etcdVersion)} is not an etcd release like 3.6.16`);
-    const baseUrl = inputString(get, SnapshotInputs.etcdDownloadBaseUrl, DEFAULT_ETCD_BASE_URL);
-    try {
-        const u = new URL(baseUrl);
-        if (u.protocol !== 'https:' && u.protocol !== 'http:')
-            throw new Error();
-    }
-    catch {
-        throw new InputError(SnapshotInputs.etcdDownloadBaseUrl, `${inert(baseUrl)} is not an http(s) URL`);
-    }
+    const etcd = etcdReleaseInput(get, {
+        version: SnapshotInputs.etcdVersion,
+        baseUrl: SnapshotInputs.etcdDownloadBaseUrl,
+    });
     const snapshotDir = inputOptional(get, SnapshotInputs.snapshotDir);
     if (snapshotDir)
         assertAbsolutePath(SnapshotInputs.snapshotDir, snapshotDir);
@@ -102603,7 +102620,7 @@ async function readSnapshotConfig(get, secrets) {
             s3,
             retention: inputInteger(get, SnapshotInputs.retention, DEFAULTS.retention, { min: 0, max: 1000 }),
             velero,
-            etcd: { version: etcdVersion, baseUrl },
+            etcd,
             timeoutSeconds: inputDuration(get, SnapshotInputs.timeout, DEFAULTS.timeoutSeconds),
             connectTimeoutSeconds: inputDuration(get, SnapshotInputs.connectTimeout, DEFAULTS.connectTimeoutSeconds),
             failOnUnverified: inputBoolean(get, SnapshotInputs.failOnUnverified, true),

@@ -4,6 +4,7 @@ import { errorMessage } from '../../lib/errors.js';
 import { parseBackupConfig } from '../../backup/config.js';
 import { checkBackupFreshness, type BackupFreshnessReport } from '../../backup/freshness.js';
 import { summaryMarkdown, writeReportFile } from '../../backup/summary.js';
+import { installEtcdTools } from '../../etcd/install.js';
 import { defaultDeps, type BackupFreshnessActionDeps } from './deps.js';
 
 export const Outputs = {
@@ -13,6 +14,7 @@ export const Outputs = {
   etcdSnapshotAge: 'etcd-snapshot-age-seconds',
   veleroBackup: 'velero-backup',
   veleroBackupAge: 'velero-backup-age-seconds',
+  restoreDrill: 'restore-drill',
   report: 'report',
   reportFile: 'report-file',
   duration: 'duration-seconds',
@@ -23,7 +25,7 @@ export async function run(): Promise<void> {
   await runAction('backup-freshness', (ctx) => execute(ctx));
 }
 
-/** Inputs -> freshness core (both object stores) -> outputs, job summary; fails on a breach. */
+/** Inputs -> freshness core (both object stores, the optional restore drill) -> outputs, job summary; fails on a breach. */
 export async function execute(
   ctx: ActionContext,
   deps: BackupFreshnessActionDeps = defaultDeps,
@@ -32,7 +34,17 @@ export async function execute(
   const store = deps.objectStore(config.s3, ctx.secrets);
   let report: BackupFreshnessReport;
   try {
-    report = await checkBackupFreshness(config, { store, clock: deps.clock, secrets: ctx.secrets });
+    report = await checkBackupFreshness(config, {
+      store,
+      clock: deps.clock,
+      secrets: ctx.secrets,
+      ...(config.restoreDrill
+        ? {
+            etcdTools: () =>
+              installEtcdTools(config.restoreDrill!.etcd, { toolCache: deps.toolCache, logger: ctx.logger }),
+          }
+        : {}),
+    });
   } finally {
     store.close?.();
   }
@@ -58,6 +70,8 @@ async function setOutputs(r: BackupFreshnessReport): Promise<void> {
     Outputs.veleroBackupAge,
     r.velero?.ageSeconds === undefined ? '' : String(Math.round(r.velero.ageSeconds)),
   );
+  const drill = r.checks.find((c) => c.name === 'etcd-restore-drill');
+  core.setOutput(Outputs.restoreDrill, drill ? (drill.status === 'pass' ? 'passed' : 'failed') : '');
   core.setOutput(Outputs.report, JSON.stringify(r));
   core.setOutput(Outputs.reportFile, await writeReportFile(r));
   core.setOutput(Outputs.duration, String(r.durationSeconds));

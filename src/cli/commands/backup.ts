@@ -8,6 +8,9 @@ import { BackupInputs, parseBackupConfig } from '../../backup/config.js';
 import { checkBackupFreshness } from '../../backup/freshness.js';
 import { s3ObjectStore } from '../../backup/objects.js';
 import { ExitCode } from '../exit-codes.js';
+import { installEtcdTools } from '../../etcd/install.js';
+import { localToolCache } from '../../lib/local-tool-cache.js';
+import { consoleLogger } from '../../lib/logger.js';
 
 interface BackupFlags {
   cluster: string;
@@ -22,6 +25,9 @@ interface BackupFlags {
   veleroBucket?: string;
   veleroPrefix?: string;
   veleroSchedule?: string;
+  restoreDrill?: boolean;
+  etcdVersion?: string;
+  etcdDownloadBaseUrl?: string;
   json?: boolean;
   reportFile?: string;
 }
@@ -40,6 +46,8 @@ const FLAG_OF: Record<string, string> = {
   [BackupInputs.veleroBucket]: '--velero-bucket',
   [BackupInputs.veleroPrefix]: '--velero-prefix',
   [BackupInputs.veleroSchedule]: '--velero-schedule',
+  [BackupInputs.etcdVersion]: '--etcd-version',
+  [BackupInputs.etcdDownloadBaseUrl]: '--etcd-download-base-url',
 };
 
 /**
@@ -64,6 +72,12 @@ export function registerBackup(program: Command): void {
     .option('--velero-bucket <bucket>', "Velero's bucket (default velero)")
     .option('--velero-prefix <prefix>', "the BackupStorageLocation's prefix")
     .option('--velero-schedule <name>', 'only backups of this Velero Schedule count')
+    .option(
+      '--restore-drill',
+      'also restore the newest scheduled snapshot here (etcdutl; nothing touches the cluster)',
+    )
+    .option('--etcd-version <version>', 'etcd release the drill installs (default 3.6.16)')
+    .option('--etcd-download-base-url <url>', 'where etcd releases are downloaded from (default GitHub)')
     .option('--json', 'print the JSON report on stdout')
     .option('--report-file <path>', 'also write the JSON report to this file')
     .addHelpText('after', '\nExit codes: 0 fresh, 1 RPO breached or a store unreadable, 2 bad input.')
@@ -84,6 +98,9 @@ export function registerBackup(program: Command): void {
         [BackupInputs.veleroBucket]: flags.veleroBucket ?? '',
         [BackupInputs.veleroPrefix]: flags.veleroPrefix ?? '',
         [BackupInputs.veleroSchedule]: flags.veleroSchedule ?? '',
+        [BackupInputs.restoreDrill]: flags.restoreDrill ? 'true' : 'false',
+        [BackupInputs.etcdVersion]: flags.etcdVersion ?? '',
+        [BackupInputs.etcdDownloadBaseUrl]: flags.etcdDownloadBaseUrl ?? '',
       };
       let config;
       try {
@@ -93,9 +110,18 @@ export function registerBackup(program: Command): void {
         throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
       }
       const store = s3ObjectStore(config.s3, secrets);
-      const report = await checkBackupFreshness(config, { store, clock: systemClock, secrets }).finally(() =>
-        store.close(),
-      );
+      const drill = config.restoreDrill;
+      const report = await checkBackupFreshness(config, {
+        store,
+        clock: systemClock,
+        secrets,
+        ...(drill
+          ? {
+              etcdTools: () =>
+                installEtcdTools(drill.etcd, { toolCache: localToolCache(), logger: consoleLogger() }),
+            }
+          : {}),
+      }).finally(() => store.close());
       if (flags.reportFile) await writeFile(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
       if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else
