@@ -75109,7 +75109,7 @@ function rollbackSection(s, ctx) {
     if (NOT_FIXED_BY_ROLLBACK.has(s.kind))
         return [
             'Not a reason to roll back: the cluster may be fine, its backups are not. The table above says',
-            'which backup is missing, stale or incomplete and what to look at.',
+            'which backup is missing, stale, incomplete or does not restore, and what to look at.',
         ];
     const { dryRun, rollback } = rollbackCommands(s, ctx);
     return [
@@ -75896,8 +75896,8 @@ async function checkBackupFreshness(config, deps) {
         cluster: config.cluster,
         ok: failed.length === 0,
         verdict: failed.length
-            ? `backups of ${config.cluster} breach the RPO ${rpo}: ${failed.map((c) => c.message).join('; ')}`
-            : `backups of ${config.cluster} are within the RPO ${rpo}`,
+            ? `backups of ${config.cluster} ${failed.some((c) => c.name !== 'etcd-restore-drill') ? `breach the RPO ${rpo}` : 'are fresh but the newest snapshot does not restore'}: ${failed.map((c) => c.message).join('; ')}`
+            : `backups of ${config.cluster} are within the RPO ${rpo}${drill ? ' and the newest snapshot restores' : ''}`,
         rpoSeconds: config.rpoSeconds,
         startedAt: new Date(started).toISOString(),
         finishedAt: new Date(finished).toISOString(),

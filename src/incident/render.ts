@@ -104,7 +104,7 @@ function rollbackSection(s: IncidentSubject, ctx: RenderContext): string[] {
   if (NOT_FIXED_BY_ROLLBACK.has(s.kind))
     return [
       'Not a reason to roll back: the cluster may be fine, its backups are not. The table above says',
-      'which backup is missing, stale or incomplete and what to look at.',
+      'which backup is missing, stale, incomplete or does not restore, and what to look at.',
     ];
   const { dryRun, rollback } = rollbackCommands(s, ctx);
   return [

@@ -206,6 +206,8 @@ test('a fresh snapshot replaced in S3 by same-size garbage fails the drill and o
     expect(open[0]!.body).toContain(
       `restore drill of ${key.split('/').pop()} failed - this recovery point cannot be restored`,
     );
+    expect(open[0]!.body).toContain('are fresh but the newest snapshot does not restore');
+    expect(open[0]!.body).toContain('Not a reason to roll back');
     expect(open[0]!.body).not.toContain(lab.s3.secretAccessKey);
   } finally {
     client.destroy();

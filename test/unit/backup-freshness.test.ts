@@ -196,6 +196,8 @@ test('restore drill: runs on the newest snapshot even when stale, fails naming t
     etcdTools: async () => Promise.reject(new Error('unused')),
   });
   expect(r2.failedChecks).toEqual(['etcd-restore-drill']);
+  expect(r2.verdict).toMatch(/^backups of prod-eu are fresh but the newest snapshot does not restore: /);
+  expect(r.verdict).toMatch(/^backups of prod-eu breach the RPO 2h 0m: /);
   expect(r2.checks[1]!.message).toContain(
     'cannot download s3://etcd-snapshots/prod-eu/etcd-snapshot-prod-eu-master-0-',
   );

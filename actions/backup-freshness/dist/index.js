@@ -79212,8 +79212,8 @@ async function checkBackupFreshness(config, deps) {
         cluster: config.cluster,
         ok: failed.length === 0,
         verdict: failed.length
-            ? `backups of ${config.cluster} breach the RPO ${rpo}: ${failed.map((c) => c.message).join('; ')}`
-            : `backups of ${config.cluster} are within the RPO ${rpo}`,
+            ? `backups of ${config.cluster} ${failed.some((c) => c.name !== 'etcd-restore-drill') ? `breach the RPO ${rpo}` : 'are fresh but the newest snapshot does not restore'}: ${failed.map((c) => c.message).join('; ')}`
+            : `backups of ${config.cluster} are within the RPO ${rpo}${drill ? ' and the newest snapshot restores' : ''}`,
         rpoSeconds: config.rpoSeconds,
         startedAt: new Date(started).toISOString(),
         finishedAt: new Date(finished).toISOString(),
