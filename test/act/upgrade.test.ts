@@ -272,7 +272,7 @@ test('with S3 refusing the key the snapshot is not verified and nothing is appli
     await lab.clearScenario('s3-bad-credentials');
   }
   expect(run.code).not.toBe(0);
-  expect(run.job(JOB)?.result).toBe('failure');
+  if (run.job(JOB)?.result !== 'failure') throw new Error(describeRun(run, 120));
   const snapshot = run.step(JOB, 'snapshot');
   expect({ outcome: snapshot?.outcome, verified: snapshot?.outputs.verified }).toEqual({
     outcome: 'failure',
@@ -289,7 +289,7 @@ test(`a bad upgrade (-> ${NEWER_BAD_VERSION}): the health check fails and the is
   // The same commit, run again once S3 is back (a re-run of the failed workflow).
   const run = await pushed();
   expect(run.code).not.toBe(0);
-  expect(run.job(JOB)?.result).toBe('failure');
+  if (run.job(JOB)?.result !== 'failure') throw new Error(describeRun(run, 120));
   const snapshot = run.step(JOB, 'snapshot');
   expect(snapshot?.outputs).toMatchObject({ verified: 'true', 'rke2-version': GOOD_VERSION });
   const name = snapshot!.outputs.snapshot!;
