@@ -75623,8 +75623,12 @@ function parseBackupConfig(get, secrets) {
 
 
 
+
+
+
 /** Namespaces every Kubernetes cluster has: a restore without them is not this cluster's datastore. */
 const REQUIRED_NAMESPACES = 4; // default, kube-system, kube-public, kube-node-lease
+/** Runs the drill the config asks for (`config.restoreDrill` set) on the snapshot found. */
 async function restoreDrill(config, found, deps) {
     const redact = (s) => deps.secrets?.redact(s) ?? s;
     const where = `s3://${config.etcd.bucket}/${found.key}`;
@@ -75646,7 +75650,10 @@ async function restoreDrill(config, found, deps) {
     });
     // The tools install while the snapshot downloads: they do not depend on each other.
     const toolsStarted = performance.now();
-    const tools = deps.etcdTools();
+    const tools = installEtcdTools(config.restoreDrill.etcd, {
+        toolCache: deps.toolCache,
+        logger: deps.logger ?? silentLogger,
+    });
     tools.catch(() => undefined);
     const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(deps.tempDir ?? (process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()), 'rke2ops-drill-'));
     try {
@@ -75680,7 +75687,6 @@ async function restoreDrill(config, found, deps) {
             tools: etcd,
             expected: null,
             tempDir: work,
-            ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
         });
         drill.timings.restoreMs = Math.round(performance.now() - t);
         if (result) {
@@ -75689,9 +75695,9 @@ async function restoreDrill(config, found, deps) {
             drill.totalKey = result.status.totalKey;
             drill.storageVersion = result.status.version;
             drill.counts = {
-                nodes: count('/registry/minions/'),
-                namespaces: count('/registry/namespaces/'),
-                secrets: count('/registry/secrets/'),
+                nodes: count(COUNTED_PREFIXES.nodes),
+                namespaces: count(COUNTED_PREFIXES.namespaces),
+                secrets: count(COUNTED_PREFIXES.secrets),
             };
         }
         if (check.status === 'fail')
@@ -75839,11 +75845,12 @@ async function checkBackupFreshness(config, deps) {
     // most when no newer one is coming. With no snapshot at all there is nothing to drill.
     let drill = null;
     if (config.restoreDrill && etcd) {
-        if (!deps.etcdTools)
-            throw new Error('a restore drill needs deps.etcdTools');
-        const r = await restoreDrill(config, etcd, {
+        if (!deps.toolCache)
+            throw new Error('a restore drill needs deps.toolCache');
+        const r = await restoreDrill({ ...config, restoreDrill: config.restoreDrill }, etcd, {
             store: deps.store,
-            etcdTools: deps.etcdTools,
+            toolCache: deps.toolCache,
+            ...(deps.logger ? { logger: deps.logger } : {}),
             ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
             ...(deps.secrets ? { secrets: deps.secrets } : {}),
         });
@@ -75965,7 +75972,6 @@ function s3ObjectStore(s, secrets) {
 
 
 
-
 /** The flag that carries each input, so errors name what the CLI user typed. */
 const backup_FLAG_OF = {
     [BackupInputs.cluster]: '--cluster',
@@ -76041,16 +76047,12 @@ function registerBackup(program) {
             throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
         }
         const store = s3ObjectStore(config.s3, secrets);
-        const drill = config.restoreDrill;
         const report = await checkBackupFreshness(config, {
             store,
             clock: systemClock,
             secrets,
-            ...(drill
-                ? {
-                    etcdTools: () => installEtcdTools(drill.etcd, { toolCache: localToolCache(), logger: consoleLogger() }),
-                }
-                : {}),
+            toolCache: localToolCache(),
+            logger: consoleLogger(),
         }).finally(() => store.close());
         if (flags.reportFile)
             await (0,promises_.writeFile)(flags.reportFile, JSON.stringify(report, null, 2) + '\n');

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../lib/errors.js';
 import { inertText } from '../lib/inert.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
 import type { SecretRegistry } from '../lib/secrets.js';
-import type { EtcdTools } from '../etcd/install.js';
+import { installEtcdTools, type EtcdTools, type ToolCache } from '../etcd/install.js';
+import { COUNTED_PREFIXES } from '../snapshot/facts.js';
 import { restoreCheck } from '../snapshot/verify.js';
 import type { BackupFreshnessConfig } from './config.js';
 import type { EtcdSnapshotFound, FreshnessCheck } from './freshness.js';
@@ -39,19 +41,20 @@ export interface RestoreDrillResult {
 
 export interface DrillDeps {
   store: ObjectStore;
-  /** Installs (or finds in the tool cache) etcdutl and etcd; started before the download. */
-  etcdTools(): Promise<EtcdTools>;
+  /** Where etcd's tools are installed from the release the config names (the runner's, or the CLI's local one). */
+  toolCache: ToolCache;
+  logger?: Logger;
   /** Where the snapshot is downloaded and restored ($RUNNER_TEMP in the action). */
   tempDir?: string;
   secrets?: SecretRegistry;
-  timeoutMs?: number;
 }
 
 /** Namespaces every Kubernetes cluster has: a restore without them is not this cluster's datastore. */
 const REQUIRED_NAMESPACES = 4; // default, kube-system, kube-public, kube-node-lease
 
+/** Runs the drill the config asks for (`config.restoreDrill` set) on the snapshot found. */
 export async function restoreDrill(
-  config: BackupFreshnessConfig,
+  config: BackupFreshnessConfig & { restoreDrill: NonNullable<BackupFreshnessConfig['restoreDrill']> },
   found: EtcdSnapshotFound,
   deps: DrillDeps,
 ): Promise<{ check: FreshnessCheck; drill: RestoreDrillResult }> {
@@ -75,7 +78,10 @@ export async function restoreDrill(
   });
   // The tools install while the snapshot downloads: they do not depend on each other.
   const toolsStarted = performance.now();
-  const tools = deps.etcdTools();
+  const tools = installEtcdTools(config.restoreDrill.etcd, {
+    toolCache: deps.toolCache,
+    logger: deps.logger ?? silentLogger,
+  });
   tools.catch(() => undefined);
   const work = await mkdtemp(join(deps.tempDir ?? (process.env.RUNNER_TEMP || tmpdir()), 'rke2ops-drill-'));
   try {
@@ -105,7 +111,6 @@ export async function restoreDrill(
       tools: etcd,
       expected: null,
       tempDir: work,
-      ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
     });
     drill.timings.restoreMs = Math.round(performance.now() - t);
     if (result) {
@@ -114,9 +119,9 @@ export async function restoreDrill(
       drill.totalKey = result.status.totalKey;
       drill.storageVersion = result.status.version;
       drill.counts = {
-        nodes: count('/registry/minions/'),
-        namespaces: count('/registry/namespaces/'),
-        secrets: count('/registry/secrets/'),
+        nodes: count(COUNTED_PREFIXES.nodes),
+        namespaces: count(COUNTED_PREFIXES.namespaces),
+        secrets: count(COUNTED_PREFIXES.secrets),
       };
     }
     if (check.status === 'fail')

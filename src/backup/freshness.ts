@@ -4,7 +4,8 @@ import type { Clock } from '../lib/clock.js';
 import type { SecretRegistry } from '../lib/secrets.js';
 import type { BackupFreshnessConfig } from './config.js';
 import type { ObjectStore, StoredObject } from './objects.js';
-import type { EtcdTools } from '../etcd/install.js';
+import type { ToolCache } from '../etcd/install.js';
+import type { Logger } from '../lib/logger.js';
 import { restoreDrill, type RestoreDrillResult } from './drill.js';
 
 /**
@@ -65,8 +66,9 @@ export interface FreshnessDeps {
   store: ObjectStore;
   clock: Pick<Clock, 'now'>;
   secrets?: SecretRegistry;
-  /** The restore drill's etcd tools (asked for only when the config wants a drill). */
-  etcdTools?: () => Promise<EtcdTools>;
+  /** Where the restore drill installs etcd's tools (needed only when the config wants a drill). */
+  toolCache?: ToolCache;
+  logger?: Logger;
   /** Where the drill downloads and restores. */
   tempDir?: string;
 }
@@ -213,10 +215,11 @@ export async function checkBackupFreshness(
   // most when no newer one is coming. With no snapshot at all there is nothing to drill.
   let drill: RestoreDrillResult | null = null;
   if (config.restoreDrill && etcd) {
-    if (!deps.etcdTools) throw new Error('a restore drill needs deps.etcdTools');
-    const r = await restoreDrill(config, etcd, {
+    if (!deps.toolCache) throw new Error('a restore drill needs deps.toolCache');
+    const r = await restoreDrill({ ...config, restoreDrill: config.restoreDrill }, etcd, {
       store: deps.store,
-      etcdTools: deps.etcdTools,
+      toolCache: deps.toolCache,
+      ...(deps.logger ? { logger: deps.logger } : {}),
       ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
       ...(deps.secrets ? { secrets: deps.secrets } : {}),
     });

@@ -7,7 +7,7 @@
  * incident capability accepts. One lab for the file; the tests run in order.
  */
 import { jest } from '@jest/globals';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,23 +22,52 @@ import { systemClock } from '../../src/lib/clock.js';
 
 jest.setTimeout(300_000);
 
-function execFileAsync(
-  file: string,
-  args: string[],
-  opts: { env: NodeJS.ProcessEnv },
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { ...opts, encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 const NAME = 'flow-backup';
 let lab: Lab;
 let store: ObjectStore & { close(): void };
 let config: BackupFreshnessConfig;
 const secrets = new SecretRegistry();
+
+/**
+ * `rke2-ops backup-freshness` against the lab's stores, S3 keys in the environment. Not
+ * spawnSync: a release server the drill downloads from answers from this process's event loop.
+ */
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [
+    join(new URL('../..', import.meta.url).pathname, 'bin/rke2-ops.js'),
+    'backup-freshness',
+    '--cluster',
+    NAME,
+    '--s3-endpoint',
+    lab.s3.endpoint,
+    '--s3-insecure',
+    '--etcd-bucket',
+    lab.s3.bucket,
+    '--etcd-folder',
+    lab.s3.folder,
+    '--velero-bucket',
+    lab.veleroBucket,
+    ...args,
+  ];
+  const fullEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: lab.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: lab.s3.secretAccessKey,
+    ...env,
+  };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      argv,
+      { env: fullEnv, encoding: 'utf8', timeout: 120_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const check = (): Promise<BackupFreshnessReport> =>
   checkBackupFreshness(config, { store, clock: systemClock, secrets });
@@ -111,81 +140,27 @@ test('a fresh scheduled snapshot passes (the newest counts, whichever node)', as
 });
 
 test('the CLI: the same core from a laptop - 0 fresh, 1 breached, 2 bad input naming the flag', async () => {
-  const cli = (...args: string[]) =>
-    spawnSync(
-      process.execPath,
-      [
-        join(new URL('../..', import.meta.url).pathname, 'bin/rke2-ops.js'),
-        'backup-freshness',
-        '--cluster',
-        NAME,
-        '--s3-endpoint',
-        lab.s3.endpoint,
-        '--s3-insecure',
-        '--etcd-bucket',
-        lab.s3.bucket,
-        '--etcd-folder',
-        lab.s3.folder,
-        '--velero-bucket',
-        lab.veleroBucket,
-        ...args,
-      ],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: lab.s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: lab.s3.secretAccessKey,
-        },
-      },
-    );
-  const fresh = cli('--rpo', '1h');
-  expect({ code: fresh.status, out: fresh.stdout }).toEqual({
+  const fresh = await cli(['--rpo', '1h']);
+  expect({ code: fresh.code, out: fresh.stdout }).toEqual({
     code: 0,
     out: expect.stringContaining('PASS etcd-snapshot: newest scheduled snapshot'),
   });
   // The newest snapshot is a second or two old: older than an RPO of 1 s once 2 s have passed.
   await new Promise((r) => setTimeout(r, 2000));
-  const breached = cli('--rpo', '1s', '--no-velero', '--json');
-  expect(breached.status).toBe(1);
+  const breached = await cli(['--rpo', '1s', '--no-velero', '--json']);
+  expect(breached.code).toBe(1);
   expect(JSON.parse(breached.stdout)).toMatchObject({ ok: false, failedChecks: ['etcd-snapshot'] });
-  const bad = cli('--rpo', 'soon');
-  expect({ code: bad.status, err: bad.stderr }).toEqual({ code: 2, err: expect.stringContaining('--rpo: ') });
+  const bad = await cli(['--rpo', 'soon']);
+  expect({ code: bad.code, err: bad.stderr }).toEqual({ code: 2, err: expect.stringContaining('--rpo: ') });
 });
 
 test('the CLI restore drill: etcd tools from the release server into a tool cache, the newest snapshot restored', async () => {
   const etcd = await startEtcdReleaseServer();
   const cache = mkdtempSync(join(tmpdir(), 'drill-tc-'));
   try {
-    // Not spawnSync: the release server answers from this process's event loop.
-    const run = await execFileAsync(
-      process.execPath,
-      [
-        join(new URL('../..', import.meta.url).pathname, 'bin/rke2-ops.js'),
-        'backup-freshness',
-        '--cluster',
-        NAME,
-        '--s3-endpoint',
-        lab.s3.endpoint,
-        '--s3-insecure',
-        '--etcd-bucket',
-        lab.s3.bucket,
-        '--etcd-folder',
-        lab.s3.folder,
-        '--no-velero',
-        '--restore-drill',
-        '--etcd-download-base-url',
-        etcd.baseUrl,
-        '--json',
-      ],
-      {
-        env: {
-          ...process.env,
-          RKE2OPS_TOOL_CACHE: cache,
-          AWS_ACCESS_KEY_ID: lab.s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: lab.s3.secretAccessKey,
-        },
-      },
+    const run = await cli(
+      ['--no-velero', '--restore-drill', '--etcd-download-base-url', etcd.baseUrl, '--json'],
+      { RKE2OPS_TOOL_CACHE: cache },
     );
     expect({ code: run.code, err: run.stderr.slice(-2000) }).toEqual({ code: 0, err: expect.any(String) });
     const r = JSON.parse(run.stdout) as BackupFreshnessReport;

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { BackupInputs, parseBackupConfig } from '../../src/backup/config.js';
 import { checkBackupFreshness, formatAge, parseSnapshotKey } from '../../src/backup/freshness.js';
 import type { ObjectStore, StoredObject } from '../../src/backup/objects.js';
+import type { ToolCache } from '../../src/etcd/install.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const ts = (hoursAgo: number) => Math.floor((NOW - hoursAgo * 3600_000) / 1000);
@@ -156,13 +157,19 @@ test('restore drill: runs on the newest snapshot even when stale, fails naming t
     [`etcd-snapshots/prod-eu/etcd-snapshot-prod-eu-master-0-${ts(5)}`]: { body: 'not a bbolt file' },
   });
   let asked = 0;
+  // A tool cache without etcd whose download fails: the drill's install step counts the asks.
+  const toolCache = (failure: string) =>
+    ({
+      find: () => '',
+      downloadTool: async () => {
+        asked++;
+        throw new Error(failure);
+      },
+    }) as unknown as ToolCache;
   const r = await checkBackupFreshness(drillConfig, {
     store,
     clock: { now: () => NOW },
-    etcdTools: async () => {
-      asked++;
-      throw new Error('SHA256SUMS has no line for etcd-v3.6.16-linux-amd64.tar.gz');
-    },
+    toolCache: toolCache('SHA256SUMS has no line for etcd-v3.6.16-linux-amd64.tar.gz'),
   });
   expect(asked).toBe(1);
   expect(r.checks.map((c) => [c.name, c.status])).toEqual([
@@ -180,10 +187,7 @@ test('restore drill: runs on the newest snapshot even when stale, fails naming t
   const none = await checkBackupFreshness(drillConfig, {
     store: memoryStore({}),
     clock: { now: () => NOW },
-    etcdTools: async () => {
-      asked++;
-      throw new Error('not called');
-    },
+    toolCache: toolCache('not called'),
   });
   expect(asked).toBe(1);
   expect(none.checks.map((c) => c.name)).toEqual(['etcd-snapshot']);
@@ -193,7 +197,7 @@ test('restore drill: runs on the newest snapshot even when stale, fails naming t
   const r2 = await checkBackupFreshness(drillConfig, {
     store: { ...broken, download: async () => Promise.reject(new Error('connection reset')) },
     clock: { now: () => NOW },
-    etcdTools: async () => Promise.reject(new Error('unused')),
+    toolCache: toolCache('unused'),
   });
   expect(r2.failedChecks).toEqual(['etcd-restore-drill']);
   expect(r2.verdict).toMatch(/^backups of prod-eu are fresh but the newest snapshot does not restore: /);

@@ -64669,7 +64669,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1464);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6245);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6349);
 // The action's entry, as in GitHub's typescript-action template: everything is in main.ts's
 // run().
 
@@ -64681,7 +64681,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6245:
+/***/ 6349:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67807,7 +67807,7 @@ function inert_inertText(text, max = 1000) {
  * escaped, and a line that would start with `::` (a workflow command, even after leading
  * blanks) is quoted so the runner reads it as text.
  */
-function inertLines(text) {
+function inert_inertLines(text) {
     return text
         .replace(/\r\n?/g, '\n')
         .replace(UNSAFE_KEEP_NEWLINES, escapeChar)
@@ -67826,11 +67826,11 @@ function inertLines(text) {
  * a workflow command: every message is made inert here, whatever the core already did.
  */
 const actionLogger = {
-    info: (m) => info(inertLines(m)),
-    warning: (m) => warning(inertLines(m)),
-    error: (m) => error(inertLines(m)),
-    debug: (m) => core_debug(inertLines(m)),
-    group: (title, fn) => group(inertLines(title), fn),
+    info: (m) => info(inert_inertLines(m)),
+    warning: (m) => warning(inert_inertLines(m)),
+    error: (m) => error(inert_inertLines(m)),
+    debug: (m) => core_debug(inert_inertLines(m)),
+    group: (title, fn) => group(inert_inertLines(title), fn),
 };
 /**
  * Runs an action's `execute` with one error boundary; each action's `run()` (main.ts) is this
@@ -67847,7 +67847,7 @@ async function runAction(name, execute) {
         await execute({ logger: actionLogger, secrets, getInput: (n) => getInput(n) });
     }
     catch (error) {
-        setFailed(inertLines(secrets.redact(errors_errorMessage(error))));
+        setFailed(inert_inertLines(secrets.redact(errors_errorMessage(error))));
     }
     finally {
         // Keep-alive timers of a half-closed SSH connection must not hold the job open; an
@@ -68249,349 +68249,38 @@ function parseBackupConfig(get, secrets) {
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/lib/zip.ts
+;// CONCATENATED MODULE: ./src/lib/logger.ts
 
-
-
-
-
+/** Discards everything: for tests and library use. */
+const silentLogger = {
+    info: () => { },
+    warning: () => { },
+    error: () => { },
+    debug: () => { },
+    group: (_title, fn) => fn(),
+};
 /**
- * Extracts the single file of a ZIP archive, streaming (a snapshot can be gigabytes): RKE2's
- * `etcd-snapshot-compress` writes `<snapshot>.zip` holding one entry (K3s snapshot.go uses Go's
- * archive/zip: deflate, sizes in the central directory, ZIP64 when large). The CRC-32 of the
- * inflated bytes must match the archive's, so a damaged archive fails here.
+ * Plain stderr logger for the CLI (stdout is kept for the result). Every message is made inert
+ * on the way out: a CLI run in a workflow `run:` step must not emit a workflow command.
  */
-class ZipError extends Error {
-    name = 'ZipError';
-}
-const EOCD = 0x06054b50;
-const EOCD64_LOCATOR = 0x07064b50;
-const CENTRAL = 0x02014b50;
-const LOCAL = 0x04034b50;
-async function readEntries(path) {
-    const fh = await (0,promises_.open)(path, 'r');
-    try {
-        const { size } = await fh.stat();
-        const tailLen = Math.min(size, 65_557);
-        const tail = Buffer.alloc(tailLen);
-        await fh.read(tail, 0, tailLen, size - tailLen);
-        let at = -1;
-        for (let i = tailLen - 22; i >= 0; i--)
-            if (tail.readUInt32LE(i) === EOCD) {
-                at = i;
-                break;
-            }
-        if (at < 0)
-            throw new ZipError('not a ZIP archive (no end of central directory)');
-        let count = tail.readUInt16LE(at + 10);
-        let cdSize = tail.readUInt32LE(at + 12);
-        let cdOffset = tail.readUInt32LE(at + 16);
-        if (at >= 20 && tail.readUInt32LE(at - 20) === EOCD64_LOCATOR) {
-            const eocd64At = Number(tail.readBigUInt64LE(at - 20 + 8));
-            const rec = Buffer.alloc(56);
-            await fh.read(rec, 0, 56, eocd64At);
-            count = Number(rec.readBigUInt64LE(32));
-            cdSize = Number(rec.readBigUInt64LE(40));
-            cdOffset = Number(rec.readBigUInt64LE(48));
-        }
-        const cd = Buffer.alloc(cdSize);
-        await fh.read(cd, 0, cdSize, cdOffset);
-        const entries = [];
-        let p = 0;
-        for (let n = 0; n < count; n++) {
-            if (cd.readUInt32LE(p) !== CENTRAL)
-                throw new ZipError('corrupt central directory');
-            const method = cd.readUInt16LE(p + 10);
-            const crc = cd.readUInt32LE(p + 16);
-            let compressedSize = cd.readUInt32LE(p + 20);
-            let uncompressed = cd.readUInt32LE(p + 24);
-            const nameLen = cd.readUInt16LE(p + 28);
-            const extraLen = cd.readUInt16LE(p + 30);
-            const commentLen = cd.readUInt16LE(p + 32);
-            let localHeaderOffset = cd.readUInt32LE(p + 42);
-            const name = cd.subarray(p + 46, p + 46 + nameLen).toString('utf8');
-            // ZIP64 extra field (0x0001): the 0xFFFFFFFF values, in this order.
-            let e = p + 46 + nameLen;
-            const end = e + extraLen;
-            while (e + 4 <= end) {
-                const id = cd.readUInt16LE(e);
-                const len = cd.readUInt16LE(e + 2);
-                if (id === 0x0001) {
-                    let q = e + 4;
-                    if (uncompressed === 0xffffffff) {
-                        uncompressed = Number(cd.readBigUInt64LE(q));
-                        q += 8;
-                    }
-                    if (compressedSize === 0xffffffff) {
-                        compressedSize = Number(cd.readBigUInt64LE(q));
-                        q += 8;
-                    }
-                    if (localHeaderOffset === 0xffffffff)
-                        localHeaderOffset = Number(cd.readBigUInt64LE(q));
-                }
-                e += 4 + len;
-            }
-            entries.push({ name, method, crc, compressedSize, size: uncompressed, localHeaderOffset });
-            p = end + commentLen;
-        }
-        // Where the data starts: after the local header (its name/extra lengths may differ).
-        for (const entry of entries) {
-            const lh = Buffer.alloc(30);
-            await fh.read(lh, 0, 30, entry.localHeaderOffset);
-            if (lh.readUInt32LE(0) !== LOCAL)
-                throw new ZipError(`corrupt local header for ${entry.name}`);
-            entry.localHeaderOffset += 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
-        }
-        return entries;
-    }
-    finally {
-        await fh.close();
-    }
-}
-/** Extracts the archive's only file entry to `dest`; returns its name and size. */
-async function extractSingleFile(zipPath, dest) {
-    const files = (await readEntries(zipPath)).filter((e) => !e.name.endsWith('/'));
-    if (files.length !== 1)
-        throw new ZipError(`expected one file in the archive, found ${files.length}`);
-    const entry = files[0];
-    if (entry.method !== 0 && entry.method !== 8)
-        throw new ZipError(`${entry.name}: unsupported compression method ${entry.method}`);
-    let crc = 0;
-    let size = 0;
-    const check = new external_node_stream_.Transform({
-        transform(chunk, _e, done) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            size += chunk.length;
-            done(null, chunk);
+function consoleLogger(opts = {}) {
+    const write = (prefix, message) => process.stderr.write(`${prefix}${inertLines(message)}\n`);
+    return {
+        info: (m) => {
+            if (opts.verbose !== false)
+                write('', m);
         },
-    });
-    const source = (0,external_node_fs_.createReadStream)(zipPath, {
-        start: entry.localHeaderOffset,
-        end: entry.localHeaderOffset + entry.compressedSize - 1,
-    });
-    try {
-        if (entry.compressedSize === 0)
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(async function* () { }, check, (0,external_node_fs_.createWriteStream)(dest));
-        else if (entry.method === 8)
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createInflateRaw)(), check, (0,external_node_fs_.createWriteStream)(dest));
-        else
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, check, (0,external_node_fs_.createWriteStream)(dest));
-    }
-    catch (error) {
-        throw new ZipError(`${entry.name}: ${error.message}`);
-    }
-    if (size !== entry.size || crc >>> 0 !== entry.crc >>> 0)
-        throw new ZipError(`${entry.name}: the extracted data does not match the archive's size/CRC-32 (damaged archive)`);
-    return { name: entry.name, size };
-}
-
-;// CONCATENATED MODULE: ./src/s3/errors.ts
-
-
-class errors_S3Error extends Error {
-    kind;
-    status;
-    name = 'S3Error';
-    constructor(kind, message, 
-    /** HTTP status when S3 answered. */
-    status) {
-        super(message);
-        this.kind = kind;
-        this.status = status;
-    }
-}
-const NETWORK = new Set([
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'EPIPE',
-]);
-/** Classifies an SDK (or network) error for `what` (e.g. `HEAD s3://b/k at https://host`). */
-function classifyS3Error(error, what) {
-    if (error instanceof errors_S3Error)
-        return error;
-    const e = (error ?? {});
-    const status = e.$metadata?.httpStatusCode;
-    const code = e.code ?? e.cause?.code;
-    const name = e.name ?? e.Code ?? '';
-    const detail = inert_inertText(errors_errorMessage(error), 300);
-    if (name === 'TimeoutError' || name === 'AbortError' || code === 'ETIMEDOUT' || code === 'ABORT_ERR')
-        return new errors_S3Error('timeout', `${what}: no answer in time (${detail})`);
-    if (code && NETWORK.has(code))
-        return new errors_S3Error('unreachable', `${what}: cannot connect (${code})`);
-    if (name === 'NoSuchBucket')
-        return new errors_S3Error('no-bucket', `${what}: the bucket does not exist`, status);
-    if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
-        return new errors_S3Error('not-found', `${what}: no such object`, status);
-    if (status === 401 ||
-        status === 403 ||
-        ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden'].includes(name)) {
-        const why = name && !/^\d+$/.test(name) && name !== 'Forbidden' ? `${name}: ` : '';
-        return new errors_S3Error('access-denied', `${what}: access denied (${why}HTTP ${status ?? 403}) - check s3-access-key / s3-secret-key and the key's rights on the bucket`, status);
-    }
-    return new errors_S3Error('error', `${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`, status);
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/etcd/trial-restore.ts
-
-
-
-
-
-
-
-class TrialRestoreError extends Error {
-    step;
-    name = 'TrialRestoreError';
-    constructor(step, message) {
-        super(message);
-        this.step = step;
-    }
-}
-const trial_restore_exec = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
-async function freePort() {
-    return new Promise((resolve, reject) => {
-        const srv = (0,external_node_net_.createServer)();
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => {
-            const port = srv.address().port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-/** The end of a prefix range (etcd's `--prefix`): the prefix with its last byte incremented. */
-function prefixEnd(prefix) {
-    const bytes = Buffer.from(prefix, 'utf8');
-    for (let i = bytes.length - 1; i >= 0; i--) {
-        if (bytes[i] < 0xff) {
-            bytes[i] = bytes[i] + 1;
-            return bytes.subarray(0, i + 1);
-        }
-    }
-    return Buffer.from([0]);
-}
-function failure(error) {
-    const e = error;
-    return inert_inertText((e.stderr?.trim() || errors_errorMessage(error)).split('\n').slice(-3).join(' | '), 600);
-}
-async function trialRestore(snapshotFile, tools, opts) {
-    const timeout = opts.timeoutMs ?? 120_000;
-    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(opts.workDir ?? (process.env.RUNNER_TEMP || '/tmp'), 'rke2ops-restore-'));
-    const timings = { statusMs: 0, restoreMs: 0, serveMs: 0, countMs: 0 };
-    let t = performance.now();
-    const lap = () => {
-        const now = performance.now();
-        const ms = Math.round(now - t);
-        t = now;
-        return ms;
+        warning: (m) => write('warning: ', m),
+        error: (m) => write('error: ', m),
+        debug: (m) => {
+            if (opts.debug)
+                write('debug: ', m);
+        },
+        async group(title, fn) {
+            write('== ', title);
+            return fn();
+        },
     };
-    let child;
-    try {
-        let status;
-        try {
-            const { stdout } = await trial_restore_exec(tools.etcdutl, ['snapshot', 'status', snapshotFile, '-w', 'json'], {
-                timeout,
-                maxBuffer: 1024 * 1024,
-            });
-            status = JSON.parse(stdout);
-        }
-        catch (error) {
-            throw new TrialRestoreError('status', `etcdutl snapshot status failed: ${failure(error)}`);
-        }
-        timings.statusMs = lap();
-        const [peer, client] = [await freePort(), await freePort()];
-        const peerUrl = `http://127.0.0.1:${peer}`;
-        const data = (0,external_node_path_.join)(work, 'data');
-        try {
-            await trial_restore_exec(tools.etcdutl, [
-                'snapshot',
-                'restore',
-                snapshotFile,
-                `--data-dir=${data}`,
-                '--name=verify',
-                `--initial-cluster=verify=${peerUrl}`,
-                `--initial-advertise-peer-urls=${peerUrl}`,
-                '--initial-cluster-token=rke2-ops-verify',
-            ], { timeout, maxBuffer: 4 * 1024 * 1024 });
-        }
-        catch (error) {
-            throw new TrialRestoreError('restore', `etcdutl snapshot restore failed: ${failure(error)}`);
-        }
-        timings.restoreMs = lap();
-        const clientUrl = `http://127.0.0.1:${client}`;
-        let stderr = '';
-        child = (0,external_node_child_process_.spawn)(tools.etcd, [
-            `--data-dir=${data}`,
-            '--name=verify',
-            `--listen-client-urls=${clientUrl}`,
-            `--advertise-client-urls=${clientUrl}`,
-            `--listen-peer-urls=${peerUrl}`,
-            `--initial-advertise-peer-urls=${peerUrl}`,
-            '--log-level=error',
-        ], { stdio: ['ignore', 'ignore', 'pipe'] });
-        child.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
-        let exited = null;
-        child.once('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
-        const range = async (key, end) => {
-            const r = await fetch(`${clientUrl}/v3/kv/range`, {
-                method: 'POST',
-                body: JSON.stringify({
-                    key: key.toString('base64'),
-                    range_end: end.toString('base64'),
-                    count_only: true,
-                }),
-                signal: AbortSignal.timeout(10_000),
-            });
-            if (!r.ok)
-                throw new Error(`HTTP ${r.status}`);
-            return Number((await r.json()).count ?? 0);
-        };
-        const until = Date.now() + timeout;
-        for (;;) {
-            try {
-                await range(Buffer.from([0]), Buffer.from([0]));
-                break;
-            }
-            catch (error) {
-                if (exited)
-                    throw new TrialRestoreError('serve', `etcd on the restored data ${exited}: ${inert_inertText(stderr.trim().slice(-600))}`);
-                if (Date.now() > until || opts.signal?.aborted)
-                    throw new TrialRestoreError('serve', `etcd on the restored data did not answer: ${errors_errorMessage(error)}`);
-                await new Promise((r) => setTimeout(r, 100));
-            }
-        }
-        timings.serveMs = lap();
-        const counts = {};
-        try {
-            for (const p of opts.prefixes)
-                counts[p] = await range(Buffer.from(p, 'utf8'), prefixEnd(p));
-        }
-        catch (error) {
-            throw new TrialRestoreError('count', `counting keys in the restored data failed: ${errors_errorMessage(error)}`);
-        }
-        timings.countMs = lap();
-        return { status, counts, timings };
-    }
-    finally {
-        // A throwaway member: no graceful stop needed.
-        if (child && child.exitCode === null) {
-            const gone = new Promise((r) => child.once('exit', r));
-            child.kill('SIGKILL');
-            await gone;
-        }
-        await (0,promises_.rm)(work, { recursive: true, force: true });
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/rke2/batch.ts
@@ -76567,11 +76256,11 @@ const _safeParse = (_Err) => (schema, value, _ctx) => {
     if (result instanceof Promise) {
         throw new $ZodAsyncError();
     }
-    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParse = /* @__PURE__*/ _safeParse($ZodRealError);
 // the error is built on the first read of `error`: finalizing the issues and constructing the instance is most of a failing parse, and a caller that only branches on `success` never pays it. a getter in the literal keeps this small; the alternative, one shared accessor descriptor plus a hidden state slot, reads ~15% faster but costs ~75 B gzipped in every bundle
-function parse_failure(Err, issues, ctx) {
+function failure(Err, issues, ctx) {
     let error;
     return {
         success: false,
@@ -76597,7 +76286,7 @@ const _safeParseAsync = (_Err) => async (schema, value, _ctx) => {
     let result = schema._zod.run({ value, issues: [] }, ctx);
     if (result instanceof Promise)
         result = await result;
-    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParseAsync = /* @__PURE__*/ _safeParseAsync($ZodRealError);
 // registry mirrors of the compiler's sentinels, so this module never imports the compiler
@@ -78742,6 +78431,351 @@ async function preflight(shell, opts) {
     };
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/lib/zip.ts
+
+
+
+
+
+/**
+ * Extracts the single file of a ZIP archive, streaming (a snapshot can be gigabytes): RKE2's
+ * `etcd-snapshot-compress` writes `<snapshot>.zip` holding one entry (K3s snapshot.go uses Go's
+ * archive/zip: deflate, sizes in the central directory, ZIP64 when large). The CRC-32 of the
+ * inflated bytes must match the archive's, so a damaged archive fails here.
+ */
+class ZipError extends Error {
+    name = 'ZipError';
+}
+const EOCD = 0x06054b50;
+const EOCD64_LOCATOR = 0x07064b50;
+const CENTRAL = 0x02014b50;
+const LOCAL = 0x04034b50;
+async function readEntries(path) {
+    const fh = await (0,promises_.open)(path, 'r');
+    try {
+        const { size } = await fh.stat();
+        const tailLen = Math.min(size, 65_557);
+        const tail = Buffer.alloc(tailLen);
+        await fh.read(tail, 0, tailLen, size - tailLen);
+        let at = -1;
+        for (let i = tailLen - 22; i >= 0; i--)
+            if (tail.readUInt32LE(i) === EOCD) {
+                at = i;
+                break;
+            }
+        if (at < 0)
+            throw new ZipError('not a ZIP archive (no end of central directory)');
+        let count = tail.readUInt16LE(at + 10);
+        let cdSize = tail.readUInt32LE(at + 12);
+        let cdOffset = tail.readUInt32LE(at + 16);
+        if (at >= 20 && tail.readUInt32LE(at - 20) === EOCD64_LOCATOR) {
+            const eocd64At = Number(tail.readBigUInt64LE(at - 20 + 8));
+            const rec = Buffer.alloc(56);
+            await fh.read(rec, 0, 56, eocd64At);
+            count = Number(rec.readBigUInt64LE(32));
+            cdSize = Number(rec.readBigUInt64LE(40));
+            cdOffset = Number(rec.readBigUInt64LE(48));
+        }
+        const cd = Buffer.alloc(cdSize);
+        await fh.read(cd, 0, cdSize, cdOffset);
+        const entries = [];
+        let p = 0;
+        for (let n = 0; n < count; n++) {
+            if (cd.readUInt32LE(p) !== CENTRAL)
+                throw new ZipError('corrupt central directory');
+            const method = cd.readUInt16LE(p + 10);
+            const crc = cd.readUInt32LE(p + 16);
+            let compressedSize = cd.readUInt32LE(p + 20);
+            let uncompressed = cd.readUInt32LE(p + 24);
+            const nameLen = cd.readUInt16LE(p + 28);
+            const extraLen = cd.readUInt16LE(p + 30);
+            const commentLen = cd.readUInt16LE(p + 32);
+            let localHeaderOffset = cd.readUInt32LE(p + 42);
+            const name = cd.subarray(p + 46, p + 46 + nameLen).toString('utf8');
+            // ZIP64 extra field (0x0001): the 0xFFFFFFFF values, in this order.
+            let e = p + 46 + nameLen;
+            const end = e + extraLen;
+            while (e + 4 <= end) {
+                const id = cd.readUInt16LE(e);
+                const len = cd.readUInt16LE(e + 2);
+                if (id === 0x0001) {
+                    let q = e + 4;
+                    if (uncompressed === 0xffffffff) {
+                        uncompressed = Number(cd.readBigUInt64LE(q));
+                        q += 8;
+                    }
+                    if (compressedSize === 0xffffffff) {
+                        compressedSize = Number(cd.readBigUInt64LE(q));
+                        q += 8;
+                    }
+                    if (localHeaderOffset === 0xffffffff)
+                        localHeaderOffset = Number(cd.readBigUInt64LE(q));
+                }
+                e += 4 + len;
+            }
+            entries.push({ name, method, crc, compressedSize, size: uncompressed, localHeaderOffset });
+            p = end + commentLen;
+        }
+        // Where the data starts: after the local header (its name/extra lengths may differ).
+        for (const entry of entries) {
+            const lh = Buffer.alloc(30);
+            await fh.read(lh, 0, 30, entry.localHeaderOffset);
+            if (lh.readUInt32LE(0) !== LOCAL)
+                throw new ZipError(`corrupt local header for ${entry.name}`);
+            entry.localHeaderOffset += 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
+        }
+        return entries;
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Extracts the archive's only file entry to `dest`; returns its name and size. */
+async function extractSingleFile(zipPath, dest) {
+    const files = (await readEntries(zipPath)).filter((e) => !e.name.endsWith('/'));
+    if (files.length !== 1)
+        throw new ZipError(`expected one file in the archive, found ${files.length}`);
+    const entry = files[0];
+    if (entry.method !== 0 && entry.method !== 8)
+        throw new ZipError(`${entry.name}: unsupported compression method ${entry.method}`);
+    let crc = 0;
+    let size = 0;
+    const check = new external_node_stream_.Transform({
+        transform(chunk, _e, done) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            size += chunk.length;
+            done(null, chunk);
+        },
+    });
+    const source = (0,external_node_fs_.createReadStream)(zipPath, {
+        start: entry.localHeaderOffset,
+        end: entry.localHeaderOffset + entry.compressedSize - 1,
+    });
+    try {
+        if (entry.compressedSize === 0)
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(async function* () { }, check, (0,external_node_fs_.createWriteStream)(dest));
+        else if (entry.method === 8)
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createInflateRaw)(), check, (0,external_node_fs_.createWriteStream)(dest));
+        else
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, check, (0,external_node_fs_.createWriteStream)(dest));
+    }
+    catch (error) {
+        throw new ZipError(`${entry.name}: ${error.message}`);
+    }
+    if (size !== entry.size || crc >>> 0 !== entry.crc >>> 0)
+        throw new ZipError(`${entry.name}: the extracted data does not match the archive's size/CRC-32 (damaged archive)`);
+    return { name: entry.name, size };
+}
+
+;// CONCATENATED MODULE: ./src/s3/errors.ts
+
+
+class errors_S3Error extends Error {
+    kind;
+    status;
+    name = 'S3Error';
+    constructor(kind, message, 
+    /** HTTP status when S3 answered. */
+    status) {
+        super(message);
+        this.kind = kind;
+        this.status = status;
+    }
+}
+const NETWORK = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'EPIPE',
+]);
+/** Classifies an SDK (or network) error for `what` (e.g. `HEAD s3://b/k at https://host`). */
+function classifyS3Error(error, what) {
+    if (error instanceof errors_S3Error)
+        return error;
+    const e = (error ?? {});
+    const status = e.$metadata?.httpStatusCode;
+    const code = e.code ?? e.cause?.code;
+    const name = e.name ?? e.Code ?? '';
+    const detail = inert_inertText(errors_errorMessage(error), 300);
+    if (name === 'TimeoutError' || name === 'AbortError' || code === 'ETIMEDOUT' || code === 'ABORT_ERR')
+        return new errors_S3Error('timeout', `${what}: no answer in time (${detail})`);
+    if (code && NETWORK.has(code))
+        return new errors_S3Error('unreachable', `${what}: cannot connect (${code})`);
+    if (name === 'NoSuchBucket')
+        return new errors_S3Error('no-bucket', `${what}: the bucket does not exist`, status);
+    if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
+        return new errors_S3Error('not-found', `${what}: no such object`, status);
+    if (status === 401 ||
+        status === 403 ||
+        ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden'].includes(name)) {
+        const why = name && !/^\d+$/.test(name) && name !== 'Forbidden' ? `${name}: ` : '';
+        return new errors_S3Error('access-denied', `${what}: access denied (${why}HTTP ${status ?? 403}) - check s3-access-key / s3-secret-key and the key's rights on the bucket`, status);
+    }
+    return new errors_S3Error('error', `${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`, status);
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/etcd/trial-restore.ts
+
+
+
+
+
+
+
+class TrialRestoreError extends Error {
+    step;
+    name = 'TrialRestoreError';
+    constructor(step, message) {
+        super(message);
+        this.step = step;
+    }
+}
+const trial_restore_exec = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+async function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = (0,external_node_net_.createServer)();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const port = srv.address().port;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+/** The end of a prefix range (etcd's `--prefix`): the prefix with its last byte incremented. */
+function prefixEnd(prefix) {
+    const bytes = Buffer.from(prefix, 'utf8');
+    for (let i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] < 0xff) {
+            bytes[i] = bytes[i] + 1;
+            return bytes.subarray(0, i + 1);
+        }
+    }
+    return Buffer.from([0]);
+}
+function trial_restore_failure(error) {
+    const e = error;
+    return inert_inertText((e.stderr?.trim() || errors_errorMessage(error)).split('\n').slice(-3).join(' | '), 600);
+}
+async function trialRestore(snapshotFile, tools, opts) {
+    const timeout = opts.timeoutMs ?? 120_000;
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(opts.workDir ?? (process.env.RUNNER_TEMP || '/tmp'), 'rke2ops-restore-'));
+    const timings = { statusMs: 0, restoreMs: 0, serveMs: 0, countMs: 0 };
+    let t = performance.now();
+    const lap = () => {
+        const now = performance.now();
+        const ms = Math.round(now - t);
+        t = now;
+        return ms;
+    };
+    let child;
+    try {
+        let status;
+        try {
+            const { stdout } = await trial_restore_exec(tools.etcdutl, ['snapshot', 'status', snapshotFile, '-w', 'json'], {
+                timeout,
+                maxBuffer: 1024 * 1024,
+            });
+            status = JSON.parse(stdout);
+        }
+        catch (error) {
+            throw new TrialRestoreError('status', `etcdutl snapshot status failed: ${trial_restore_failure(error)}`);
+        }
+        timings.statusMs = lap();
+        const [peer, client] = [await freePort(), await freePort()];
+        const peerUrl = `http://127.0.0.1:${peer}`;
+        const data = (0,external_node_path_.join)(work, 'data');
+        try {
+            await trial_restore_exec(tools.etcdutl, [
+                'snapshot',
+                'restore',
+                snapshotFile,
+                `--data-dir=${data}`,
+                '--name=verify',
+                `--initial-cluster=verify=${peerUrl}`,
+                `--initial-advertise-peer-urls=${peerUrl}`,
+                '--initial-cluster-token=rke2-ops-verify',
+            ], { timeout, maxBuffer: 4 * 1024 * 1024 });
+        }
+        catch (error) {
+            throw new TrialRestoreError('restore', `etcdutl snapshot restore failed: ${trial_restore_failure(error)}`);
+        }
+        timings.restoreMs = lap();
+        const clientUrl = `http://127.0.0.1:${client}`;
+        let stderr = '';
+        child = (0,external_node_child_process_.spawn)(tools.etcd, [
+            `--data-dir=${data}`,
+            '--name=verify',
+            `--listen-client-urls=${clientUrl}`,
+            `--advertise-client-urls=${clientUrl}`,
+            `--listen-peer-urls=${peerUrl}`,
+            `--initial-advertise-peer-urls=${peerUrl}`,
+            '--log-level=error',
+        ], { stdio: ['ignore', 'ignore', 'pipe'] });
+        child.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
+        let exited = null;
+        child.once('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
+        const range = async (key, end) => {
+            const r = await fetch(`${clientUrl}/v3/kv/range`, {
+                method: 'POST',
+                body: JSON.stringify({
+                    key: key.toString('base64'),
+                    range_end: end.toString('base64'),
+                    count_only: true,
+                }),
+                signal: AbortSignal.timeout(10_000),
+            });
+            if (!r.ok)
+                throw new Error(`HTTP ${r.status}`);
+            return Number((await r.json()).count ?? 0);
+        };
+        const until = Date.now() + timeout;
+        for (;;) {
+            try {
+                await range(Buffer.from([0]), Buffer.from([0]));
+                break;
+            }
+            catch (error) {
+                if (exited)
+                    throw new TrialRestoreError('serve', `etcd on the restored data ${exited}: ${inert_inertText(stderr.trim().slice(-600))}`);
+                if (Date.now() > until || opts.signal?.aborted)
+                    throw new TrialRestoreError('serve', `etcd on the restored data did not answer: ${errors_errorMessage(error)}`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+        }
+        timings.serveMs = lap();
+        const counts = {};
+        try {
+            for (const p of opts.prefixes)
+                counts[p] = await range(Buffer.from(p, 'utf8'), prefixEnd(p));
+        }
+        catch (error) {
+            throw new TrialRestoreError('count', `counting keys in the restored data failed: ${errors_errorMessage(error)}`);
+        }
+        timings.countMs = lap();
+        return { status, counts, timings };
+    }
+    finally {
+        // A throwaway member: no graceful stop needed.
+        if (child && child.exitCode === null) {
+            const gone = new Promise((r) => child.once('exit', r));
+            child.kill('SIGKILL');
+            await gone;
+        }
+        await (0,promises_.rm)(work, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/snapshot/verify.ts
 
 
@@ -78939,8 +78973,12 @@ async function restoreCheck(file, opts) {
 
 
 
+
+
+
 /** Namespaces every Kubernetes cluster has: a restore without them is not this cluster's datastore. */
 const REQUIRED_NAMESPACES = 4; // default, kube-system, kube-public, kube-node-lease
+/** Runs the drill the config asks for (`config.restoreDrill` set) on the snapshot found. */
 async function restoreDrill(config, found, deps) {
     const redact = (s) => deps.secrets?.redact(s) ?? s;
     const where = `s3://${config.etcd.bucket}/${found.key}`;
@@ -78962,7 +79000,10 @@ async function restoreDrill(config, found, deps) {
     });
     // The tools install while the snapshot downloads: they do not depend on each other.
     const toolsStarted = performance.now();
-    const tools = deps.etcdTools();
+    const tools = installEtcdTools(config.restoreDrill.etcd, {
+        toolCache: deps.toolCache,
+        logger: deps.logger ?? silentLogger,
+    });
     tools.catch(() => undefined);
     const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(deps.tempDir ?? (process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()), 'rke2ops-drill-'));
     try {
@@ -78996,7 +79037,6 @@ async function restoreDrill(config, found, deps) {
             tools: etcd,
             expected: null,
             tempDir: work,
-            ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
         });
         drill.timings.restoreMs = Math.round(performance.now() - t);
         if (result) {
@@ -79005,9 +79045,9 @@ async function restoreDrill(config, found, deps) {
             drill.totalKey = result.status.totalKey;
             drill.storageVersion = result.status.version;
             drill.counts = {
-                nodes: count('/registry/minions/'),
-                namespaces: count('/registry/namespaces/'),
-                secrets: count('/registry/secrets/'),
+                nodes: count(COUNTED_PREFIXES.nodes),
+                namespaces: count(COUNTED_PREFIXES.namespaces),
+                secrets: count(COUNTED_PREFIXES.secrets),
             };
         }
         if (check.status === 'fail')
@@ -79155,11 +79195,12 @@ async function checkBackupFreshness(config, deps) {
     // most when no newer one is coming. With no snapshot at all there is nothing to drill.
     let drill = null;
     if (config.restoreDrill && etcd) {
-        if (!deps.etcdTools)
-            throw new Error('a restore drill needs deps.etcdTools');
-        const r = await restoreDrill(config, etcd, {
+        if (!deps.toolCache)
+            throw new Error('a restore drill needs deps.toolCache');
+        const r = await restoreDrill({ ...config, restoreDrill: config.restoreDrill }, etcd, {
             store: deps.store,
-            etcdTools: deps.etcdTools,
+            toolCache: deps.toolCache,
+            ...(deps.logger ? { logger: deps.logger } : {}),
             ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
             ...(deps.secrets ? { secrets: deps.secrets } : {}),
         });
@@ -80340,7 +80381,6 @@ const defaultDeps = {
 
 
 
-
 const Outputs = {
     ok: 'ok',
     failedChecks: 'failed-checks',
@@ -80367,11 +80407,8 @@ async function execute(ctx, deps = defaultDeps) {
             store,
             clock: deps.clock,
             secrets: ctx.secrets,
-            ...(config.restoreDrill
-                ? {
-                    etcdTools: () => installEtcdTools(config.restoreDrill.etcd, { toolCache: deps.toolCache, logger: ctx.logger }),
-                }
-                : {}),
+            toolCache: deps.toolCache,
+            logger: ctx.logger,
         });
     }
     finally {

@@ -4,7 +4,6 @@ import { errorMessage } from '../../lib/errors.js';
 import { parseBackupConfig } from '../../backup/config.js';
 import { checkBackupFreshness, type BackupFreshnessReport } from '../../backup/freshness.js';
 import { summaryMarkdown, writeReportFile } from '../../backup/summary.js';
-import { installEtcdTools } from '../../etcd/install.js';
 import { defaultDeps, type BackupFreshnessActionDeps } from './deps.js';
 
 export const Outputs = {
@@ -38,12 +37,8 @@ export async function execute(
       store,
       clock: deps.clock,
       secrets: ctx.secrets,
-      ...(config.restoreDrill
-        ? {
-            etcdTools: () =>
-              installEtcdTools(config.restoreDrill!.etcd, { toolCache: deps.toolCache, logger: ctx.logger }),
-          }
-        : {}),
+      toolCache: deps.toolCache,
+      logger: ctx.logger,
     });
   } finally {
     store.close?.();

@@ -8,7 +8,6 @@ import { BackupInputs, parseBackupConfig } from '../../backup/config.js';
 import { checkBackupFreshness } from '../../backup/freshness.js';
 import { s3ObjectStore } from '../../backup/objects.js';
 import { ExitCode } from '../exit-codes.js';
-import { installEtcdTools } from '../../etcd/install.js';
 import { localToolCache } from '../../lib/local-tool-cache.js';
 import { consoleLogger } from '../../lib/logger.js';
 
@@ -110,17 +109,12 @@ export function registerBackup(program: Command): void {
         throw flag && error instanceof InputError ? new InputError(flag, error.reason) : error;
       }
       const store = s3ObjectStore(config.s3, secrets);
-      const drill = config.restoreDrill;
       const report = await checkBackupFreshness(config, {
         store,
         clock: systemClock,
         secrets,
-        ...(drill
-          ? {
-              etcdTools: () =>
-                installEtcdTools(drill.etcd, { toolCache: localToolCache(), logger: consoleLogger() }),
-            }
-          : {}),
+        toolCache: localToolCache(),
+        logger: consoleLogger(),
       }).finally(() => store.close());
       if (flags.reportFile) await writeFile(flags.reportFile, JSON.stringify(report, null, 2) + '\n');
       if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
